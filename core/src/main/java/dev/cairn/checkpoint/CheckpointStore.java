@@ -1,0 +1,131 @@
+package dev.cairn.checkpoint;
+
+import dev.cairn.store.Storage;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The checkpoints of one run: a folder of {@code step-N} folders, each committed atomically and
+ * verified on load. Opened for writing, the store holds a lock so one process writes at a time,
+ * and removes leftovers of interrupted saves and deletions.
+ *
+ * <pre>{@code
+ * try (CheckpointStore store = CheckpointStore.open(runDir.resolve("checkpoints"))) {
+ *   store.save(Checkpoint.at(step).tensors("model", tensors).json("state", state).build());
+ *   Optional<LoadedCheckpoint> latest = store.loadLatestValid();
+ * }
+ * }</pre>
+ */
+public interface CheckpointStore extends Closeable {
+
+  /** Opens (creating if needed) a store for writing, with local storage and the system clock. */
+  static CheckpointStore open(Path folder) throws IOException {
+    return builder(folder).open();
+  }
+
+  static Builder builder(Path folder) {
+    return new Builder(folder);
+  }
+
+  /** Checks one checkpoint folder (any path, no store needed): what {@code cairn verify} runs. */
+  static VerifyResult verifyFolder(Path checkpointFolder, Verification level) {
+    return CheckpointVerifier.check(Storage.local(), checkpointFolder, level)
+        .toVerifyResult(checkpointFolder);
+  }
+
+  /** The folder holding the {@code step-N} folders. */
+  Path folder();
+
+  /**
+   * Saves durably by the commit protocol. When this returns, the checkpoint is on stable storage
+   * and will be found by {@link #loadLatestValid()} after any crash; if it throws, no partial
+   * checkpoint is left behind and every earlier checkpoint is untouched.
+   *
+   * @throws dev.cairn.store.InsufficientSpaceException when the disk is or becomes full
+   * @throws IllegalStateException when a valid checkpoint for that step already exists
+   */
+  SavedCheckpoint save(Checkpoint checkpoint) throws IOException;
+
+  /** Committed-looking checkpoints by step, from their manifests (data not read). */
+  List<CheckpointInfo> list() throws IOException;
+
+  /**
+   * The newest checkpoint that passes verification, skipping (with a {@link
+   * CheckpointEvent.Type#SKIPPED_INVALID} event each) any that fail; empty when none is valid.
+   */
+  Optional<LoadedCheckpoint> loadLatestValid() throws IOException;
+
+  /** Loads and verifies one step; CorruptCheckpointException when it is damaged. */
+  LoadedCheckpoint load(long step) throws IOException;
+
+  /** Checks one step at the given level without loading it. */
+  VerifyResult verify(long step, Verification level) throws IOException;
+
+  /** Pins a committed checkpoint so no retention policy removes it. */
+  void pin(long step) throws IOException;
+
+  void unpin(long step) throws IOException;
+
+  /** Steps pinned by hand (named checkpoints are pinned as well, by their manifest). */
+  Set<Long> pinned() throws IOException;
+
+  /** Deletes what the policy lets go (rename first, then remove); returns the steps deleted. */
+  List<Long> applyRetention(RetentionPolicy policy) throws IOException;
+
+  /** Options for opening a store; every setter validates its value. */
+  final class Builder {
+    private final Path folder;
+    private Storage storage = Storage.local();
+    private Clock clock = Clock.systemUTC();
+    private Consumer<CheckpointEvent> events = CheckpointEvents.LOG;
+    private Verification loadVerification = Verification.CRC32C;
+    private boolean readOnly;
+
+    private Builder(Path folder) {
+      if (folder == null) {
+        throw new IllegalArgumentException("checkpoint folder must not be null");
+      }
+      this.folder = folder;
+    }
+
+    /** The storage to write through (default: local disk with real fsyncs). */
+    public Builder storage(Storage storage) {
+      this.storage = java.util.Objects.requireNonNull(storage, "storage");
+      return this;
+    }
+
+    /** The clock stamped into manifests (default: system UTC). */
+    public Builder clock(Clock clock) {
+      this.clock = java.util.Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Receives saves, skips and cleanups (default: logged through SLF4J). */
+    public Builder events(Consumer<CheckpointEvent> events) {
+      this.events = java.util.Objects.requireNonNull(events, "events");
+      return this;
+    }
+
+    /** How much is checked on load (default: {@link Verification#CRC32C}). */
+    public Builder loadVerification(Verification level) {
+      this.loadVerification = java.util.Objects.requireNonNull(level, "level");
+      return this;
+    }
+
+    /** Opens without the writer lock and without cleanup; saving then fails. */
+    public Builder readOnly(boolean readOnly) {
+      this.readOnly = readOnly;
+      return this;
+    }
+
+    public CheckpointStore open() throws IOException {
+      return DefaultCheckpointStore.open(folder, storage, clock, events, loadVerification, readOnly);
+    }
+  }
+}

@@ -1,0 +1,206 @@
+package dev.cairn.checkpoint;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cairn.safetensors.MalformedSafetensorsException;
+import dev.cairn.safetensors.SafetensorsFile;
+import dev.cairn.store.Storage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** Checks one checkpoint folder against its manifest; the single place that says "intact". */
+final class CheckpointVerifier {
+  private static final int READ_BYTES = 8 << 20;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private CheckpointVerifier() {}
+
+  /** Reads and decodes a manifest file. */
+  static Manifest readManifest(Storage storage, Path file) throws IOException {
+    long size = storage.size(file);
+    if (size > 64L << 20) {
+      throw new CorruptCheckpointException(file, "manifest is " + size + " bytes, far too large");
+    }
+    ByteBuffer buf = ByteBuffer.allocate((int) size);
+    try (FileChannel ch = storage.openRead(file)) {
+      while (buf.hasRemaining() && ch.read(buf) >= 0) {
+        // read until full or end of file
+      }
+    }
+    byte[] bytes = buf.hasRemaining() ? java.util.Arrays.copyOf(buf.array(), buf.position())
+        : buf.array();
+    return ManifestCodec.decode(bytes, file);
+  }
+
+  /** Every defect found, each naming its file; an empty list means intact at this level. */
+  static Result check(Storage storage, Path folder, Verification level) {
+    List<CorruptCheckpointException> problems = new ArrayList<>();
+    Path manifestFile = folder.resolve(Manifest.FILE_NAME);
+    if (!storage.exists(manifestFile)) {
+      problems.add(
+          new CorruptCheckpointException(
+              manifestFile, "missing: the checkpoint was never committed or its manifest was lost"));
+      return new Result(null, problems);
+    }
+    Manifest m;
+    try {
+      m = readManifest(storage, manifestFile);
+    } catch (CorruptCheckpointException e) {
+      problems.add(e);
+      return new Result(null, problems);
+    } catch (IOException e) {
+      problems.add(new CorruptCheckpointException(manifestFile, -1, "unreadable: " + e, e));
+      return new Result(null, problems);
+    }
+    long folderStep = StepFolders.step(folder);
+    if (folderStep >= 0 && folderStep != m.step()) {
+      problems.add(
+          new CorruptCheckpointException(
+              manifestFile, "manifest is for step " + m.step() + " but the folder is " + folder));
+    }
+    Set<String> listed = new HashSet<>();
+    for (Manifest.FileEntry f : m.files()) {
+      listed.add(f.path());
+      checkFile(storage, folder.resolve(f.path()), f, level, problems);
+    }
+    if (problems.isEmpty()) {
+      for (Manifest.PartEntry p : m.parts()) {
+        checkPart(storage, folder, p, listed, problems);
+      }
+    }
+    return new Result(m, problems);
+  }
+
+  record Result(Manifest manifest, List<CorruptCheckpointException> problems) {
+    VerifyResult toVerifyResult(Path folder) {
+      List<String> lines = new ArrayList<>();
+      problems.forEach(p -> lines.add(p.getMessage()));
+      return new VerifyResult(folder, manifest, lines);
+    }
+
+    void throwIfBad() throws CorruptCheckpointException {
+      if (!problems.isEmpty()) {
+        CorruptCheckpointException first = problems.get(0);
+        for (int i = 1; i < problems.size(); i++) {
+          first.addSuppressed(problems.get(i));
+        }
+        throw first;
+      }
+    }
+  }
+
+  private static void checkFile(
+      Storage storage,
+      Path file,
+      Manifest.FileEntry entry,
+      Verification level,
+      List<CorruptCheckpointException> problems) {
+    try {
+      if (!storage.exists(file)) {
+        problems.add(new CorruptCheckpointException(file, "missing (listed in the manifest)"));
+        return;
+      }
+      long size = storage.size(file);
+      if (size != entry.size()) {
+        problems.add(
+            new CorruptCheckpointException(
+                file,
+                Math.min(size, entry.size()),
+                "is " + size + " bytes but the manifest says " + entry.size(),
+                null));
+        return;
+      }
+      if (level == Verification.SIZES) {
+        return;
+      }
+      checkData(storage, file, entry, level == Verification.FULL, problems);
+    } catch (IOException e) {
+      problems.add(new CorruptCheckpointException(file, -1, "unreadable: " + e, e));
+    }
+  }
+
+  private static void checkData(
+      Storage storage,
+      Path file,
+      Manifest.FileEntry entry,
+      boolean sha,
+      List<CorruptCheckpointException> problems)
+      throws IOException {
+    FileDigest digest = new FileDigest(sha);
+    long chunk = entry.crc32cChunkBytes();
+    // The digest's chunk size is fixed; a manifest written with another one is checked by SHA only.
+    boolean crcComparable = chunk == FileDigest.CHUNK_BYTES;
+    ByteBuffer buf = ByteBuffer.allocateDirect(READ_BYTES);
+    try (FileChannel ch = storage.openRead(file)) {
+      long pos = 0;
+      while (pos < entry.size()) {
+        buf.clear().limit((int) Math.min(READ_BYTES, entry.size() - pos));
+        while (buf.hasRemaining()) {
+          if (ch.read(buf, pos + buf.position()) < 0) {
+            problems.add(
+                new CorruptCheckpointException(file, pos + buf.position(), "ends early", null));
+            return;
+          }
+        }
+        buf.flip();
+        digest.update(buf);
+        pos += buf.limit();
+      }
+    }
+    List<String> crcs = digest.crcs();
+    if (crcComparable) {
+      for (int i = 0; i < crcs.size(); i++) {
+        if (!crcs.get(i).equals(entry.crc32c().get(i))) {
+          long start = i * chunk;
+          long end = Math.min(entry.size(), start + chunk);
+          problems.add(
+              new CorruptCheckpointException(
+                  file,
+                  start,
+                  "CRC32C mismatch in bytes [" + start + ", " + end + ") (data is damaged)",
+                  null));
+          return;
+        }
+      }
+    }
+    if (sha && !digest.sha256().equals(entry.sha256())) {
+      problems.add(
+          new CorruptCheckpointException(file, 0, "SHA-256 mismatch (data is damaged)", null));
+    }
+  }
+
+  private static void checkPart(
+      Storage storage,
+      Path folder,
+      Manifest.PartEntry part,
+      Set<String> listed,
+      List<CorruptCheckpointException> problems) {
+    Path file = folder.resolve(part.file());
+    if (!listed.contains(part.file())) {
+      problems.add(
+          new CorruptCheckpointException(
+              file, "part '" + part.name() + "' is not listed among the manifest's files"));
+      return;
+    }
+    try {
+      if (part.kind().equals("tensors")) {
+        try (SafetensorsFile f = SafetensorsFile.open(storage.openRead(file), file)) {
+          f.tensors();
+        }
+      } else {
+        try (FileChannel ch = storage.openRead(file)) {
+          JSON.readTree(java.nio.channels.Channels.newInputStream(ch));
+        }
+      }
+    } catch (MalformedSafetensorsException e) {
+      problems.add(new CorruptCheckpointException(file, e.offset(), e.getMessage(), e));
+    } catch (IOException e) {
+      problems.add(new CorruptCheckpointException(file, -1, "unreadable part: " + e, e));
+    }
+  }
+}

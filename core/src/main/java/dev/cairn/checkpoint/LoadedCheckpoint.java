@@ -1,0 +1,153 @@
+package dev.cairn.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cairn.safetensors.MalformedSafetensorsException;
+import dev.cairn.safetensors.SafetensorsFile;
+import dev.cairn.store.Storage;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A checkpoint that passed verification and is open for reading. Tensor parts are memory-mapped
+ * safetensors files (zero copy); JSON parts are parsed trees. Close it to release the files.
+ */
+public final class LoadedCheckpoint implements Closeable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Path folder;
+  private final Manifest manifest;
+  private final Map<String, SafetensorsFile> tensors;
+  private final Map<String, JsonNode> json;
+
+  private LoadedCheckpoint(
+      Path folder,
+      Manifest manifest,
+      Map<String, SafetensorsFile> tensors,
+      Map<String, JsonNode> json) {
+    this.folder = folder;
+    this.manifest = manifest;
+    this.tensors = tensors;
+    this.json = json;
+  }
+
+  /**
+   * Verifies a checkpoint folder at the given level and opens it.
+   *
+   * @throws CorruptCheckpointException naming the first damaged file (others are suppressed)
+   */
+  public static LoadedCheckpoint open(Path folder, Verification level) throws IOException {
+    return open(Storage.local(), folder, level);
+  }
+
+  static LoadedCheckpoint open(Storage storage, Path folder, Verification level)
+      throws IOException {
+    CheckpointVerifier.Result r = CheckpointVerifier.check(storage, folder, level);
+    r.throwIfBad();
+    Manifest m = r.manifest();
+    Map<String, SafetensorsFile> tensors = new LinkedHashMap<>();
+    Map<String, JsonNode> json = new LinkedHashMap<>();
+    try {
+      for (Manifest.PartEntry p : m.parts()) {
+        Path file = folder.resolve(p.file());
+        if (p.kind().equals("tensors")) {
+          tensors.put(p.name(), SafetensorsFile.open(storage.openRead(file), file));
+        } else {
+          try (FileChannel ch = storage.openRead(file)) {
+            json.put(p.name(), JSON.readTree(Channels.newInputStream(ch)));
+          }
+        }
+      }
+    } catch (MalformedSafetensorsException e) {
+      closeAll(tensors, e);
+      throw new CorruptCheckpointException(Path.of(e.file()), e.offset(), e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      closeAll(tensors, e);
+      throw e;
+    }
+    return new LoadedCheckpoint(folder, m, tensors, json);
+  }
+
+  private static void closeAll(Map<String, SafetensorsFile> files, Exception failure) {
+    for (SafetensorsFile f : files.values()) {
+      try {
+        f.close();
+      } catch (IOException e) {
+        failure.addSuppressed(e);
+      }
+    }
+  }
+
+  public Path folder() {
+    return folder;
+  }
+
+  public Manifest manifest() {
+    return manifest;
+  }
+
+  public long step() {
+    return manifest.step();
+  }
+
+  /** The checkpoint's name, or null. */
+  public String name() {
+    return manifest.name();
+  }
+
+  /** Names of all parts, in save order. */
+  public Set<String> parts() {
+    Set<String> names = new java.util.LinkedHashSet<>();
+    manifest.parts().forEach(p -> names.add(p.name()));
+    return names;
+  }
+
+  public boolean hasPart(String name) {
+    return manifest.part(name) != null;
+  }
+
+  /** A tensor part; IllegalArgumentException naming the parts that exist when absent. */
+  public SafetensorsFile tensors(String part) {
+    SafetensorsFile f = tensors.get(part);
+    if (f == null) {
+      throw new IllegalArgumentException(
+          "checkpoint " + folder + " has no tensor part '" + part + "'; parts: " + parts());
+    }
+    return f;
+  }
+
+  /** A JSON part; IllegalArgumentException naming the parts that exist when absent. */
+  public JsonNode json(String part) {
+    JsonNode n = json.get(part);
+    if (n == null) {
+      throw new IllegalArgumentException(
+          "checkpoint " + folder + " has no JSON part '" + part + "'; parts: " + parts());
+    }
+    return n.deepCopy();
+  }
+
+  @Override
+  public void close() throws IOException {
+    IOException first = null;
+    for (SafetensorsFile f : tensors.values()) {
+      try {
+        f.close();
+      } catch (IOException e) {
+        if (first == null) {
+          first = e;
+        } else {
+          first.addSuppressed(e);
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+}

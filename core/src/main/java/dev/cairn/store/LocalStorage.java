@@ -1,0 +1,136 @@
+package dev.cairn.store;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/** {@link Storage} on a {@code java.nio} file system. */
+final class LocalStorage implements Storage {
+  private final boolean atomicRename;
+
+  LocalStorage(boolean atomicRename) {
+    this.atomicRename = atomicRename;
+  }
+
+  @Override
+  public FileChannel create(Path file) throws IOException {
+    return FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+  }
+
+  @Override
+  public FileChannel openRead(Path file) throws IOException {
+    return FileChannel.open(file, StandardOpenOption.READ);
+  }
+
+  @Override
+  public void createFolder(Path folder) throws IOException {
+    Files.createDirectory(folder);
+  }
+
+  @Override
+  public void createFolders(Path folder) throws IOException {
+    Path abs = folder.toAbsolutePath();
+    if (Files.isDirectory(abs)) {
+      return;
+    }
+    Path parent = abs.getParent();
+    if (parent != null) {
+      createFolders(parent);
+    }
+    try {
+      Files.createDirectory(abs);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      if (!Files.isDirectory(abs)) {
+        throw e;
+      }
+      return;
+    }
+    if (parent != null) {
+      syncFolder(parent);
+    }
+  }
+
+  @Override
+  public void sync(FileChannel file) throws IOException {
+    Fsync.channel(file);
+  }
+
+  @Override
+  public void syncFolder(Path folder) throws IOException {
+    Fsync.folder(folder);
+  }
+
+  @Override
+  public void rename(Path from, Path to) throws IOException {
+    if (Files.exists(to, LinkOption.NOFOLLOW_LINKS)) {
+      throw new java.nio.file.FileAlreadyExistsException(to.toString(), null, "rename target");
+    }
+    Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  @Override
+  public boolean atomicRename() {
+    return atomicRename;
+  }
+
+  @Override
+  public List<Path> list(Path folder) throws IOException {
+    List<Path> out = new ArrayList<>();
+    try (DirectoryStream<Path> s = Files.newDirectoryStream(folder)) {
+      s.forEach(out::add);
+    }
+    Collections.sort(out);
+    return out;
+  }
+
+  @Override
+  public void delete(Path path) throws IOException {
+    try {
+      Files.delete(path);
+    } catch (NoSuchFileException e) {
+      // Already gone: deleting is idempotent so cleanup can be retried after a crash.
+    }
+  }
+
+  @Override
+  public void deleteTree(Path folder) throws IOException {
+    if (!Files.exists(folder, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    if (Files.isDirectory(folder, LinkOption.NOFOLLOW_LINKS)) {
+      for (Path child : list(folder)) {
+        deleteTree(child);
+      }
+    }
+    delete(folder);
+  }
+
+  @Override
+  public boolean exists(Path path) {
+    return Files.exists(path, LinkOption.NOFOLLOW_LINKS);
+  }
+
+  @Override
+  public boolean isFolder(Path path) {
+    return Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS);
+  }
+
+  @Override
+  public long size(Path file) throws IOException {
+    return Files.size(file);
+  }
+
+  @Override
+  public long usableSpace(Path folder) throws IOException {
+    return Files.getFileStore(folder).getUsableSpace();
+  }
+}
