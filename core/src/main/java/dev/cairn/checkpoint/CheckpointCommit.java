@@ -56,8 +56,8 @@ final class CheckpointCommit {
         strategy == CommitStrategy.RENAME
             ? parent.resolve(StepFolders.temporary(c.step(), randomHex()))
             : target;
-    storage.createFolder(work);
     try {
+      storage.createFolder(work);
       Manifest manifest = prepare(c, work);
       finish(work, target);
       long bytes = manifest.totalBytes();

@@ -15,7 +15,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -23,7 +23,7 @@ import java.util.TreeSet;
 /**
  * A {@link FileSystem} over a real folder that remembers what was never made durable — file data
  * not fsynced and folder entries (create, rename, delete) whose folder was not fsynced — and on
- * {@link #crash(Random)} loses, truncates, zeroes, garbles or keeps each of those at random, the
+ * {@link #crash(long)} loses, truncates, zeroes, garbles or keeps each of those at random, the
  * way a power cut can. Modelled on Lucene's MockDirectoryWrapper and SQLite's crash VFS.
  *
  * <p>Only operations made through this file system's paths are tracked; everything that existed
@@ -99,9 +99,11 @@ public final class CrashFileSystem extends FileSystem {
   /**
    * Simulates a power cut: every change that was not made durable is, at random, kept, lost,
    * truncated, zeroed or garbled; then the real folder holds the post-crash state, the file system
-   * works again, and everything in it counts as durable.
+   * works again, and everything in it counts as durable. The same seed after the same operations
+   * gives the same outcome.
    */
-  public synchronized void crash(Random random) {
+  public synchronized void crash(long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
     try {
       Map<Node, Path> current = new IdentityHashMap<>();
       currentPaths(root, realRoot, current);
@@ -138,7 +140,7 @@ public final class CrashFileSystem extends FileSystem {
   private void plan(
       Node dir,
       Path at,
-      Random random,
+      SplittableRandom random,
       Map<Node, Path> current,
       Map<Node, byte[]> contents,
       Map<Path, byte[]> files,
@@ -171,7 +173,7 @@ public final class CrashFileSystem extends FileSystem {
     ancestors.remove(ancestors.size() - 1);
   }
 
-  private static byte[] afterCrash(Node file, Path currentPath, Random random) throws IOException {
+  private static byte[] afterCrash(Node file, Path currentPath, SplittableRandom random) throws IOException {
     if (file.synced) {
       return file.durable;
     }
