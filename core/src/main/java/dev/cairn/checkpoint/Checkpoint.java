@@ -17,8 +17,8 @@ import java.util.Map;
 public final class Checkpoint {
 
   /** One part: tensors or JSON, never both. */
-  public record Part(String name, List<Tensor> tensors, Map<String, String> tensorMetadata,
-      JsonNode json) {
+  public record Part(
+      String name, List<Tensor> tensors, Map<String, String> tensorMetadata, JsonNode json) {
     public Part {
       tensors = tensors == null ? null : List.copyOf(tensors);
       tensorMetadata = tensorMetadata == null ? Map.of() : Map.copyOf(tensorMetadata);

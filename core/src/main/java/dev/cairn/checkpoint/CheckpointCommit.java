@@ -75,12 +75,15 @@ final class CheckpointCommit {
       Path file = work.resolve(part.fileName());
       Manifest.FileEntry entry;
       if (part.isTensors()) {
+        long size = SafetensorsWriter.fileSize(part.tensors(), part.tensorMetadata());
         entry =
             writer.write(
-                file, out -> SafetensorsWriter.write(out, part.tensors(), part.tensorMetadata()));
+                file,
+                size,
+                out -> SafetensorsWriter.write(out, part.tensors(), part.tensorMetadata()));
       } else {
         byte[] json = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(part.json());
-        entry = writer.write(file, out -> writeAll(out, json));
+        entry = writer.write(file, json.length, out -> writeAll(out, json));
       }
       files.add(entry);
       parts.add(
@@ -113,8 +116,8 @@ final class CheckpointCommit {
   }
 
   /**
-   * Makes room for step-N: a valid checkpoint there is never replaced (steps only go up); a
-   * damaged one is moved aside (kept for inspection, never read again).
+   * Makes room for step-N: a valid checkpoint there is never replaced (steps only go up); a damaged
+   * one is moved aside (kept for inspection, never read again).
    */
   private void clearWay(Path target, long step) throws IOException {
     if (!storage.exists(target)) {
@@ -150,8 +153,8 @@ final class CheckpointCommit {
   }
 
   private IOException rollback(Path work, Path target, long step, Exception failure) {
-    boolean published = strategy == CommitStrategy.RENAME && !storage.exists(work)
-        && storage.exists(target);
+    boolean published =
+        strategy == CommitStrategy.RENAME && !storage.exists(work) && storage.exists(target);
     if (!published) {
       try {
         storage.deleteTree(work);

@@ -3,8 +3,8 @@ package dev.cairn.checkpoint;
 import java.nio.file.Path;
 
 /**
- * Something the checkpoint store did or found that a user should see: a save, a checkpoint
- * skipped as invalid, a leftover temporary folder removed, a checkpoint deleted by retention.
+ * Something the checkpoint store did or found that a user should see: a save, a checkpoint skipped
+ * as invalid, a leftover temporary folder removed, a checkpoint deleted by retention.
  *
  * @param step the step concerned, or -1
  */

@@ -12,8 +12,8 @@ import java.util.function.Consumer;
 
 /**
  * The checkpoints of one run: a folder of {@code step-N} folders, each committed atomically and
- * verified on load. Opened for writing, the store holds a lock so one process writes at a time,
- * and removes leftovers of interrupted saves and deletions.
+ * verified on load. Opened for writing, the store holds a lock so one process writes at a time, and
+ * removes leftovers of interrupted saves and deletions.
  *
  * <pre>{@code
  * try (CheckpointStore store = CheckpointStore.open(runDir.resolve("checkpoints"))) {
@@ -64,6 +64,12 @@ public interface CheckpointStore extends Closeable {
   /** Loads and verifies one step; CorruptCheckpointException when it is damaged. */
   LoadedCheckpoint load(long step) throws IOException;
 
+  /**
+   * Loads one step checking only as much as asked; with {@link Verification#SIZES} the data is
+   * checked later, as {@link LoadedCheckpoint#readTensors} reads it.
+   */
+  LoadedCheckpoint load(long step, Verification level) throws IOException;
+
   /** Checks one step at the given level without loading it. */
   VerifyResult verify(long step, Verification level) throws IOException;
 
@@ -86,6 +92,7 @@ public interface CheckpointStore extends Closeable {
     private Consumer<CheckpointEvent> events = CheckpointEvents.LOG;
     private Verification loadVerification = Verification.CRC32C;
     private boolean readOnly;
+    private long directThreshold = 8L << 20;
 
     private Builder(Path folder) {
       if (folder == null) {
@@ -124,8 +131,22 @@ public interface CheckpointStore extends Closeable {
       return this;
     }
 
+    /**
+     * Files expected to be at least this many bytes are written with O_DIRECT, bypassing the page
+     * cache, where the file system supports it (default 8 MiB; {@code Long.MAX_VALUE} turns it
+     * off). Smaller files go through the page cache and are fsynced.
+     */
+    public Builder directIoThreshold(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("directIoThreshold must be 0 or more bytes");
+      }
+      this.directThreshold = bytes;
+      return this;
+    }
+
     public CheckpointStore open() throws IOException {
-      return DefaultCheckpointStore.open(folder, storage, clock, events, loadVerification, readOnly);
+      return DefaultCheckpointStore.open(
+          folder, storage, clock, events, loadVerification, readOnly, directThreshold);
     }
   }
 }

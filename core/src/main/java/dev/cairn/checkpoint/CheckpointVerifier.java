@@ -15,7 +15,6 @@ import java.util.Set;
 
 /** Checks one checkpoint folder against its manifest; the single place that says "intact". */
 final class CheckpointVerifier {
-  private static final int READ_BYTES = 8 << 20;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private CheckpointVerifier() {}
@@ -32,8 +31,8 @@ final class CheckpointVerifier {
         // read until full or end of file
       }
     }
-    byte[] bytes = buf.hasRemaining() ? java.util.Arrays.copyOf(buf.array(), buf.position())
-        : buf.array();
+    byte[] bytes =
+        buf.hasRemaining() ? java.util.Arrays.copyOf(buf.array(), buf.position()) : buf.array();
     return ManifestCodec.decode(bytes, file);
   }
 
@@ -44,7 +43,8 @@ final class CheckpointVerifier {
     if (!storage.exists(manifestFile)) {
       problems.add(
           new CorruptCheckpointException(
-              manifestFile, "missing: the checkpoint was never committed or its manifest was lost"));
+              manifestFile,
+              "missing: the checkpoint was never committed or its manifest was lost"));
       return new Result(null, problems);
     }
     Manifest m;
@@ -135,22 +135,11 @@ final class CheckpointVerifier {
     long chunk = entry.crc32cChunkBytes();
     // The digest's chunk size is fixed; a manifest written with another one is checked by SHA only.
     boolean crcComparable = chunk == FileDigest.CHUNK_BYTES;
-    ByteBuffer buf = ByteBuffer.allocateDirect(READ_BYTES);
-    try (FileChannel ch = storage.openRead(file)) {
-      long pos = 0;
-      while (pos < entry.size()) {
-        buf.clear().limit((int) Math.min(READ_BYTES, entry.size() - pos));
-        while (buf.hasRemaining()) {
-          if (ch.read(buf, pos + buf.position()) < 0) {
-            problems.add(
-                new CorruptCheckpointException(file, pos + buf.position(), "ends early", null));
-            return;
-          }
-        }
-        buf.flip();
-        digest.update(buf);
-        pos += buf.limit();
-      }
+    try {
+      FileScanner.scan(storage, file, entry.size(), (offset, data) -> digest.update(data));
+    } catch (java.io.EOFException e) {
+      problems.add(new CorruptCheckpointException(file, -1, "ends early: " + e.getMessage(), e));
+      return;
     }
     List<String> crcs = digest.crcs();
     if (crcComparable) {

@@ -29,6 +29,8 @@ final class DefaultCheckpointStore implements CheckpointStore {
   private final FileChannel lockChannel;
   private final FileLock lock;
   private final ExecutorService hashing;
+  private final DirectFileWriter.StagingBuffers staging = new DirectFileWriter.StagingBuffers();
+  private final long directThreshold;
 
   private DefaultCheckpointStore(
       Path folder,
@@ -37,8 +39,10 @@ final class DefaultCheckpointStore implements CheckpointStore {
       Consumer<CheckpointEvent> events,
       Verification loadVerification,
       boolean readOnly,
+      long directThreshold,
       FileChannel lockChannel,
       FileLock lock) {
+    this.directThreshold = directThreshold;
     this.folder = folder;
     this.storage = storage;
     this.clock = clock;
@@ -64,7 +68,8 @@ final class DefaultCheckpointStore implements CheckpointStore {
       Clock clock,
       Consumer<CheckpointEvent> events,
       Verification loadVerification,
-      boolean readOnly)
+      boolean readOnly,
+      long directThreshold)
       throws IOException {
     if (readOnly) {
       if (!storage.isFolder(folder)) {
@@ -72,7 +77,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
             folder.toString(), null, "no checkpoint folder here");
       }
       return new DefaultCheckpointStore(
-          folder, storage, clock, events, loadVerification, true, null, null);
+          folder, storage, clock, events, loadVerification, true, directThreshold, null, null);
     }
     storage.createFolders(folder);
     FileChannel ch =
@@ -95,7 +100,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
     }
     DefaultCheckpointStore store =
         new DefaultCheckpointStore(
-            folder, storage, clock, events, loadVerification, false, ch, lock);
+            folder, storage, clock, events, loadVerification, false, directThreshold, ch, lock);
     try {
       store.removeLeftovers();
     } catch (IOException | RuntimeException e) {
@@ -150,13 +155,17 @@ final class DefaultCheckpointStore implements CheckpointStore {
   }
 
   @Override
-  public SavedCheckpoint save(Checkpoint checkpoint) throws IOException {
+  public synchronized SavedCheckpoint save(Checkpoint checkpoint) throws IOException {
     if (readOnly) {
       throw new IllegalStateException("this checkpoint store was opened read-only");
     }
     CheckpointCommit commit =
         new CheckpointCommit(
-            storage, new DurableWriter(storage, hashing), folder, clock, events);
+            storage,
+            new DurableWriter(storage, hashing, staging, directThreshold),
+            folder,
+            clock,
+            events);
     try {
       SavedCheckpoint saved = commit.run(checkpoint);
       events.accept(
@@ -228,12 +237,17 @@ final class DefaultCheckpointStore implements CheckpointStore {
 
   @Override
   public LoadedCheckpoint load(long step) throws IOException {
+    return load(step, loadVerification);
+  }
+
+  @Override
+  public LoadedCheckpoint load(long step, Verification level) throws IOException {
     Path p = folder.resolve(StepFolders.name(step));
     if (!storage.isFolder(p)) {
       throw new java.nio.file.NoSuchFileException(
           p.toString(), null, "no checkpoint for step " + step);
     }
-    return LoadedCheckpoint.open(storage, p, loadVerification);
+    return LoadedCheckpoint.open(storage, p, level);
   }
 
   @Override
@@ -250,7 +264,8 @@ final class DefaultCheckpointStore implements CheckpointStore {
   public void pin(long step) throws IOException {
     Path p = folder.resolve(StepFolders.name(step));
     if (!storage.exists(p.resolve(Manifest.FILE_NAME))) {
-      throw new IllegalArgumentException("no committed checkpoint for step " + step + " in " + folder);
+      throw new IllegalArgumentException(
+          "no committed checkpoint for step " + step + " in " + folder);
     }
     Path pins = folder.resolve(StepFolders.PINNED_FOLDER);
     storage.createFolders(pins);

@@ -29,14 +29,66 @@ final class DurableWriter {
 
   private final Storage storage;
   private final ExecutorService hashing;
+  private final DirectFileWriter.StagingBuffers staging;
+  private final long directThreshold;
 
-  DurableWriter(Storage storage, ExecutorService hashing) {
+  /**
+   * @param directThreshold files expected to be at least this large are written with O_DIRECT where
+   *     the file system allows it
+   */
+  DurableWriter(
+      Storage storage,
+      ExecutorService hashing,
+      DirectFileWriter.StagingBuffers staging,
+      long directThreshold) {
     this.storage = storage;
     this.hashing = hashing;
+    this.staging = staging;
+    this.directThreshold = directThreshold;
   }
 
-  /** Creates {@code file} (it must not exist), writes it, fsyncs it and closes it. */
-  Manifest.FileEntry write(Path file, Body body) throws IOException {
+  /**
+   * Creates {@code file} (it must not exist), writes it, fsyncs it and closes it.
+   *
+   * @param expectedBytes the size the body will write, to choose between O_DIRECT and buffered
+   */
+  Manifest.FileEntry write(Path file, long expectedBytes, Body body) throws IOException {
+    if (expectedBytes >= directThreshold) {
+      java.util.Optional<Storage.DirectFile> direct = storage.createDirect(file);
+      if (direct.isPresent()) {
+        return writeDirect(file, direct.get(), body);
+      }
+    }
+    return writeBuffered(file, body);
+  }
+
+  private Manifest.FileEntry writeDirect(Path file, Storage.DirectFile direct, Body body)
+      throws IOException {
+    FileChannel out = direct.channel();
+    try {
+      DirectFileWriter w = new DirectFileWriter(direct, hashing, staging);
+      boolean done = false;
+      try {
+        body.writeTo(w);
+        FileDigest d = w.finish(storage);
+        done = true;
+        return entry(file, d);
+      } finally {
+        if (!done) {
+          w.awaitHashing();
+        }
+      }
+    } finally {
+      out.close();
+    }
+  }
+
+  private static Manifest.FileEntry entry(Path file, FileDigest d) {
+    return new Manifest.FileEntry(
+        StepFolders.fileName(file), d.total(), d.sha256(), FileDigest.CHUNK_BYTES, d.crcs());
+  }
+
+  private Manifest.FileEntry writeBuffered(Path file, Body body) throws IOException {
     try (FileChannel out = storage.create(file);
         FileChannel in = storage.openRead(file)) {
       Tail tail = new Tail(in);
@@ -48,8 +100,7 @@ final class DurableWriter {
         storage.sync(out);
         FileDigest d = await(digest);
         done = true;
-        return new Manifest.FileEntry(
-            file.getFileName().toString(), d.total(), d.sha256(), FileDigest.CHUNK_BYTES, d.crcs());
+        return entry(file, d);
       } finally {
         if (!done) {
           tail.abort();

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -139,9 +138,7 @@ final class ManifestCodec {
       }
       Instant created = Instant.parse(text(root, "created"));
       Map<String, Double> metrics = new LinkedHashMap<>();
-      for (Iterator<Map.Entry<String, JsonNode>> it = root.path("metrics").fields();
-          it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
+      for (Map.Entry<String, JsonNode> e : root.path("metrics").properties()) {
         metrics.put(e.getKey(), e.getValue().asDouble());
       }
       JsonNode metadata = root.path("metadata");

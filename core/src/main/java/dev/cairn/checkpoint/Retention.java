@@ -11,8 +11,8 @@ final class Retention {
   private Retention() {}
 
   /**
-   * The checkpoints to delete. Only folders with a readable manifest are candidates; damaged
-   * ones are left for a person to look at.
+   * The checkpoints to delete. Only folders with a readable manifest are candidates; damaged ones
+   * are left for a person to look at.
    */
   static List<CheckpointInfo> toDelete(List<CheckpointInfo> all, RetentionPolicy policy) {
     List<CheckpointInfo> committed = new ArrayList<>();
@@ -49,7 +49,8 @@ final class Retention {
         byMetric = byMetric.reversed();
       }
       // Ties go to the newer checkpoint.
-      ranked.sort(byMetric.thenComparing(Comparator.comparingLong(CheckpointInfo::step).reversed()));
+      ranked.sort(
+          byMetric.thenComparing(Comparator.comparingLong(CheckpointInfo::step).reversed()));
       for (int i = 0; i < Math.min(policy.keepBest(), ranked.size()); i++) {
         keep.add(ranked.get(i).step());
       }

@@ -13,13 +13,22 @@ final class StepFolders {
 
   private StepFolders() {}
 
+  /** A path's last element; IllegalArgumentException for a file system root. */
+  static String fileName(Path p) {
+    Path n = p.getFileName();
+    if (n == null) {
+      throw new IllegalArgumentException("expected a file or folder, got the root " + p);
+    }
+    return n.toString();
+  }
+
   static String name(long step) {
     return "step-" + step;
   }
 
   /** The step of a committed-looking folder name, or -1. */
   static long step(Path folder) {
-    Matcher m = COMMITTED.matcher(folder.getFileName().toString());
+    Matcher m = COMMITTED.matcher(fileName(folder));
     if (!m.matches()) {
       return -1;
     }
@@ -32,7 +41,7 @@ final class StepFolders {
 
   /** A temporary folder of a save in flight or abandoned, or of a deletion: never read. */
   static boolean isLeftover(Path folder) {
-    return LEFTOVER.matcher(folder.getFileName().toString()).matches();
+    return LEFTOVER.matcher(fileName(folder)).matches();
   }
 
   static String temporary(long step, String random) {

@@ -13,8 +13,8 @@ import java.util.Map;
 
 /**
  * A safetensors file opened for reading. The header is read and validated on open; tensor data is
- * memory-mapped on request and handed out as read-only little-endian buffers without a copy.
- * Mapped buffers stay valid after {@link #close()}.
+ * memory-mapped on request and handed out as read-only little-endian buffers without a copy. Mapped
+ * buffers stay valid after {@link #close()}.
  */
 public final class SafetensorsFile implements Closeable {
   private final Path path;
@@ -96,8 +96,7 @@ public final class SafetensorsFile implements Closeable {
     if (t == null) {
       List<String> names = new ArrayList<>();
       header.tensors().forEach(x -> names.add(x.name()));
-      throw new IllegalArgumentException(
-          path + " has no tensor '" + name + "'; it has " + names);
+      throw new IllegalArgumentException(path + " has no tensor '" + name + "'; it has " + names);
     }
     return t;
   }
@@ -175,7 +174,9 @@ public final class SafetensorsFile implements Closeable {
     if (size == 0) {
       return ByteBuffer.allocate(0).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
-    return channel.map(FileChannel.MapMode.READ_ONLY, position, size).order(ByteOrder.LITTLE_ENDIAN);
+    return channel
+        .map(FileChannel.MapMode.READ_ONLY, position, size)
+        .order(ByteOrder.LITTLE_ENDIAN);
   }
 
   @Override

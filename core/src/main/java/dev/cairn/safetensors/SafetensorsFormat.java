@@ -24,8 +24,8 @@ import java.util.Set;
 
 /**
  * The safetensors header: an 8-byte little-endian length, then that many bytes of UTF-8 JSON
- * mapping tensor names to dtype, shape and data offsets, plus an optional {@code __metadata__}
- * map of strings. Every field is checked before any offset is trusted.
+ * mapping tensor names to dtype, shape and data offsets, plus an optional {@code __metadata__} map
+ * of strings. Every field is checked before any offset is trusted.
  */
 public final class SafetensorsFormat {
   /** The reserved header key for string metadata. */
@@ -35,7 +35,8 @@ public final class SafetensorsFormat {
   public static final long MAX_HEADER_BYTES = 100_000_000L;
 
   private static final JsonFactory JSON =
-      JsonFactory.builder().enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      JsonFactory.builder()
+          .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
           .build();
 
   private SafetensorsFormat() {}
@@ -330,7 +331,9 @@ public final class SafetensorsFormat {
     long n = prefix.order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
     if (n < 2 || n > MAX_HEADER_BYTES) {
       throw new MalformedSafetensorsException(
-          file, 0, "header length " + Long.toUnsignedString(n) + " is outside 2.." + MAX_HEADER_BYTES);
+          file,
+          0,
+          "header length " + Long.toUnsignedString(n) + " is outside 2.." + MAX_HEADER_BYTES);
     }
     if (8 + n > fileSize) {
       throw new MalformedSafetensorsException(

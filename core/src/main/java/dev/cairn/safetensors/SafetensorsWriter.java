@@ -10,8 +10,8 @@ import java.util.Map;
 /**
  * Streams tensors into a safetensors file. Buffers go to the channel as they are; arrays pass
  * through one small scratch buffer; nothing is ever copied whole. Writes are split into slices of
- * at most {@link #MAX_WRITE_BYTES} so that a reader following the file (a checksum thread) can
- * keep up.
+ * at most {@link #MAX_WRITE_BYTES} so that a reader following the file (a checksum thread) can keep
+ * up.
  */
 public final class SafetensorsWriter {
   /** Largest single write issued to the channel. */
@@ -63,7 +63,12 @@ public final class SafetensorsWriter {
       long got = written[0] - before;
       if (got != t.data().byteSize()) {
         throw new IllegalStateException(
-            "tensor '" + t.name() + "' produced " + got + " bytes, declared " + t.data().byteSize());
+            "tensor '"
+                + t.name()
+                + "' produced "
+                + got
+                + " bytes, declared "
+                + t.data().byteSize());
       }
     }
     return written[0];

@@ -1,8 +1,8 @@
 package dev.cairn.safetensors;
 
 /**
- * A named tensor to write: dtype, shape and its bytes. The byte count must equal the element
- * count times the dtype's size; this is checked here, before anything is written.
+ * A named tensor to write: dtype, shape and its bytes. The byte count must equal the element count
+ * times the dtype's size; this is checked here, before anything is written.
  */
 public record Tensor(String name, DType dtype, long[] shape, TensorData data) {
 

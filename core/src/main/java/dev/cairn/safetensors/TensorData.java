@@ -5,9 +5,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * The bytes of one tensor, little-endian, handed to a writer in chunks so that no full copy of
- * the tensor is ever made: buffers are written as they are (in bounded slices), primitive arrays
- * are encoded through the writer's small reusable scratch buffer.
+ * The bytes of one tensor, little-endian, handed to a writer in chunks so that no full copy of the
+ * tensor is ever made: buffers are written as they are (in bounded slices), primitive arrays are
+ * encoded through the writer's small reusable scratch buffer.
  */
 public interface TensorData {
 

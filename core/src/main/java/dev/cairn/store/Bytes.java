@@ -20,9 +20,7 @@ public final class Bytes {
       v /= 1024;
       u++;
     }
-    return u == 0
-        ? bytes + " B"
-        : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+    return u == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
   }
 
   /**

@@ -35,8 +35,8 @@ public final class Fsync {
 
   /**
    * Forces a folder's entries. On platforms that cannot open a folder (Windows) this is a no-op,
-   * because there a rename is already durable when it returns; on Linux and macOS a failure is
-   * real and is thrown.
+   * because there a rename is already durable when it returns; on Linux and macOS a failure is real
+   * and is thrown.
    */
   public static void folder(Path folder) throws IOException {
     try (FileChannel ch = FileChannel.open(folder, StandardOpenOption.READ)) {

@@ -14,7 +14,12 @@ public final class InsufficientSpaceException extends IOException {
   /** "not enough space: need X, have Y in DIR". */
   public static InsufficientSpaceException before(long need, long have, Path dir) {
     return new InsufficientSpaceException(
-        "not enough space: need " + Bytes.human(need) + ", have " + Bytes.human(have) + " in " + dir,
+        "not enough space: need "
+            + Bytes.human(need)
+            + ", have "
+            + Bytes.human(have)
+            + " in "
+            + dir,
         null);
   }
 

@@ -1,8 +1,11 @@
 package dev.cairn.store;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -12,10 +15,14 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** {@link Storage} on a {@code java.nio} file system. */
 final class LocalStorage implements Storage {
   private final boolean atomicRename;
+  private final Map<FileStore, Integer> directAlignment = new ConcurrentHashMap<>();
 
   LocalStorage(boolean atomicRename) {
     this.atomicRename = atomicRename;
@@ -24,6 +31,61 @@ final class LocalStorage implements Storage {
   @Override
   public FileChannel create(Path file) throws IOException {
     return FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+  }
+
+  @Override
+  public Optional<DirectFile> createDirect(Path file) throws IOException {
+    Path folder = file.toAbsolutePath().getParent();
+    if (folder == null) {
+      return Optional.empty();
+    }
+    FileStore store = Files.getFileStore(folder);
+    Integer alignment = directAlignment.get(store);
+    if (alignment == null) {
+      alignment = probeDirect(folder);
+      directAlignment.put(store, alignment);
+    }
+    if (alignment <= 0) {
+      return Optional.empty();
+    }
+    FileChannel ch =
+        FileChannel.open(
+            file,
+            StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE,
+            ExtendedOpenOption.DIRECT);
+    return Optional.of(new DirectFile(ch, alignment));
+  }
+
+  /**
+   * Whether O_DIRECT works in this folder, found by trying it on a scratch file (some file systems
+   * create the file and then refuse the flag, so real files are never used to probe).
+   */
+  private static int probeDirect(Path folder) {
+    Path probe = folder.resolve(".direct-probe-" + Long.toHexString(System.nanoTime()));
+    try {
+      long block = Files.getFileStore(folder).getBlockSize();
+      int alignment = (int) Math.max(4096, block);
+      try (FileChannel ch =
+          FileChannel.open(
+              probe,
+              StandardOpenOption.CREATE_NEW,
+              StandardOpenOption.WRITE,
+              ExtendedOpenOption.DIRECT)) {
+        ByteBuffer b = ByteBuffer.allocateDirect(alignment * 2).alignedSlice(alignment);
+        b.limit(alignment);
+        ch.write(b);
+      }
+      return alignment;
+    } catch (IOException | UnsupportedOperationException e) {
+      return 0;
+    } finally {
+      try {
+        Files.deleteIfExists(probe);
+      } catch (IOException ignored) {
+        // A leftover probe file is harmless and is not a checkpoint.
+      }
+    }
   }
 
   @Override

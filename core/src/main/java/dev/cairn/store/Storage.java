@@ -6,11 +6,11 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The bytes-and-fsync contract the checkpoint commit protocol is written against. It knows
- * nothing about checkpoints. Implementations: {@link #local()} for any {@code java.nio} file
- * system (the default disk, or a test's crash-simulating one). An HDFS or object-store
- * implementation (through the Hadoop FileSystem API) would answer {@link #atomicRename()} with
- * false, and the commit protocol then publishes with a marker written last instead of a rename.
+ * The bytes-and-fsync contract the checkpoint commit protocol is written against. It knows nothing
+ * about checkpoints. Implementations: {@link #local()} for any {@code java.nio} file system (the
+ * default disk, or a test's crash-simulating one). An HDFS or object-store implementation (through
+ * the Hadoop FileSystem API) would answer {@link #atomicRename()} with false, and the commit
+ * protocol then publishes with a marker written last instead of a rename.
  */
 public interface Storage {
 
@@ -29,6 +29,18 @@ public interface Storage {
 
   /** Creates a new file open for writing; fails with FileAlreadyExistsException if it exists. */
   FileChannel create(Path file) throws IOException;
+
+  /**
+   * Creates a new file for unbuffered writing (O_DIRECT), or returns empty when the file system
+   * cannot do that (tmpfs, object stores), in which case nothing was created. Writes to it must
+   * come from buffers aligned to, and sized in multiples of, {@link DirectFile#alignment()}.
+   */
+  default java.util.Optional<DirectFile> createDirect(Path file) throws IOException {
+    return java.util.Optional.empty();
+  }
+
+  /** A file open for O_DIRECT writes and the alignment its buffers, sizes and offsets need. */
+  record DirectFile(FileChannel channel, int alignment) {}
 
   /** Opens an existing file for reading. */
   FileChannel openRead(Path file) throws IOException;

@@ -40,7 +40,8 @@ class CheckpointStoreTest {
             .containsExactlyInAnyOrder(
                 "model.safetensors", "optimizer.safetensors", "state.json", "manifest.json");
       }
-      JsonNode manifest = new ObjectMapper().readTree(saved.folder().resolve("manifest.json").toFile());
+      JsonNode manifest =
+          new ObjectMapper().readTree(saved.folder().resolve("manifest.json").toFile());
       assertThat(manifest.get("format").asText()).isEqualTo("cairn-checkpoint");
       assertThat(manifest.get("format_version").asInt()).isEqualTo(1);
       assertThat(manifest.get("step").asLong()).isEqualTo(100);
@@ -58,7 +59,9 @@ class CheckpointStoreTest {
       try (LoadedCheckpoint c = store.load(100)) {
         Fixtures.assertIntact(c, 1000);
       }
-      assertThat(events).extracting(CheckpointEvent::type).containsExactly(CheckpointEvent.Type.SAVED);
+      assertThat(events)
+          .extracting(CheckpointEvent::type)
+          .containsExactly(CheckpointEvent.Type.SAVED);
     }
   }
 
@@ -68,8 +71,9 @@ class CheckpointStoreTest {
       SavedCheckpoint saved = store.save(Fixtures.checkpoint(1, 5000));
       for (Manifest.FileEntry f : saved.manifest().files()) {
         byte[] bytes = Files.readAllBytes(saved.folder().resolve(f.path()));
-        String sha = java.util.HexFormat.of()
-            .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        String sha =
+            java.util.HexFormat.of()
+                .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         crc.update(bytes);
         assertThat(f.sha256()).isEqualTo(sha);
@@ -97,11 +101,50 @@ class CheckpointStoreTest {
         assertThat(c.step()).isEqualTo(10);
         Fixtures.assertIntact(c, 500);
       }
-      assertThat(events).extracting(CheckpointEvent::type)
-          .containsExactly(CheckpointEvent.Type.SKIPPED_INVALID, CheckpointEvent.Type.SKIPPED_INVALID);
+      assertThat(events)
+          .extracting(CheckpointEvent::type)
+          .containsExactly(
+              CheckpointEvent.Type.SKIPPED_INVALID, CheckpointEvent.Type.SKIPPED_INVALID);
       assertThat(events.get(0).message()).contains("step-30").contains("manifest.json");
-      assertThat(events.get(1).message()).contains("step-20").contains("model.safetensors")
+      assertThat(events.get(1).message())
+          .contains("step-20")
+          .contains("model.safetensors")
           .contains("CRC32C mismatch");
+    }
+  }
+
+  @Test
+  void readTensorsStreamsVerifiedDataIntoCallerBuffers() throws IOException {
+    try (CheckpointStore store =
+        CheckpointStore.builder(dir.resolve("checkpoints")).directIoThreshold(0).open()) {
+      store.save(Fixtures.checkpoint(4, 3_000_000));
+      java.util.Map<String, java.nio.ByteBuffer> into = new java.util.HashMap<>();
+      try (LoadedCheckpoint c = store.load(4, Verification.SIZES)) {
+        c.readTensors(
+            "model",
+            t -> {
+              java.nio.ByteBuffer b =
+                  java.nio.ByteBuffer.allocateDirect((int) t.byteSize())
+                      .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+              into.put(t.name(), b);
+              return b;
+            });
+      }
+      float[] w = new float[3_000_000];
+      into.get("layer0.weight").flip().asFloatBuffer().get(w);
+      assertThat(java.util.Arrays.mismatch(w, Fixtures.weights(4, 3_000_000))).isEqualTo(-1);
+
+      Path model = dir.resolve("checkpoints/step-4/model.safetensors");
+      byte[] b = Files.readAllBytes(model);
+      b[b.length - 100] ^= 4;
+      Files.write(model, b);
+      try (LoadedCheckpoint c = store.load(4, Verification.SIZES)) {
+        assertThatThrownBy(
+                () -> c.readTensors("model", t -> java.nio.ByteBuffer.allocate((int) t.byteSize())))
+            .isInstanceOf(CorruptCheckpointException.class)
+            .hasMessageContaining("model.safetensors")
+            .hasMessageContaining("CRC32C mismatch");
+      }
     }
   }
 
@@ -122,7 +165,8 @@ class CheckpointStoreTest {
     try (CheckpointStore store = open()) {
       assertThat(ck.resolve("step-5.tmp-0badc0de")).doesNotExist();
       assertThat(ck.resolve("step-3.deleting-12345678")).doesNotExist();
-      assertThat(events).extracting(CheckpointEvent::type)
+      assertThat(events)
+          .extracting(CheckpointEvent::type)
           .containsOnly(CheckpointEvent.Type.REMOVED_LEFTOVER);
       assertThat(store.list()).isEmpty();
     }
@@ -144,13 +188,16 @@ class CheckpointStoreTest {
         assertThat(s.map(p -> p.getFileName().toString()))
             .anyMatch(n -> n.startsWith("step-7.corrupt-"));
       }
-      assertThat(events).extracting(CheckpointEvent::type).contains(CheckpointEvent.Type.MOVED_ASIDE);
+      assertThat(events)
+          .extracting(CheckpointEvent::type)
+          .contains(CheckpointEvent.Type.MOVED_ASIDE);
     }
   }
 
   @Test
   void refusesASaveThatCannotFitAndWritesNothing() throws IOException {
-    dev.cairn.testkit.CrashFileSystem fs = dev.cairn.testkit.CrashFileSystem.wrap(dir.resolve("fs"));
+    dev.cairn.testkit.CrashFileSystem fs =
+        dev.cairn.testkit.CrashFileSystem.wrap(dir.resolve("fs"));
     try (CheckpointStore store = CheckpointStore.builder(fs.root().resolve("ck")).open()) {
       store.save(Fixtures.checkpoint(1, 100));
       fs.setUsableSpace(1000);
@@ -158,7 +205,8 @@ class CheckpointStoreTest {
           .isInstanceOf(dev.cairn.store.InsufficientSpaceException.class)
           .hasMessageMatching("not enough space: need [0-9.]+ [KMG]iB, have 1000 B in .*ck");
       try (Stream<Path> s = Files.list(dir.resolve("fs/ck"))) {
-        assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("step-1", ".lock");
+        assertThat(s.map(p -> p.getFileName().toString()))
+            .containsExactlyInAnyOrder("step-1", ".lock");
       }
     }
   }
@@ -175,7 +223,8 @@ class CheckpointStoreTest {
             .hasMessageContaining("checkpoint name");
       }
       assertThatThrownBy(() -> Checkpoint.at(-1)).hasMessageContaining("0 or more");
-      assertThatThrownBy(() -> Checkpoint.at(1).json("manifest", new ObjectMapper().createObjectNode()))
+      assertThatThrownBy(
+              () -> Checkpoint.at(1).json("manifest", new ObjectMapper().createObjectNode()))
           .hasMessageContaining("reserved");
       try (Stream<Path> s = Files.list(store.folder())) {
         assertThat(s.map(p -> p.getFileName().toString())).containsExactly(".lock");
@@ -204,7 +253,9 @@ class CheckpointStoreTest {
                   .keepBest(1, "val_loss", RetentionPolicy.Goal.MIN)
                   .build());
       assertThat(deleted).containsExactly(1L, 3L, 5L, 7L, 8L);
-      assertThat(store.list()).extracting(CheckpointInfo::step).containsExactly(2L, 4L, 6L, 9L, 10L);
+      assertThat(store.list())
+          .extracting(CheckpointInfo::step)
+          .containsExactly(2L, 4L, 6L, 9L, 10L);
       store.unpin(6);
       assertThat(store.applyRetention(RetentionPolicy.builder().keepLast(1).build()))
           .containsExactly(4L, 6L, 9L);
@@ -219,8 +270,7 @@ class CheckpointStoreTest {
       assertThatThrownBy(this::open)
           .isInstanceOf(IllegalStateException.class)
           .hasMessageContaining("another writer");
-      try (CheckpointStore reader =
-          CheckpointStore.builder(store.folder()).readOnly(true).open()) {
+      try (CheckpointStore reader = CheckpointStore.builder(store.folder()).readOnly(true).open()) {
         assertThat(reader.list()).isEmpty();
         assertThatThrownBy(() -> reader.save(Fixtures.checkpoint(1, 10)))
             .hasMessageContaining("read-only");
@@ -235,12 +285,15 @@ class CheckpointStoreTest {
     Files.createDirectories(ck.resolve("step-9"));
     Files.writeString(ck.resolve("step-9/model.safetensors"), "abandoned");
     try (CheckpointStore store =
-        CheckpointStore.builder(ck).storage(dev.cairn.store.Storage.localWithoutAtomicRename())
-            .events(events::add).open()) {
+        CheckpointStore.builder(ck)
+            .storage(dev.cairn.store.Storage.localWithoutAtomicRename())
+            .events(events::add)
+            .open()) {
       assertThat(ck.resolve("step-9")).doesNotExist();
       store.save(Fixtures.checkpoint(9, 300));
       try (Stream<Path> s = Files.list(ck)) {
-        assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("step-9", ".lock");
+        assertThat(s.map(p -> p.getFileName().toString()))
+            .containsExactlyInAnyOrder("step-9", ".lock");
       }
       try (LoadedCheckpoint c = store.loadLatestValid().orElseThrow()) {
         Fixtures.assertIntact(c, 300);

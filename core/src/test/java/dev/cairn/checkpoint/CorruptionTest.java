@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Damage to a real checkpoint — truncation at every 4 KiB boundary of every file, and thousands
- * of seeded single-bit flips anywhere in it — is always detected, and loading falls back to the
+ * Damage to a real checkpoint — truncation at every 4 KiB boundary of every file, and thousands of
+ * seeded single-bit flips anywhere in it — is always detected, and loading falls back to the
  * previous good checkpoint.
  */
 class CorruptionTest {

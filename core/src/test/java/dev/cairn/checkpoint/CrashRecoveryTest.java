@@ -12,20 +12,22 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Power cuts at every mutating operation of a save, with many random outcomes per point: the
- * store always reopens to the previous checkpoint or the new one, byte-exact, never anything
- * else; and once save() has returned, the new one always survives.
+ * Power cuts at every mutating operation of a save, with many random outcomes per point: the store
+ * always reopens to the previous checkpoint or the new one, byte-exact, never anything else; and
+ * once save() has returned, the new one always survives.
  */
 class CrashRecoveryTest {
   static final int FLOATS = 3000;
-  static final int OUTCOMES_PER_POINT = 12;
+  static final int OUTCOMES_PER_POINT = 8;
 
   @TempDir Path dir;
+  long directThreshold = Long.MAX_VALUE;
 
   private static Storage storage(boolean atomicRename) {
     return atomicRename ? Storage.local() : Storage.localWithoutAtomicRename();
@@ -60,17 +62,21 @@ class CrashRecoveryTest {
     copyTree(template, real);
     CrashFileSystem fs = CrashFileSystem.wrap(real);
     try (CheckpointStore store =
-        CheckpointStore.builder(fs.root().resolve("ck")).storage(storage(atomicRename)).open()) {
+        CheckpointStore.builder(fs.root().resolve("ck"))
+            .storage(storage(atomicRename))
+            .directIoThreshold(directThreshold)
+            .open()) {
       long before = fs.operationCount();
       store.save(Fixtures.checkpoint(2, FLOATS));
       return fs.operationCount() - before;
     }
   }
 
-  @ParameterizedTest(name = "atomic rename: {0}")
-  @ValueSource(booleans = {true, false})
-  void aCrashAnywhereInASaveLeavesThePreviousOrTheNewCheckpoint(boolean atomicRename)
-      throws IOException {
+  @ParameterizedTest(name = "atomic rename: {0}, O_DIRECT: {1}")
+  @CsvSource({"true,false", "false,false", "true,true"})
+  void aCrashAnywhereInASaveLeavesThePreviousOrTheNewCheckpoint(
+      boolean atomicRename, boolean direct) throws IOException {
+    directThreshold = direct ? 0 : Long.MAX_VALUE;
     Path template = template(atomicRename);
     long ops = opsPerSave(template, atomicRename);
     assertThat(ops).isGreaterThan(10);
@@ -87,6 +93,7 @@ class CrashRecoveryTest {
         try (CheckpointStore store =
             CheckpointStore.builder(fs.root().resolve("ck"))
                 .storage(storage(atomicRename))
+                .directIoThreshold(directThreshold)
                 .events(e -> {})
                 .open()) {
           long base = fs.operationCount();
@@ -98,15 +105,17 @@ class CrashRecoveryTest {
             assertThat(e).isInstanceOf(SimulatedCrashException.class);
           }
         }
-        assertThat(returned).as("save returns only when no crash came first").isEqualTo(point >= ops);
+        assertThat(returned)
+            .as("save returns only when no crash came first")
+            .isEqualTo(point >= ops);
         fs.crash(point * 1000 + outcome);
 
         List<CheckpointEvent> events = new ArrayList<>();
         try (CheckpointStore store =
-            CheckpointStore.builder(real.resolve("ck"))
-                .storage(storage(atomicRename))
-                .events(events::add)
-                .open();
+                CheckpointStore.builder(real.resolve("ck"))
+                    .storage(storage(atomicRename))
+                    .events(events::add)
+                    .open();
             LoadedCheckpoint latest = store.loadLatestValid().orElseThrow()) {
           String where = "crash at op " + point + ", outcome " + outcome;
           assertThat(latest.step()).as(where).isIn(1L, 2L);
@@ -135,8 +144,7 @@ class CrashRecoveryTest {
 
   @ParameterizedTest(name = "atomic rename: {0}")
   @ValueSource(booleans = {true, false})
-  void aCrashDuringRetentionNeverLosesTheNewestCheckpoint(boolean atomicRename)
-      throws IOException {
+  void aCrashDuringRetentionNeverLosesTheNewestCheckpoint(boolean atomicRename) throws IOException {
     Path template = dir.resolve("ret-template");
     try (CheckpointStore store =
         CheckpointStore.builder(template.resolve("ck")).storage(storage(atomicRename)).open()) {
@@ -153,7 +161,9 @@ class CrashRecoveryTest {
         CrashFileSystem fs = CrashFileSystem.wrap(real);
         try (CheckpointStore store =
             CheckpointStore.builder(fs.root().resolve("ck"))
-                .storage(storage(atomicRename)).events(e -> {}).open()) {
+                .storage(storage(atomicRename))
+                .events(e -> {})
+                .open()) {
           fs.setFaultHook(FaultHook.crashAt(fs.operationCount() + point));
           store.applyRetention(keepOne);
         } catch (SimulatedCrashException expected) {
@@ -161,8 +171,10 @@ class CrashRecoveryTest {
         }
         fs.crash(point * 100 + outcome);
         try (CheckpointStore store =
-            CheckpointStore.builder(real.resolve("ck")).storage(storage(atomicRename))
-                .events(e -> {}).open()) {
+            CheckpointStore.builder(real.resolve("ck"))
+                .storage(storage(atomicRename))
+                .events(e -> {})
+                .open()) {
           for (CheckpointInfo c : store.list()) {
             try (LoadedCheckpoint l = store.load(c.step())) {
               Fixtures.assertIntact(l, 200);

@@ -131,7 +131,11 @@ class SafetensorsCodecTest {
             + "\"a\" : {\"shape\": [1, 2], \"dtype\": \"F32\", \"data_offsets\": [0, 8]},"
             + "\"__metadata__\":{\"format\":\"pt\"}}   ";
     byte[] data = new byte[16];
-    ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).putFloat(1).putFloat(2).putFloat(3)
+    ByteBuffer.wrap(data)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .putFloat(1)
+        .putFloat(2)
+        .putFloat(3)
         .putFloat(4);
     Path f = raw(json, data);
     try (SafetensorsFile sf = SafetensorsFile.open(f)) {
@@ -148,8 +152,8 @@ class SafetensorsCodecTest {
   private int files;
 
   private Path raw(byte[] header, byte[] data) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(8 + header.length + data.length)
-        .order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
     b.putLong(header.length).put(header).put(data);
     Path f = dir.resolve("raw" + (files++) + ".safetensors");
     Files.write(f, b.array());
@@ -172,13 +176,14 @@ class SafetensorsCodecTest {
     assertMalformed(tiny, "shorter than the 8-byte header length");
 
     Path huge = dir.resolve("huge");
-    Files.write(huge, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN)
-        .putLong(Long.MAX_VALUE).array());
+    Files.write(
+        huge,
+        ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(Long.MAX_VALUE).array());
     assertMalformed(huge, "outside");
 
     Path pastEnd = dir.resolve("pastEnd");
-    Files.write(pastEnd, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN)
-        .putLong(4096).array());
+    Files.write(
+        pastEnd, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(4096).array());
     assertMalformed(pastEnd, "runs past the end");
 
     assertMalformed(raw("{\"a\": nope}", new byte[0]), "not valid JSON");

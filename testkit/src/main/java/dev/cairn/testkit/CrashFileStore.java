@@ -48,6 +48,11 @@ final class CrashFileStore extends FileStore {
   }
 
   @Override
+  public long getBlockSize() throws IOException {
+    return delegate.getBlockSize();
+  }
+
+  @Override
   public boolean supportsFileAttributeView(Class<? extends FileAttributeView> type) {
     return delegate.supportsFileAttributeView(type);
   }
@@ -60,6 +65,16 @@ final class CrashFileStore extends FileStore {
   @Override
   public <V extends FileStoreAttributeView> V getFileStoreAttributeView(Class<V> type) {
     return delegate.getFileStoreAttributeView(type);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof CrashFileStore other && other.delegate.equals(delegate);
+  }
+
+  @Override
+  public int hashCode() {
+    return delegate.hashCode();
   }
 
   @Override

@@ -15,19 +15,19 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
  * A {@link FileSystem} over a real folder that remembers what was never made durable — file data
  * not fsynced and folder entries (create, rename, delete) whose folder was not fsynced — and on
- * {@link #crash(long)} loses, truncates, zeroes, garbles or keeps each of those at random, the
- * way a power cut can. Modelled on Lucene's MockDirectoryWrapper and SQLite's crash VFS.
+ * {@link #crash(long)} loses, truncates, zeroes, garbles or keeps each of those at random, the way
+ * a power cut can. Modelled on Lucene's MockDirectoryWrapper and SQLite's crash VFS.
  *
- * <p>Only operations made through this file system's paths are tracked; everything that existed
- * in the folder when it was wrapped counts as durable. Fsync is simulated (the real disk is not
+ * <p>Only operations made through this file system's paths are tracked; everything that existed in
+ * the folder when it was wrapped counts as durable. Fsync is simulated (the real disk is not
  * flushed), which keeps thousands of crash iterations fast.
  *
  * <p>The model is inode-like: a folder's entries point to nodes, so renaming a folder carries its
@@ -42,6 +42,7 @@ public final class CrashFileSystem extends FileSystem {
     Map<String, Node> durableEntries = new TreeMap<>();
     byte[] durable = new byte[0];
     boolean synced = true;
+
     /** Content captured when an unsynced file was unlinked, so a crash can bring it back. */
     byte[] detached;
 
@@ -173,7 +174,8 @@ public final class CrashFileSystem extends FileSystem {
     ancestors.remove(ancestors.size() - 1);
   }
 
-  private static byte[] afterCrash(Node file, Path currentPath, SplittableRandom random) throws IOException {
+  private static byte[] afterCrash(Node file, Path currentPath, SplittableRandom random)
+      throws IOException {
     if (file.synced) {
       return file.durable;
     }
@@ -233,11 +235,27 @@ public final class CrashFileSystem extends FileSystem {
           c = new Node(false);
           c.durable = Files.readAllBytes(child);
         }
-        node.entries.put(child.getFileName().toString(), c);
+        node.entries.put(name(child), c);
       }
     }
     node.durableEntries = new TreeMap<>(node.entries);
     return node;
+  }
+
+  private static String name(Path p) {
+    Path n = p.getFileName();
+    if (n == null) {
+      throw new IllegalArgumentException("a file system root has no name: " + p);
+    }
+    return n.toString();
+  }
+
+  private static Path parent(Path p) {
+    Path parent = p.getParent();
+    if (parent == null) {
+      throw new IllegalArgumentException("a file system root has no parent: " + p);
+    }
+    return parent;
   }
 
   // ---- the model, updated by the provider and channels ----
@@ -276,12 +294,12 @@ public final class CrashFileSystem extends FileSystem {
   }
 
   synchronized void created(Path realPath, boolean dir) {
-    Node parent = lookup(realPath.toAbsolutePath().normalize().getParent());
+    Node parent = lookup(parent(realPath.toAbsolutePath().normalize()));
     if (parent != null && parent.dir) {
       Node node = new Node(dir);
       node.synced = dir;
       node.durable = new byte[0];
-      parent.entries.put(realPath.getFileName().toString(), node);
+      parent.entries.put(name(realPath), node);
     }
   }
 
@@ -294,9 +312,9 @@ public final class CrashFileSystem extends FileSystem {
 
   synchronized void removed(Path realPath, byte[] contentBeforeRemoval) {
     Path abs = realPath.toAbsolutePath().normalize();
-    Node parent = lookup(abs.getParent());
+    Node parent = lookup(parent(abs));
     if (parent != null && parent.dir) {
-      Node node = parent.entries.remove(abs.getFileName().toString());
+      Node node = parent.entries.remove(name(abs));
       if (node != null && !node.dir && !node.synced) {
         node.detached = contentBeforeRemoval;
       }
@@ -306,10 +324,9 @@ public final class CrashFileSystem extends FileSystem {
   synchronized void moved(Path realFrom, Path realTo, byte[] replacedContent) {
     Path from = realFrom.toAbsolutePath().normalize();
     Path to = realTo.toAbsolutePath().normalize();
-    Node fromParent = lookup(from.getParent());
-    Node toParent = lookup(to.getParent());
-    Node node =
-        fromParent == null ? null : fromParent.entries.remove(from.getFileName().toString());
+    Node fromParent = lookup(parent(from));
+    Node toParent = lookup(parent(to));
+    Node node = fromParent == null ? null : fromParent.entries.remove(name(from));
     if (toParent == null) {
       return;
     }
@@ -317,7 +334,7 @@ public final class CrashFileSystem extends FileSystem {
       created(to, Files.isDirectory(to));
       return;
     }
-    Node replaced = toParent.entries.put(to.getFileName().toString(), node);
+    Node replaced = toParent.entries.put(name(to), node);
     if (replaced != null && !replaced.dir && !replaced.synced) {
       replaced.detached = replacedContent;
     }

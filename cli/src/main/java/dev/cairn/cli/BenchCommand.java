@@ -1,0 +1,114 @@
+package dev.cairn.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.bench.SaveBenchmark;
+import dev.cairn.store.Bytes;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code cairn bench}: whole-process benchmarks. */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = "Whole-process benchmarks (see BENCHMARKS.md).",
+    subcommands = {BenchCommand.Save.class})
+final class BenchCommand implements Runnable {
+  @Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** {@code cairn bench save}. */
+  @Command(
+      name = "save",
+      mixinStandardHelpOptions = true,
+      description =
+          "Durable save and verified restore of SIZE bytes of tensors through the checkpoint"
+              + " store; prints medians.")
+  static final class Save implements Callable<Integer> {
+    @Spec CommandLine.Model.CommandSpec spec;
+
+    @Option(
+        names = "--bytes",
+        required = true,
+        paramLabel = "SIZE",
+        description = "how much tensor data, like 512MiB or 2GiB")
+    String bytes;
+
+    @Option(
+        names = "--dir",
+        required = true,
+        paramLabel = "DIR",
+        description = "a folder on the disk to measure (a temporary sub-folder is used)")
+    Path dir;
+
+    @Option(names = "--json", description = "one JSON line")
+    boolean json;
+
+    @Option(
+        names = "--repeat",
+        defaultValue = "3",
+        description = "rounds (default ${DEFAULT-VALUE})")
+    int repeat;
+
+    @Option(
+        names = "--tensors",
+        defaultValue = "8",
+        description = "how many tensors the bytes are split into (default ${DEFAULT-VALUE})")
+    int tensors;
+
+    @Option(
+        names = "--drop-caches",
+        description = "drop the page cache before each restore (needs root)")
+    boolean dropCaches;
+
+    @Override
+    public Integer call() throws IOException {
+      long size = Bytes.parse(bytes);
+      if (size <= 0) {
+        throw new IllegalArgumentException("--bytes must be more than 0");
+      }
+      if (tensors < 1) {
+        throw new IllegalArgumentException("--tensors must be 1 or more");
+      }
+      SaveBenchmark.Result r = SaveBenchmark.run(size, tensors, repeat, dir, dropCaches);
+      PrintWriter out = spec.commandLine().getOut();
+      ObjectNode o = Json.MAPPER.createObjectNode();
+      o.put("bytes", r.bytes());
+      o.put("tensors", r.tensors());
+      o.put("repeat", repeat);
+      o.put("save_seconds", r.saveSeconds());
+      o.put("restore_seconds", r.restoreSeconds());
+      o.put("stall_seconds", r.stallSeconds());
+      o.put("save_gb_per_s", r.bytes() / 1e9 / r.saveSeconds());
+      o.put("restore_gb_per_s", r.bytes() / 1e9 / r.restoreSeconds());
+      o.set("save_runs", Json.MAPPER.valueToTree(r.saveRuns()));
+      o.set("restore_runs", Json.MAPPER.valueToTree(r.restoreRuns()));
+      o.put("caches_dropped", r.cachesDropped());
+      o.put("stall_note", "saves are synchronous until async saves land: stall = durable save");
+      if (json) {
+        out.println(Json.MAPPER.writeValueAsString(o));
+      } else {
+        out.printf(
+            "%s in %d tensors, median of %d:%n", Bytes.human(r.bytes()), r.tensors(), repeat);
+        out.printf(
+            "  durable save  %.3f s  (%.2f GB/s)%n",
+            r.saveSeconds(), r.bytes() / 1e9 / r.saveSeconds());
+        out.printf(
+            "  restore       %.3f s  (%.2f GB/s%s)%n",
+            r.restoreSeconds(),
+            r.bytes() / 1e9 / r.restoreSeconds(),
+            r.cachesDropped() ? ", cold cache" : "");
+      }
+      return 0;
+    }
+  }
+}

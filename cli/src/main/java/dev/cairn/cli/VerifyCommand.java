@@ -1,0 +1,82 @@
+package dev.cairn.cli;
+
+import dev.cairn.checkpoint.CheckpointStore;
+import dev.cairn.checkpoint.Manifest;
+import dev.cairn.checkpoint.Verification;
+import dev.cairn.checkpoint.VerifyResult;
+import dev.cairn.store.Bytes;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code cairn verify}: exit 0 only if every committed checkpoint under PATH is intact. */
+@Command(
+    name = "verify",
+    mixinStandardHelpOptions = true,
+    description =
+        "Check every committed checkpoint under PATH (a runs folder, a run, its checkpoints"
+            + " folder or one step-N folder) against its manifest: sizes, CRC32C and SHA-256."
+            + " Exit 0 only if all are intact; names each damaged file.")
+final class VerifyCommand implements Callable<Integer> {
+  private static final Pattern STEP = Pattern.compile("step-(0|[1-9][0-9]{0,18})");
+  private static final int MAX_DEPTH = 6;
+
+  @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Parameters(paramLabel = "PATH")
+  Path path;
+
+  @Override
+  public Integer call() throws IOException {
+    PrintWriter out = spec.commandLine().getOut();
+    if (!Files.isDirectory(path)) {
+      throw new IllegalArgumentException(
+          Files.exists(path) ? path + " is not a folder" : "no such folder: " + path);
+    }
+    List<Path> folders = find(path);
+    if (folders.isEmpty()) {
+      out.println("no committed checkpoints under " + path);
+      return 0;
+    }
+    int bad = 0;
+    for (Path f : folders) {
+      VerifyResult r = CheckpointStore.verifyFolder(f, Verification.FULL);
+      if (r.ok()) {
+        Manifest m = r.manifest();
+        out.printf(
+            "ok   %s  (%s, %d files)%n", f, Bytes.human(m.totalBytes()), m.files().size() + 1);
+      } else {
+        bad++;
+        for (String p : r.problems()) {
+          out.printf("BAD  %s: %s%n", f, p);
+        }
+      }
+    }
+    out.printf(
+        "%d checkpoint%s verified, %d damaged%n",
+        folders.size(), folders.size() == 1 ? "" : "s", bad);
+    return bad == 0 ? 0 : 1;
+  }
+
+  /** step-N folders under the path (the path itself included); temporary folders are skipped. */
+  static List<Path> find(Path root) throws IOException {
+    List<Path> out = new ArrayList<>();
+    try (Stream<Path> s = Files.walk(root, MAX_DEPTH)) {
+      s.filter(Files::isDirectory)
+          .filter(
+              p -> p.getFileName() != null && STEP.matcher(p.getFileName().toString()).matches())
+          .sorted()
+          .forEach(out::add);
+    }
+    return out;
+  }
+}
