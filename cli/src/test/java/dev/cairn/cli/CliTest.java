@@ -1,0 +1,163 @@
+package dev.cairn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import dev.cairn.checkpoint.Checkpoint;
+import dev.cairn.checkpoint.CheckpointStore;
+import dev.cairn.safetensors.Tensor;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliTest {
+  @TempDir Path dir;
+  Path run;
+
+  record Result(int code, String out, String err) {}
+
+  static Result cairn(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  @BeforeEach
+  void aRunWithTwoCheckpoints() throws IOException {
+    run = dir.resolve("runs/mlp");
+    try (CheckpointStore store = CheckpointStore.open(run.resolve("checkpoints"))) {
+      for (long step : new long[] {10, 20}) {
+        store.save(
+            Checkpoint.at(step)
+                .name(step == 20 ? "best" : null)
+                .metric("val_loss", 0.5)
+                .tensors(
+                    "model",
+                    List.of(
+                        Tensor.of("fc1.weight", new float[12], 3, 4),
+                        Tensor.of("fc1.bias", new long[4], 4)),
+                    Map.of("framework", "test"))
+                .json("state", JsonNodeFactory.instance.objectNode().put("step", step))
+                .build());
+      }
+    }
+  }
+
+  @Test
+  void helpListsTheCommands() {
+    Result r = cairn("--help");
+    assertThat(r.code()).isZero();
+    assertThat(r.out()).contains("inspect", "verify", "bench");
+  }
+
+  @Test
+  void inspectShowsPartsTensorsAndVerification() {
+    Result r = cairn("inspect", run.resolve("checkpoints/step-20").toString());
+    assertThat(r.code()).isZero();
+    assertThat(r.out())
+        .contains("step 20 (name: best)")
+        .contains("part model (tensors, model.safetensors")
+        .contains("fc1.weight")
+        .contains("F32")
+        .contains("[3,4]")
+        .contains("I64")
+        .contains("verification: ok (sha256+crc32c)");
+  }
+
+  @Test
+  void inspectJsonIsOneParsableObject() throws IOException {
+    Result r = cairn("inspect", "--json", run.resolve("checkpoints/step-10").toString());
+    assertThat(r.code()).isZero();
+    JsonNode j = new ObjectMapper().readTree(r.out());
+    assertThat(j.get("step").asLong()).isEqualTo(10);
+    assertThat(j.get("parts").get(0).get("tensors").get(0).get("shape").toString())
+        .isEqualTo("[3,4]");
+    assertThat(j.get("parts").get(0).get("tensor_metadata").get("framework").asText())
+        .isEqualTo("test");
+    assertThat(j.get("verification").get("ok").asBoolean()).isTrue();
+  }
+
+  @Test
+  void inspectReadsASingleSafetensorsFile() {
+    Result r = cairn("inspect", run.resolve("checkpoints/step-10/model.safetensors").toString());
+    assertThat(r.code()).isZero();
+    assertThat(r.out()).contains("fc1.bias").contains("metadata framework = test");
+  }
+
+  @Test
+  void verifyPassesOnIntactCheckpointsAndNamesADamagedFile() throws IOException {
+    Result ok = cairn("verify", dir.resolve("runs").toString());
+    assertThat(ok.code()).isZero();
+    assertThat(ok.out()).contains("2 checkpoints verified, 0 damaged");
+
+    Path model = run.resolve("checkpoints/step-10/model.safetensors");
+    byte[] b = Files.readAllBytes(model);
+    b[b.length - 1] ^= 1;
+    Files.write(model, b);
+    Result bad = cairn("verify", dir.resolve("runs").toString());
+    assertThat(bad.code()).isEqualTo(1);
+    assertThat(bad.out())
+        .contains("BAD")
+        .contains("step-10")
+        .contains("model.safetensors")
+        .contains("2 checkpoints verified, 1 damaged");
+
+    Result inspect = cairn("inspect", "--info-only", run.resolve("checkpoints/step-10").toString());
+    assertThat(inspect.code()).as("sizes are intact; --info-only skips checksums").isZero();
+    assertThat(cairn("inspect", run.resolve("checkpoints/step-10").toString()).code()).isEqualTo(1);
+  }
+
+  @Test
+  void badInputGivesOneLineAndANonZeroExit() {
+    for (String[] args :
+        new String[][] {
+          {"inspect", dir.resolve("nope").toString()},
+          {"verify", dir.resolve("nope").toString()},
+          {"verify"},
+          {"bench", "save", "--bytes", "lots", "--dir", dir.toString()},
+          {"bench", "save", "--bytes", "1MiB"},
+          {"frobnicate"},
+        }) {
+      Result r = cairn(args);
+      assertThat(r.code()).as(String.join(" ", args)).isNotZero();
+      String first = r.err().lines().findFirst().orElse("");
+      assertThat(first).as(String.join(" ", args)).startsWith("cairn");
+      assertThat(r.err()).doesNotContain("Exception").doesNotContain("\tat ");
+    }
+  }
+
+  @Test
+  void benchSavePrintsOneJsonLineWithTheContractFields() throws IOException {
+    Result r =
+        cairn(
+            "bench",
+            "save",
+            "--bytes",
+            "4MiB",
+            "--dir",
+            dir.resolve("b").toString(),
+            "--json",
+            "--repeat",
+            "1");
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out().lines().count()).isEqualTo(1);
+    JsonNode j = new ObjectMapper().readTree(r.out());
+    assertThat(j.get("bytes").asLong()).isEqualTo(4L << 20);
+    for (String f : new String[] {"save_seconds", "restore_seconds", "stall_seconds"}) {
+      assertThat(j.get(f).asDouble()).as(f).isPositive();
+    }
+    try (var s = Files.list(dir.resolve("b"))) {
+      assertThat(s.count()).as("the benchmark cleans up after itself").isZero();
+    }
+  }
+}
