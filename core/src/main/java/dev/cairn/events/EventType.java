@@ -1,0 +1,41 @@
+package dev.cairn.events;
+
+/** The kinds of events in events.jsonl. Names are stable: scripts and the dashboard use them. */
+public enum EventType {
+  SESSION_STARTED("session_started", false),
+  RESUMED("resumed", false),
+  CHECKPOINT_SAVED("checkpoint_saved", false),
+  CHECKPOINT_FAILED("checkpoint_failed", true),
+  CHECKPOINT_SKIPPED("checkpoint_skipped", true),
+  CHECKPOINT_DELETED("checkpoint_deleted", false),
+  LEFTOVER_REMOVED("leftover_removed", false),
+  SAVE_REQUESTED("save_requested", false),
+  SAVE_REQUEST_DONE("save_request_done", false),
+  SAVE_REQUEST_FAILED("save_request_failed", true),
+  CONFIG_CHANGED("config_changed", true),
+  LOSS_JUMP("loss_jump", true),
+  DISK_SPACE_LOW("disk_space_low", true),
+  QUEUE_OVERFLOW("queue_overflow", true),
+  MONITORING_FAILED("monitoring_failed", true),
+  SHUTDOWN("shutdown", false),
+  RESTART("restart", true),
+  WARNING("warning", true),
+  FINISHED("finished", false);
+
+  private final String wire;
+  private final boolean warning;
+
+  EventType(String wire, boolean warning) {
+    this.wire = wire;
+    this.warning = warning;
+  }
+
+  /** The name written in events.jsonl. */
+  public String wireName() {
+    return wire;
+  }
+
+  public boolean isWarning() {
+    return warning;
+  }
+}

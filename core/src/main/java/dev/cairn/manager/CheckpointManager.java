@@ -1,0 +1,76 @@
+package dev.cairn.manager;
+
+import dev.cairn.checkpoint.CheckpointStore;
+import dev.cairn.checkpoint.SavedCheckpoint;
+import java.io.IOException;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What a training loop talks to: restore once, report every step, the manager decides when to save
+ * (see {@link CheckpointPolicy}). Steps are counted the way the loop counts them: {@code onStep(s)}
+ * means step {@code s} (0-based) is done, so the checkpoint taken then holds {@code s + 1}
+ * completed steps and is named {@code step-(s+1)}, and {@link #restoreLatest} returns {@code s +
+ * 1}, the next step to run.
+ *
+ * <pre>{@code
+ * long start = ckpt.restoreLatest(model, optimizer, data, rng);   // 0 when fresh
+ * for (long step = start; step < total; step++) {
+ *   ... train ...
+ *   ckpt.onStep(step, Map.of("loss", loss));                        // may save
+ * }
+ * ckpt.saveFinal();
+ * }</pre>
+ *
+ * <p>Saves are asynchronous by default: the training thread pays for copying the state into reused
+ * staging buffers; a background thread runs the commit protocol. At most one save is in flight. A
+ * trigger that fires while one is in flight is <b>coalesced</b> when it is a step or time trigger
+ * (it fires again at the first step after the save completes, without blocking), and <b>waits</b>
+ * when it is a best-metric, requested, final or shutdown save (those must capture the step they
+ * describe). A failed background save never throws into the training thread: it becomes a {@code
+ * checkpoint_failed} event, and the next successful save's event mentions it.
+ */
+public interface CheckpointManager extends AutoCloseable {
+
+  /**
+   * Registers the components whose state is saved and restores the newest valid checkpoint into
+   * them, skipping damaged ones (each skip is a warning event).
+   *
+   * @return steps completed in the restored checkpoint (the next step to run); 0 when fresh
+   * @throws IllegalStateException when the checkpoint lacks a registered component
+   */
+  long restoreLatest(Checkpointable... components) throws IOException;
+
+  /**
+   * Step {@code step} (0-based) is done. Cheap: a few comparisons unless a save is due.
+   *
+   * @return true when a save was started on this step
+   */
+  boolean onStep(long step, Map<String, Double> metrics);
+
+  default boolean onStep(long step) {
+    return onStep(step, Map.of());
+  }
+
+  /** Saves the state after the last reported step now and waits until it is durable. */
+  SavedCheckpoint saveNow(String name) throws IOException;
+
+  /**
+   * The end-of-training save: waits for a save in flight, then saves the last step unless it is
+   * already saved. Empty when nothing was ever reported.
+   */
+  Optional<SavedCheckpoint> saveFinal() throws IOException;
+
+  /** The newest checkpoint this manager made durable. */
+  Optional<SavedCheckpoint> lastSaved();
+
+  /** The failure of the most recent save that failed, if the one after it has not succeeded. */
+  Optional<Throwable> lastFailure();
+
+  /** The store underneath, for listing, pinning and verification. */
+  CheckpointStore store();
+
+  /** Waits for the save in flight and releases threads and files. */
+  @Override
+  void close() throws IOException;
+}

@@ -1,0 +1,571 @@
+package dev.cairn.manager;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.checkpoint.Checkpoint;
+import dev.cairn.checkpoint.CheckpointStore;
+import dev.cairn.checkpoint.LoadedCheckpoint;
+import dev.cairn.checkpoint.Names;
+import dev.cairn.checkpoint.SavedCheckpoint;
+import dev.cairn.control.ControlFolder;
+import dev.cairn.control.SaveRequest;
+import dev.cairn.events.EventType;
+import dev.cairn.events.Events;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/** The {@link CheckpointManager} behind {@code Run.checkpoints(policy)}. */
+public final class DefaultCheckpointManager implements CheckpointManager {
+  static final String STATE_PART = "state";
+
+  private final CheckpointStore store;
+  private final CheckpointPolicy policy;
+  private final Events events;
+  private final Clock clock;
+  private final int session;
+  private final ControlFolder control;
+  private final StagingArea staging = new StagingArea();
+  private final Triggers triggers;
+  private final LossWatch loss;
+  private final ExecutorService writer;
+  private final ScheduledExecutorService poller;
+  private final ConcurrentLinkedQueue<SaveRequest> requests = new ConcurrentLinkedQueue<>();
+  private final Set<String> seenRequests = ConcurrentHashSet.create();
+  private final CountDownLatch shutdownDone = new CountDownLatch(1);
+  private final Thread shutdownHook;
+
+  private final List<Checkpointable> components = new ArrayList<>();
+  private volatile boolean requestPending;
+  private volatile boolean shutdownRequested;
+  private volatile Thread trainingThread;
+  private volatile SavedCheckpoint lastSaved;
+  private volatile Throwable lastFailure;
+  private volatile boolean failureUnreported;
+  private Future<?> inFlight;
+  private long lastCompleted = -1;
+  private long lastSubmitted = -1;
+  private Map<String, Double> lastMetrics = Map.of();
+  private boolean closed;
+
+  /**
+   * @param control where save requests arrive from other processes (null: none)
+   * @param session the run's session number, recorded in each checkpoint
+   */
+  public DefaultCheckpointManager(
+      CheckpointStore store,
+      CheckpointPolicy policy,
+      Events events,
+      Clock clock,
+      int session,
+      ControlFolder control,
+      java.time.Duration pollInterval) {
+    this.store = store;
+    this.policy = policy;
+    this.events = events;
+    this.clock = clock;
+    this.session = session;
+    this.control = control;
+    this.triggers = new Triggers(policy, clock.millis());
+    this.loss = new LossWatch(policy.lossWindow());
+    this.writer = Executors.newSingleThreadExecutor(daemon("cairn-checkpoint-writer"));
+    if (control != null) {
+      this.poller = Executors.newSingleThreadScheduledExecutor(daemon("cairn-control-poller"));
+      long ms = Math.max(10, pollInterval.toMillis());
+      poller.scheduleWithFixedDelay(this::pollControl, 0, ms, TimeUnit.MILLISECONDS);
+    } else {
+      this.poller = null;
+    }
+    if (policy.saveOnShutdown()) {
+      shutdownHook = new Thread(this::onShutdown, "cairn-shutdown-save");
+      Runtime.getRuntime().addShutdownHook(shutdownHook);
+    } else {
+      shutdownHook = null;
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  // ---- requests from outside ----
+
+  /** Queues a save request from this process (the dashboard, an API call). */
+  public void requestSave(SaveRequest request) {
+    if (seenRequests.add(request.id())) {
+      requests.add(request);
+      requestPending = true;
+      events.emit(
+          EventType.SAVE_REQUESTED,
+          lastCompleted,
+          "save requested" + (request.name() == null ? "" : " as '" + request.name() + "'"),
+          fields("request_id", request.id()));
+    }
+  }
+
+  private void pollControl() {
+    try {
+      for (SaveRequest r : control.pending()) {
+        requestSave(r);
+      }
+    } catch (IOException | RuntimeException e) {
+      events.emit(EventType.MONITORING_FAILED, -1, "reading control requests failed: " + e);
+    }
+  }
+
+  // ---- restore ----
+
+  @Override
+  public synchronized long restoreLatest(Checkpointable... parts) throws IOException {
+    Set<String> names = new HashSet<>();
+    for (Checkpointable c : components) {
+      names.add(c.name());
+    }
+    for (Checkpointable c : parts) {
+      Names.requireSafe(c.name(), "component name");
+      if (c.name().equals(STATE_PART) || !names.add(c.name())) {
+        throw new IllegalArgumentException(
+            "component name '" + c.name() + "' is reserved or used twice; give each its own name");
+      }
+      components.add(c);
+    }
+    Optional<LoadedCheckpoint> latest = store.loadLatestValid();
+    if (latest.isEmpty()) {
+      lastCompleted = 0;
+      return 0;
+    }
+    try (LoadedCheckpoint c = latest.get()) {
+      JsonNode state =
+          c.hasPart(STATE_PART) ? c.json(STATE_PART) : JsonNodeFactory.instance.objectNode();
+      JsonNode saved = state.path("components");
+      for (Checkpointable comp : components) {
+        if (!c.hasPart(comp.name()) && !saved.has(comp.name())) {
+          throw new IllegalStateException(
+              "checkpoint "
+                  + c.folder()
+                  + " has no state for component '"
+                  + comp.name()
+                  + "'; it holds "
+                  + c.parts()
+                  + ". Restore with the components it was saved with.");
+        }
+        comp.restore(new RestoredPart(c, comp.name(), saved.get(comp.name())));
+      }
+      if (state.has("best") && state.get("best").isNumber()) {
+        triggers.restoreBest(state.get("best").asDouble());
+      }
+      if (state.has("loss_average") && state.get("loss_average").isNumber()) {
+        loss.resumedFrom(state.get("loss_average").asDouble());
+      }
+      lastCompleted = c.step();
+      lastSubmitted = c.step();
+      ObjectNode f = fields("checkpoint", c.folder().toString());
+      f.put("from_step", c.step());
+      events.emit(EventType.RESUMED, c.step(), "resumed from " + c.folder().getFileName(), f);
+      return c.step();
+    }
+  }
+
+  // ---- the per-step path ----
+
+  @Override
+  public boolean onStep(long step, Map<String, Double> metrics) {
+    if (closed) {
+      throw new IllegalStateException("the checkpoint manager is closed");
+    }
+    trainingThread = Thread.currentThread();
+    long completed = step + 1;
+    lastCompleted = completed;
+    lastMetrics = metrics;
+    if (policy.lossMetric() != null) {
+      Double l = metrics.get(policy.lossMetric());
+      if (l != null) {
+        checkContinuity(loss.add(l), completed);
+      }
+    }
+    if (inFlight != null && inFlight.isDone()) {
+      inFlight = null;
+    }
+    boolean shutdown = shutdownRequested;
+    Set<Triggers.Reason> reasons =
+        triggers.check(completed, metrics, clock.millis(), requestPending);
+    if (shutdown) {
+      reasons.add(Triggers.Reason.SHUTDOWN);
+    }
+    if (reasons.isEmpty() || completed == lastSubmitted) {
+      return false;
+    }
+    boolean mustWait = false;
+    for (Triggers.Reason r : reasons) {
+      mustWait |= r.mustWait();
+    }
+    if (inFlight != null) {
+      if (!mustWait) {
+        triggers.defer(reasons);
+        return false;
+      }
+      awaitInFlight();
+    }
+    SaveRequest request = reasons.contains(Triggers.Reason.REQUEST) ? nextRequest() : null;
+    Future<?> f = submit(completed, reasons, request == null ? null : request.name(), request);
+    if (shutdown || !policy.async()) {
+      awaitInFlight();
+    }
+    if (shutdown) {
+      shutdownDone.countDown();
+    }
+    return f != null;
+  }
+
+  private SaveRequest nextRequest() {
+    SaveRequest r = requests.poll();
+    requestPending = !requests.isEmpty();
+    return r;
+  }
+
+  private void checkContinuity(LossWatch.Verdict v, long completed) {
+    if (v != null && v.relativeChange() > policy.lossJumpThreshold()) {
+      ObjectNode f = JsonNodeFactory.instance.objectNode();
+      f.put("before", v.before())
+          .put("after", v.after())
+          .put("relative_change", v.relativeChange());
+      events.emit(
+          EventType.LOSS_JUMP,
+          completed,
+          String.format(
+              java.util.Locale.ROOT,
+              "loss after resuming averages %.4g, the checkpoint's moving average was %.4g (%.0f%%"
+                  + " change): check that data, optimizer and RNG state were restored",
+              v.after(),
+              v.before(),
+              v.relativeChange() * 100),
+          f);
+    }
+  }
+
+  // ---- saving ----
+
+  /** Snapshots on this thread, then commits on the writer thread. */
+  private Future<?> submit(
+      long completed, Set<Triggers.Reason> reasons, String name, SaveRequest request) {
+    Checkpoint checkpoint;
+    try {
+      checkpoint = snapshot(completed, reasons, name);
+    } catch (RuntimeException e) {
+      lastFailure = e;
+      failureUnreported = true;
+      events.emit(EventType.CHECKPOINT_FAILED, completed, "snapshot failed: " + e.getMessage());
+      answer(request, null, e);
+      return null;
+    }
+    triggers.saved(clock.millis());
+    lastSubmitted = completed;
+    long started = System.nanoTime();
+    inFlight = writer.submit(() -> commit(checkpoint, reasons, request, started));
+    return inFlight;
+  }
+
+  private Checkpoint snapshot(long completed, Set<Triggers.Reason> reasons, String name) {
+    ObjectNode state = JsonNodeFactory.instance.objectNode();
+    state.put("step", completed);
+    state.put("session", session);
+    state.put("saved_at", clock.instant().toString());
+    if (!Double.isNaN(triggers.best())) {
+      state.put("best", triggers.best());
+    }
+    if (!Double.isNaN(loss.average())) {
+      state.put("loss_average", loss.average());
+    }
+    ObjectNode comps = state.putObject("components");
+    for (Checkpointable c : components) {
+      StagingArea.SnapshotWriter w = staging.begin(c.name());
+      c.snapshot(w);
+      w.finish();
+      JsonNode j = staging.json().get(c.name());
+      if (j != null) {
+        comps.set(c.name(), j);
+      }
+    }
+    Checkpoint.Builder b = Checkpoint.at(completed).name(name);
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    lastMetrics.forEach(
+        (k, v) -> {
+          if (v != null && Double.isFinite(v)) {
+            metrics.put(k, v);
+          }
+        });
+    b.metrics(metrics);
+    ArrayNode why = JsonNodeFactory.instance.arrayNode();
+    reasons.forEach(r -> why.add(r.name().toLowerCase(java.util.Locale.ROOT)));
+    b.metadata("reasons", why);
+    b.metadata("session", JsonNodeFactory.instance.numberNode(session));
+    staging.tensors().forEach(b::tensors);
+    b.json(STATE_PART, state);
+    return b.build();
+  }
+
+  /** Runs on the writer thread; never throws. */
+  private SavedCheckpoint commit(
+      Checkpoint checkpoint, Set<Triggers.Reason> reasons, SaveRequest request, long started) {
+    try {
+      SavedCheckpoint s = store.save(checkpoint);
+      lastSaved = s;
+      ObjectNode f = fields("path", s.folder().toString());
+      f.put("bytes", s.bytes());
+      f.put("seconds", (System.nanoTime() - started) / 1e9);
+      ArrayNode why = f.putArray("reasons");
+      reasons.forEach(r -> why.add(r.name().toLowerCase(java.util.Locale.ROOT)));
+      if (s.name() != null) {
+        f.put("name", s.name());
+      }
+      if (failureUnreported && lastFailure != null) {
+        f.put("after_failure", String.valueOf(lastFailure.getMessage()));
+        failureUnreported = false;
+      }
+      lastFailure = null;
+      events.emit(
+          EventType.CHECKPOINT_SAVED,
+          s.step(),
+          "saved " + s.folder().getFileName() + " (" + dev.cairn.store.Bytes.human(s.bytes()) + ")",
+          f);
+      answer(request, s, null);
+      applyRetention();
+      return s;
+    } catch (IOException | RuntimeException e) {
+      lastFailure = e;
+      failureUnreported = true;
+      events.emit(
+          EventType.CHECKPOINT_FAILED,
+          checkpoint.step(),
+          "saving step-" + checkpoint.step() + " failed: " + e.getMessage(),
+          fields("error", String.valueOf(e.getMessage())));
+      answer(request, null, e);
+      return null;
+    }
+  }
+
+  private void applyRetention() {
+    try {
+      store.applyRetention(policy.retention());
+    } catch (IOException | RuntimeException e) {
+      events.emit(EventType.WARNING, -1, "applying the retention policy failed: " + e.getMessage());
+    }
+  }
+
+  private void answer(SaveRequest request, SavedCheckpoint saved, Throwable failure) {
+    if (request == null) {
+      return;
+    }
+    ObjectNode f = fields("request_id", request.id());
+    if (saved != null) {
+      f.put("path", saved.folder().toString());
+      events.emit(
+          EventType.SAVE_REQUEST_DONE,
+          saved.step(),
+          "requested save done: " + saved.folder().getFileName(),
+          f);
+    } else {
+      f.put("error", String.valueOf(failure.getMessage()));
+      events.emit(
+          EventType.SAVE_REQUEST_FAILED, -1, "requested save failed: " + failure.getMessage(), f);
+    }
+    if (control != null) {
+      try {
+        control.markDone(request);
+      } catch (IOException e) {
+        events.emit(EventType.MONITORING_FAILED, -1, "could not file away a request: " + e);
+      }
+    }
+  }
+
+  private void awaitInFlight() {
+    Future<?> f = inFlight;
+    if (f == null) {
+      return;
+    }
+    try {
+      f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      // commit() never throws; nothing to report twice.
+    }
+    inFlight = null;
+  }
+
+  @Override
+  public synchronized SavedCheckpoint saveNow(String name) throws IOException {
+    if (lastCompleted < 0) {
+      throw new IllegalStateException("nothing to save yet: call restoreLatest and onStep first");
+    }
+    awaitInFlight();
+    submit(lastCompleted, EnumSet.of(Triggers.Reason.REQUEST), name, null);
+    awaitInFlight();
+    if (lastSaved == null || lastSaved.step() != lastCompleted) {
+      Throwable t = lastFailure;
+      throw new IOException(
+          "saving step-" + lastCompleted + " failed: " + (t == null ? "" : t.getMessage()), t);
+    }
+    return lastSaved;
+  }
+
+  @Override
+  public synchronized Optional<SavedCheckpoint> saveFinal() throws IOException {
+    awaitInFlight();
+    if (lastCompleted <= 0) {
+      return Optional.empty();
+    }
+    SavedCheckpoint last = lastSaved;
+    if (last != null && last.step() == lastCompleted) {
+      return Optional.of(last);
+    }
+    if (lastSubmitted == lastCompleted) {
+      // Restored from (or already saved) this very step: it is committed, not saved again.
+      for (var c : store.list()) {
+        if (c.step() == lastCompleted && c.hasManifest()) {
+          return Optional.of(
+              new SavedCheckpoint(
+                  c.step(),
+                  c.manifest().name(),
+                  c.folder(),
+                  c.manifest(),
+                  c.manifest().totalBytes(),
+                  0));
+        }
+      }
+    }
+    submit(lastCompleted, EnumSet.of(Triggers.Reason.FINAL), null, null);
+    awaitInFlight();
+    last = lastSaved;
+    if (last == null || last.step() != lastCompleted) {
+      Throwable t = lastFailure;
+      throw new IOException(
+          "final save of step-" + lastCompleted + " failed: " + (t == null ? "" : t.getMessage()),
+          t);
+    }
+    return Optional.of(last);
+  }
+
+  @Override
+  public Optional<SavedCheckpoint> lastSaved() {
+    return Optional.ofNullable(lastSaved);
+  }
+
+  @Override
+  public Optional<Throwable> lastFailure() {
+    return Optional.ofNullable(lastFailure);
+  }
+
+  @Override
+  public CheckpointStore store() {
+    return store;
+  }
+
+  // ---- shutdown ----
+
+  /**
+   * SIGTERM or SIGINT: ask the training thread for a last save at its next step and wait for it, at
+   * most the grace time. Does not wait when training is over or cannot reach another step.
+   */
+  private void onShutdown() {
+    shutdownRequested = true;
+    Thread t = trainingThread;
+    boolean trainingCanReachAStep =
+        t != null && t.isAlive() && t != Thread.currentThread() && !inShutdown(t);
+    try {
+      if (trainingCanReachAStep) {
+        if (!shutdownDone.await(policy.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)) {
+          events.emit(
+              EventType.SHUTDOWN,
+              lastCompleted,
+              "shutting down without a last save: no step finished within "
+                  + policy.shutdownGrace().toSeconds()
+                  + " s; the newest committed checkpoint stands");
+          writer.shutdown();
+          writer.awaitTermination(policy.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS);
+          return;
+        }
+        events.emit(EventType.SHUTDOWN, lastCompleted, "shut down after a last save");
+      } else {
+        writer.shutdown();
+        writer.awaitTermination(policy.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Whether a thread is itself blocked in System.exit (it will never reach another step). */
+  private static boolean inShutdown(Thread t) {
+    for (StackTraceElement e : t.getStackTrace()) {
+      if (e.getClassName().equals("java.lang.Shutdown")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
+  public synchronized void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    awaitInFlight();
+    shutdownDone.countDown();
+    if (poller != null) {
+      poller.shutdownNow();
+    }
+    writer.shutdown();
+    try {
+      if (!writer.awaitTermination(1, TimeUnit.MINUTES)) {
+        throw new InterruptedIOException("the checkpoint writer did not stop");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (shutdownHook != null) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(shutdownHook);
+      } catch (IllegalStateException alreadyShuttingDown) {
+        // The hook is running or ran; it returns at once now that we are closed.
+      }
+    }
+    store.close();
+  }
+
+  private static ObjectNode fields(String key, String value) {
+    ObjectNode o = JsonNodeFactory.instance.objectNode();
+    o.put(key, value);
+    return o;
+  }
+
+  /** A concurrent set without another dependency. */
+  private static final class ConcurrentHashSet {
+    static Set<String> create() {
+      return java.util.concurrent.ConcurrentHashMap.newKeySet();
+    }
+  }
+}

@@ -1,0 +1,153 @@
+package dev.cairn.manager;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cairn.safetensors.DType;
+import dev.cairn.safetensors.Tensor;
+import dev.cairn.safetensors.TensorData;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The buffers a snapshot copies into. Buffers are kept between saves and reused when the tensor
+ * still fits, so a steady-state snapshot allocates nothing large: the training thread pays one
+ * memory copy per tensor.
+ */
+final class StagingArea {
+  private static final class Slot {
+    DType dtype;
+    long[] shape;
+    ByteBuffer buffer;
+  }
+
+  private final Map<String, Map<String, Slot>> parts = new LinkedHashMap<>();
+  private final Map<String, JsonNode> json = new LinkedHashMap<>();
+  private long bytes;
+
+  /** Starts a new snapshot; slots of tensors not written again are dropped at {@link #finish}. */
+  SnapshotWriter begin(String part) {
+    return new SnapshotWriter(part);
+  }
+
+  long bytes() {
+    return bytes;
+  }
+
+  /** The tensors of each part, as views of the staging buffers. */
+  Map<String, List<Tensor>> tensors() {
+    Map<String, List<Tensor>> out = new LinkedHashMap<>();
+    parts.forEach(
+        (part, slots) -> {
+          List<Tensor> list = new ArrayList<>();
+          slots.forEach(
+              (name, s) ->
+                  list.add(
+                      new Tensor(name, s.dtype, s.shape, TensorData.of(s.buffer.duplicate()))));
+          if (!list.isEmpty()) {
+            out.put(part, list);
+          }
+        });
+    return out;
+  }
+
+  Map<String, JsonNode> json() {
+    return json;
+  }
+
+  /** Writes one component's state into the area. */
+  final class SnapshotWriter implements Snapshot {
+    private final String part;
+    private final Map<String, Slot> slots;
+    private final Map<String, Slot> seen = new LinkedHashMap<>();
+
+    SnapshotWriter(String part) {
+      this.part = part;
+      this.slots = parts.computeIfAbsent(part, p -> new LinkedHashMap<>());
+      json.remove(part);
+    }
+
+    private ByteBuffer slot(String name, DType dtype, long[] shape, long size) {
+      if (seen.containsKey(name)) {
+        throw new IllegalArgumentException(
+            "component '" + part + "' wrote tensor '" + name + "' twice in one snapshot");
+      }
+      if (size > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(
+            "tensor '" + name + "' is over 2 GiB; split it into several tensors");
+      }
+      Slot s = slots.get(name);
+      if (s == null) {
+        s = new Slot();
+      }
+      if (s.buffer == null || s.buffer.capacity() < size) {
+        s.buffer = ByteBuffer.allocateDirect((int) size).order(ByteOrder.LITTLE_ENDIAN);
+      }
+      s.dtype = dtype;
+      s.shape = shape.clone();
+      s.buffer.clear().limit((int) size);
+      seen.put(name, s);
+      return s.buffer;
+    }
+
+    @Override
+    public void tensor(String name, DType dtype, long[] shape, ByteBuffer data) {
+      ByteBuffer b = slot(name, dtype, shape, data.remaining());
+      b.put(data.duplicate()).flip();
+      check(name, dtype, shape, b);
+    }
+
+    @Override
+    public void tensor(String name, float[] values, long... shape) {
+      ByteBuffer b = slot(name, DType.F32, shape, values.length * 4L);
+      b.asFloatBuffer().put(values);
+      check(name, DType.F32, shape, b);
+    }
+
+    @Override
+    public void tensor(String name, double[] values, long... shape) {
+      ByteBuffer b = slot(name, DType.F64, shape, values.length * 8L);
+      b.asDoubleBuffer().put(values);
+      check(name, DType.F64, shape, b);
+    }
+
+    @Override
+    public void tensor(String name, long[] values, long... shape) {
+      ByteBuffer b = slot(name, DType.I64, shape, values.length * 8L);
+      b.asLongBuffer().put(values);
+      check(name, DType.I64, shape, b);
+    }
+
+    @Override
+    public void tensor(String name, int[] values, long... shape) {
+      ByteBuffer b = slot(name, DType.I32, shape, values.length * 4L);
+      b.asIntBuffer().put(values);
+      check(name, DType.I32, shape, b);
+    }
+
+    /** Validates shape against size now, on the caller's thread, where the mistake is. */
+    private void check(String name, DType dtype, long[] shape, ByteBuffer b) {
+      new Tensor(name, dtype, shape, TensorData.of(b.duplicate()));
+    }
+
+    @Override
+    public void json(JsonNode state) {
+      json.put(part, state == null ? null : state.deepCopy());
+    }
+
+    /** Drops tensors this component no longer writes. */
+    void finish() {
+      slots.keySet().retainAll(seen.keySet());
+      slots.putAll(seen);
+      long total = 0;
+      for (Map<String, Slot> p : parts.values()) {
+        for (Slot s : p.values()) {
+          total += s.buffer.limit();
+        }
+      }
+      bytes = total;
+    }
+  }
+}

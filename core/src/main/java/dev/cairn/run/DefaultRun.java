@@ -1,0 +1,536 @@
+package dev.cairn.run;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.checkpoint.CheckpointEvent;
+import dev.cairn.checkpoint.CheckpointStore;
+import dev.cairn.checkpoint.RetentionPolicy;
+import dev.cairn.checkpoint.SavedCheckpoint;
+import dev.cairn.control.ControlFolder;
+import dev.cairn.events.EventType;
+import dev.cairn.events.Events;
+import dev.cairn.events.JsonLines;
+import dev.cairn.manager.CheckpointManager;
+import dev.cairn.manager.CheckpointPolicy;
+import dev.cairn.manager.Checkpointable;
+import dev.cairn.manager.DefaultCheckpointManager;
+import dev.cairn.metrics.MetricsLog;
+import dev.cairn.store.AtomicFile;
+import dev.cairn.store.Bytes;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/** The {@link Run} implementation: owns the run folder's files for one session. */
+final class DefaultRun implements Run {
+  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final long LOW_SPACE_BYTES = 1L << 30;
+
+  private final String id;
+  private final RunFiles files;
+  private final RunOptions options;
+  private final int session;
+  private final JsonLines sessions;
+  private final EventLog events;
+  private final MetricsLog metrics;
+  private final ProgressTracker progress;
+  private final ScheduledExecutorService timer;
+  private final Map<String, Double> latest = new ConcurrentHashMap<>();
+  private final Map<String, double[]> best = new ConcurrentHashMap<>();
+  private volatile ManagedCheckpoints manager;
+  private volatile String endReason = "closed";
+  private volatile boolean lowSpaceReported;
+  private volatile String lastMonitoringError;
+  private boolean closed;
+
+  private DefaultRun(
+      String id,
+      RunFiles files,
+      RunOptions options,
+      int session,
+      JsonLines sessions,
+      EventLog events,
+      MetricsLog metrics,
+      ProgressTracker progress) {
+    this.id = id;
+    this.files = files;
+    this.options = options;
+    this.session = session;
+    this.sessions = sessions;
+    this.events = events;
+    this.metrics = metrics;
+    this.progress = progress;
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "cairn-progress");
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  static Run open(Path runsDir, RunOptions options) throws IOException {
+    if (Files.exists(runsDir) && !Files.isDirectory(runsDir)) {
+      throw new IllegalArgumentException(runsDir + " is a file; give a folder for runs");
+    }
+    Files.createDirectories(runsDir);
+    if (!Files.isWritable(runsDir)) {
+      throw new java.nio.file.AccessDeniedException(
+          runsDir.toString(), null, "runs folder is not writable");
+    }
+    String id = options.name != null ? options.name : generateId(runsDir, options);
+    RunFiles files = new RunFiles(runsDir.resolve(id));
+    String fingerprint = ConfigFingerprint.of(options.config);
+    List<String> configDiff = List.of();
+    boolean fresh = !Files.exists(files.runJson());
+    if (!fresh) {
+      JsonNode existing = JSON.readTree(files.runJson().toFile());
+      String old = existing.path("config_fingerprint").asText();
+      if (!old.equals(fingerprint)) {
+        configDiff = ConfigFingerprint.diff(existing.path("config"), options.config);
+        if (!options.allowConfigChange) {
+          throw new ConfigChangedException(id, configDiff);
+        }
+      }
+    }
+    Files.createDirectories(files.dir());
+    if (fresh) {
+      writeRunJson(files, id, options, fingerprint);
+    }
+    JsonLines.ReadResult past = JsonLines.read(files.sessions());
+    int session = 1;
+    ObjectNode lastStart = null;
+    ObjectNode lastEnd = null;
+    for (ObjectNode r : past.records()) {
+      if (r.path("type").asText().equals("start")) {
+        session = r.path("session").asInt() + 1;
+        lastStart = r;
+        lastEnd = null;
+      } else if (r.path("type").asText().equals("end")) {
+        lastEnd = r;
+      }
+    }
+    JsonNode lastProgress = readJson(files.progress());
+    double priorActive = lastProgress == null ? 0 : lastProgress.path("active_seconds").asDouble(0);
+    long nowMillis = options.clock.millis();
+    String previous = lastStart == null ? "none" : lastEnd == null ? "crashed" : "clean";
+    double paused = 0;
+    String lastSeen =
+        lastEnd != null
+            ? lastEnd.path("time").asText(null)
+            : lastProgress != null ? lastProgress.path("heartbeat").asText(null) : null;
+    if (lastSeen != null) {
+      try {
+        paused = Math.max(0, (nowMillis - Instant.parse(lastSeen).toEpochMilli()) / 1000.0);
+      } catch (RuntimeException e) {
+        paused = 0;
+      }
+    }
+    JsonLines sessions = JsonLines.open(files.sessions(), true);
+    ObjectNode start = JsonNodeFactory.instance.objectNode();
+    start
+        .put("type", "start")
+        .put("session", session)
+        .put("time", Instant.ofEpochMilli(nowMillis).toString());
+    start.put("pid", ProcessHandle.current().pid()).put("host", Provenance.hostName());
+    start.put("previous", previous).put("paused_seconds", paused);
+    start.put("config_fingerprint", fingerprint);
+    sessions.append(start);
+
+    EventLog events = new EventLog(files, options.clock, session);
+    ProgressTracker progress =
+        new ProgressTracker(
+            files.progress(), options.clock, id, session, options.totalSteps, priorActive);
+    events.addListener(progress::event);
+    events.emit(
+        EventType.SESSION_STARTED,
+        -1,
+        fresh
+            ? "run " + id + " started"
+            : "session "
+                + session
+                + " started (previous session "
+                + previous
+                + (paused > 0
+                    ? String.format(java.util.Locale.ROOT, ", paused %.0f s", paused)
+                    : "")
+                + ")");
+    if (!configDiff.isEmpty()) {
+      ObjectNode f = JsonNodeFactory.instance.objectNode();
+      var d = f.putArray("diff");
+      configDiff.forEach(d::add);
+      events.emit(
+          EventType.CONFIG_CHANGED, -1, "config changed: " + String.join("; ", configDiff), f);
+    }
+    for (String damaged : JsonLines.read(files.metrics()).damagedLines()) {
+      events.emit(EventType.WARNING, -1, "damaged metrics record: " + damaged);
+    }
+    MetricsLog metrics =
+        MetricsLog.open(
+            files.metrics(),
+            options.durability,
+            options.overflow,
+            options.queueCapacity,
+            events,
+            options.clock);
+    DefaultRun run =
+        new DefaultRun(id, files, options, session, sessions, events, metrics, progress);
+    metrics.setListener(run::onRecord);
+    run.startTimer();
+    return run;
+  }
+
+  private static JsonNode readJson(Path p) {
+    try {
+      return Files.exists(p) ? JSON.readTree(p.toFile()) : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private static String generateId(Path runsDir, RunOptions options) {
+    String time =
+        DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
+            .withZone(ZoneOffset.UTC)
+            .format(options.clock.instant());
+    JsonNode prov = Provenance.collect(runsDir.toAbsolutePath());
+    String commit = prov.path("git").path("commit").asText("");
+    String shortCommit = commit.length() >= 7 ? "-" + commit.substring(0, 7) : "";
+    return time
+        + shortCommit
+        + "-"
+        + String.format("%04x", ThreadLocalRandom.current().nextInt(1 << 16));
+  }
+
+  private static void writeRunJson(
+      RunFiles files, String id, RunOptions options, String fingerprint) throws IOException {
+    ObjectNode o = JsonNodeFactory.instance.objectNode();
+    o.put("id", id);
+    o.put("created", options.clock.instant().toString());
+    o.set("config", options.config);
+    o.put("config_fingerprint", fingerprint);
+    if (options.totalSteps > 0) {
+      o.put("total_steps", options.totalSteps);
+    }
+    o.setAll(Provenance.collect(Path.of("").toAbsolutePath()));
+    AtomicFile.write(files.runJson(), JSON.writeValueAsBytes(o), true);
+  }
+
+  private void startTimer() {
+    long ms = options.progressInterval.toMillis();
+    timer.scheduleWithFixedDelay(this::tick, 0, ms, TimeUnit.MILLISECONDS);
+  }
+
+  /** Background: progress.json, heartbeat, disk space. Never throws. */
+  private void tick() {
+    try {
+      progress.write();
+      long free = Files.getFileStore(files.dir()).getUsableSpace();
+      long total = Files.getFileStore(files.dir()).getTotalSpace();
+      boolean low = free < LOW_SPACE_BYTES || (total > 0 && free < total / 20);
+      if (low && !lowSpaceReported) {
+        events.emit(
+            EventType.DISK_SPACE_LOW,
+            progress.step(),
+            "disk space low: " + Bytes.human(free) + " free in " + files.dir());
+      }
+      lowSpaceReported = low;
+    } catch (IOException | RuntimeException e) {
+      String m = e.toString();
+      if (!m.equals(lastMonitoringError)) {
+        events.emit(EventType.MONITORING_FAILED, -1, "writing progress.json failed: " + m);
+        lastMonitoringError = m;
+      }
+    }
+  }
+
+  /** Metrics writer thread: keeps the latest values, the best values and the loss trend. */
+  private void onRecord(long step, long time, String[] keys, double[] values, int n) {
+    for (int i = 0; i < n; i++) {
+      double v = values[i];
+      if (!Double.isFinite(v)) {
+        continue;
+      }
+      latest.put(keys[i], v);
+      best.compute(
+          keys[i],
+          (k, b) -> {
+            if (b == null) {
+              return new double[] {v, step, v, step};
+            }
+            if (v < b[0]) {
+              b[0] = v;
+              b[1] = step;
+            }
+            if (v > b[2]) {
+              b[2] = v;
+              b[3] = step;
+            }
+            return b;
+          });
+      if (keys[i].equals("loss")) {
+        progress.loss(step, v);
+      }
+    }
+  }
+
+  @Override
+  public String id() {
+    return id;
+  }
+
+  @Override
+  public Path dir() {
+    return files.dir();
+  }
+
+  @Override
+  public int session() {
+    return session;
+  }
+
+  @Override
+  public Events events() {
+    return events;
+  }
+
+  @Override
+  public synchronized CheckpointManager checkpoints(CheckpointPolicy policy) throws IOException {
+    if (manager != null) {
+      if (!manager.policy.equals(policy)) {
+        throw new IllegalStateException("this run's checkpoint manager has another policy");
+      }
+      return manager;
+    }
+    CheckpointStore store =
+        CheckpointStore.builder(files.checkpoints())
+            .clock(options.clock)
+            .events(this::storeEvent)
+            .open();
+    DefaultCheckpointManager m =
+        new DefaultCheckpointManager(
+            store,
+            policy,
+            events,
+            options.clock,
+            session,
+            new ControlFolder(files.control()),
+            options.controlPollInterval);
+    manager = new ManagedCheckpoints(m, policy);
+    return manager;
+  }
+
+  /** The store's own events, in the run's vocabulary. */
+  private void storeEvent(CheckpointEvent e) {
+    switch (e.type()) {
+      case SKIPPED_INVALID ->
+          events.emit(EventType.CHECKPOINT_SKIPPED, e.step(), e.message(), pathField(e));
+      case REMOVED_LEFTOVER ->
+          events.emit(EventType.LEFTOVER_REMOVED, e.step(), e.message(), pathField(e));
+      case DELETED_BY_RETENTION ->
+          events.emit(EventType.CHECKPOINT_DELETED, e.step(), e.message(), pathField(e));
+      case MOVED_ASIDE -> events.emit(EventType.WARNING, e.step(), e.message(), pathField(e));
+      default -> {
+        // SAVED and SAVE_FAILED are reported, with more detail, by the manager.
+      }
+    }
+  }
+
+  private static ObjectNode pathField(CheckpointEvent e) {
+    ObjectNode o = JsonNodeFactory.instance.objectNode();
+    o.put("path", String.valueOf(e.path()));
+    return o;
+  }
+
+  @Override
+  public void log(long step, Map<String, Double> values) {
+    metrics.log(step, values);
+    progress.stepDone(step + 1);
+  }
+
+  @Override
+  public MetricsLog metrics() {
+    return metrics;
+  }
+
+  @Override
+  public void batchSize(long samplesPerStep, long tokensPerStep) {
+    progress.batch(samplesPerStep, tokensPerStep);
+  }
+
+  @Override
+  public synchronized void finish(Map<String, Double> finalMetrics) throws IOException {
+    metrics.flush();
+    ObjectNode r = JsonNodeFactory.instance.objectNode();
+    r.put("run", id);
+    r.put("finished", options.clock.instant().toString());
+    r.put("total_steps", Math.max(0, progress.step()));
+    r.put("active_seconds", progress.activeSeconds());
+    r.put("sessions", session);
+    ObjectNode fm = r.putObject("final_metrics");
+    latest.forEach(fm::put);
+    finalMetrics.forEach(fm::put);
+    String bestKey =
+        manager != null && manager.policy.bestMetric() != null
+            ? manager.policy.bestMetric()
+            : latest.containsKey("val_loss") ? "val_loss" : "loss";
+    boolean max =
+        manager != null
+            && manager.policy.bestMetric() != null
+            && manager.policy.bestGoal() == RetentionPolicy.Goal.MAX;
+    double[] b = best.get(bestKey);
+    if (b != null) {
+      ObjectNode bo = r.putObject("best");
+      bo.put("metric", bestKey).put("goal", max ? "max" : "min");
+      bo.put("value", max ? b[2] : b[0]).put("step", (long) (max ? b[3] : b[1]));
+    }
+    if (manager != null) {
+      Optional<SavedCheckpoint> last = manager.lastSaved();
+      last.ifPresent(s -> r.put("last_checkpoint", s.folder().toString()));
+      bestCheckpoint(bestKey, max).ifPresent(p -> r.put("best_checkpoint", p));
+    }
+    AtomicFile.write(files.results(), JSON.writeValueAsBytes(r), true);
+    endReason = "finished";
+    events.emit(EventType.FINISHED, progress.step(), "run finished");
+  }
+
+  private Optional<String> bestCheckpoint(String metric, boolean max) throws IOException {
+    String bestPath = null;
+    double bestValue = Double.NaN;
+    for (var c : manager.store().list()) {
+      if (c.manifest() == null) {
+        continue;
+      }
+      Double v = c.manifest().metrics().get(metric);
+      if (v != null && (Double.isNaN(bestValue) || (max ? v > bestValue : v < bestValue))) {
+        bestValue = v;
+        bestPath = c.folder().toString();
+      }
+    }
+    return Optional.ofNullable(bestPath);
+  }
+
+  /** Marks the session as failed (then close it). */
+  public void fail(Throwable cause) {
+    endReason = "failed";
+    events.emit(EventType.WARNING, progress.step(), "run failed: " + cause);
+  }
+
+  @Override
+  public synchronized void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    IOException first = null;
+    try {
+      if (manager != null) {
+        manager.close();
+      }
+    } catch (IOException e) {
+      first = e;
+    }
+    try {
+      metrics.close();
+    } catch (IOException e) {
+      if (first == null) {
+        first = e;
+      } else {
+        first.addSuppressed(e);
+      }
+    }
+    timer.shutdownNow();
+    tick();
+    ObjectNode end = JsonNodeFactory.instance.objectNode();
+    end.put("type", "end").put("session", session).put("time", options.clock.instant().toString());
+    end.put("reason", endReason).put("step", Math.max(0, progress.step()));
+    end.put("active_seconds", progress.activeSeconds());
+    try {
+      sessions.append(end);
+    } finally {
+      sessions.close();
+      events.close();
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  /** Tells progress about steps and resumes, then delegates. */
+  private final class ManagedCheckpoints implements CheckpointManager {
+    final DefaultCheckpointManager inner;
+    final CheckpointPolicy policy;
+
+    ManagedCheckpoints(DefaultCheckpointManager inner, CheckpointPolicy policy) {
+      this.inner = inner;
+      this.policy = policy;
+    }
+
+    @Override
+    public long restoreLatest(Checkpointable... components) throws IOException {
+      long s = inner.restoreLatest(components);
+      ObjectNode ck = null;
+      Optional<dev.cairn.checkpoint.CheckpointInfo> newest =
+          s > 0
+              ? inner.store().list().stream().filter(c -> c.step() == s).findFirst()
+              : Optional.empty();
+      if (newest.isPresent()) {
+        ck = JsonNodeFactory.instance.objectNode();
+        ck.put("step", s).put("path", newest.get().folder().toString());
+        ck.put("time", newest.get().manifest().created().toString());
+      }
+      progress.resumedAt(s, ck);
+      return s;
+    }
+
+    @Override
+    public boolean onStep(long step, Map<String, Double> values) {
+      progress.stepDone(step + 1);
+      return inner.onStep(step, values);
+    }
+
+    @Override
+    public SavedCheckpoint saveNow(String name) throws IOException {
+      return inner.saveNow(name);
+    }
+
+    @Override
+    public Optional<SavedCheckpoint> saveFinal() throws IOException {
+      return inner.saveFinal();
+    }
+
+    @Override
+    public Optional<SavedCheckpoint> lastSaved() {
+      return inner.lastSaved();
+    }
+
+    @Override
+    public Optional<Throwable> lastFailure() {
+      return inner.lastFailure();
+    }
+
+    @Override
+    public CheckpointStore store() {
+      return inner.store();
+    }
+
+    @Override
+    public void close() throws IOException {
+      inner.close();
+    }
+  }
+}

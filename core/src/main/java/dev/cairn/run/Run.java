@@ -1,0 +1,52 @@
+package dev.cairn.run;
+
+import dev.cairn.events.Events;
+import dev.cairn.manager.CheckpointManager;
+import dev.cairn.manager.CheckpointPolicy;
+import dev.cairn.metrics.MetricsLog;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * One run folder and this process's session in it: provenance (run.json), sessions, metrics,
+ * events, progress and heartbeat, control requests and checkpoints. Open with {@link Cairn#open};
+ * close it (try-with-resources) to end the session cleanly.
+ */
+public interface Run extends AutoCloseable {
+
+  /** The run's folder name. */
+  String id();
+
+  Path dir();
+
+  /** This process's session number (1 for the first start, 2 after one resume, ...). */
+  int session();
+
+  /** Events of this run (events.jsonl and training.log). */
+  Events events();
+
+  /**
+   * The checkpoint manager of this run (one per run; a second call returns the same manager and
+   * must pass an equal policy).
+   */
+  CheckpointManager checkpoints(CheckpointPolicy policy) throws IOException;
+
+  /** Logs scalars for a step (the training thread only enqueues). */
+  void log(long step, Map<String, Double> metrics);
+
+  /**
+   * The metrics log, for allocation-free logging: {@code metrics().begin(step).put(..).commit()}.
+   */
+  MetricsLog metrics();
+
+  /** Tells progress how much one step processes, for samples/s and tokens/s. */
+  void batchSize(long samplesPerStep, long tokensPerStep);
+
+  /** Writes results.json and ends the session as finished. */
+  void finish(Map<String, Double> finalMetrics) throws IOException;
+
+  /** Ends the session: waits for checkpoint saves and metrics, writes the end of session. */
+  @Override
+  void close() throws IOException;
+}

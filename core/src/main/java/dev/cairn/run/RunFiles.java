@@ -1,0 +1,46 @@
+package dev.cairn.run;
+
+import java.nio.file.Path;
+
+/** Where each file of a run folder lives (PRODUCT.md, "The run directory"). */
+public record RunFiles(Path dir) {
+  public Path runJson() {
+    return dir.resolve("run.json");
+  }
+
+  public Path sessions() {
+    return dir.resolve("sessions.jsonl");
+  }
+
+  public Path metrics() {
+    return dir.resolve("metrics.jsonl");
+  }
+
+  public Path events() {
+    return dir.resolve("events.jsonl");
+  }
+
+  public Path progress() {
+    return dir.resolve("progress.json");
+  }
+
+  public Path results() {
+    return dir.resolve("results.json");
+  }
+
+  public Path trainingLog() {
+    return dir.resolve("training.log");
+  }
+
+  public Path checkpoints() {
+    return dir.resolve("checkpoints");
+  }
+
+  public Path plots() {
+    return dir.resolve("plots");
+  }
+
+  public Path control() {
+    return dir.resolve("control");
+  }
+}
