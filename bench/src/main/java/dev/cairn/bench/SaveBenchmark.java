@@ -5,6 +5,12 @@ import dev.cairn.checkpoint.CheckpointStore;
 import dev.cairn.checkpoint.LoadedCheckpoint;
 import dev.cairn.checkpoint.SavedCheckpoint;
 import dev.cairn.checkpoint.Verification;
+import dev.cairn.events.Events;
+import dev.cairn.manager.CheckpointPolicy;
+import dev.cairn.manager.Checkpointable;
+import dev.cairn.manager.DefaultCheckpointManager;
+import dev.cairn.manager.Restored;
+import dev.cairn.manager.Snapshot;
 import dev.cairn.safetensors.DType;
 import dev.cairn.safetensors.Tensor;
 import dev.cairn.safetensors.TensorData;
@@ -15,37 +21,44 @@ import java.nio.ByteOrder;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.locks.LockSupport;
+import java.util.zip.CRC32C;
 
 /**
- * Whole-process save and restore of {@code bytes} of tensors through the real checkpoint store on a
- * real folder: what {@code cairn bench save} runs. Every timed save is durable (returns after the
- * commit protocol's last fsync); every restore verifies CRC32C and copies every tensor into memory,
- * as a framework loading a checkpoint would.
+ * Whole-process save and restore of {@code bytes} of tensors on a real folder: what {@code cairn
+ * bench save} runs. Every timed save is durable (returns after the commit protocol's last fsync);
+ * every restore checks CRC32C while copying every tensor into memory. The stall is the time an
+ * asynchronous save through the checkpoint manager blocks the training thread, measured beside one
+ * warm in-memory copy of the same bytes.
  */
 public final class SaveBenchmark {
 
-  /** What one benchmark measured; times are seconds, medians over the runs. */
+  /** What one benchmark measured; times in seconds, medians over the runs. */
   public record Result(
       long bytes,
       int tensors,
       double saveSeconds,
       double restoreSeconds,
       double stallSeconds,
+      double stallFirstSeconds,
+      double memcpySeconds,
       double[] saveRuns,
       double[] restoreRuns,
+      double[] stallRuns,
       boolean cachesDropped) {}
 
   private SaveBenchmark() {}
 
   /**
-   * Runs {@code repeat} save+restore rounds in a fresh folder under {@code dir}, deleted after.
+   * Runs {@code repeat} rounds in a fresh folder under {@code dir}, deleted afterwards.
    *
-   * @param dropCaches drop the OS page cache before each restore (root only), so restores read the
-   *     disk
+   * @param dropCaches drop the OS page cache before each restore (root only)
    */
   public static Result run(long bytes, int tensorCount, int repeat, Path dir, boolean dropCaches)
       throws IOException {
@@ -58,62 +71,152 @@ public final class SaveBenchmark {
     Files.createDirectories(dir);
     Path work = Files.createTempDirectory(dir, "cairn-bench-");
     List<ByteBuffer> data = randomTensors(bytes, tensorCount);
-    // Restores go into the same buffers (after noting their CRC), so SIZE bytes of memory suffice.
     long[] expected = new long[data.size()];
     for (int t = 0; t < data.size(); t++) {
       expected[t] = crc(data.get(t));
     }
-    List<ByteBuffer> restored = data;
     double[] saves = new double[repeat];
     double[] restores = new double[repeat];
     boolean dropped = false;
-    try (CheckpointStore store =
-        CheckpointStore.builder(work.resolve("checkpoints"))
-            .storage(Storage.local())
-            .events(e -> {})
-            .open()) {
-      for (int i = 0; i < repeat; i++) {
-        Checkpoint.Builder b = Checkpoint.at(i);
-        List<Tensor> tensors = new ArrayList<>();
-        for (int t = 0; t < data.size(); t++) {
-          tensors.add(
-              new Tensor(
-                  "t" + t,
-                  DType.U8,
-                  new long[] {data.get(t).capacity()},
-                  TensorData.of(data.get(t))));
-        }
-        long start = System.nanoTime();
-        SavedCheckpoint saved = store.save(b.tensors("model", tensors).build());
-        saves[i] = (System.nanoTime() - start) / 1e9;
-        if (dropCaches) {
-          dropped = dropPageCache();
-        }
-        start = System.nanoTime();
-        // Manifest, sizes and headers first; the data is CRC-checked as it streams in.
-        try (LoadedCheckpoint c = store.load(saved.step(), Verification.SIZES)) {
-          c.readTensors(
-              "model", t -> restored.get(Integer.parseInt(t.name().substring(1))).clear());
-        }
-        restores[i] = (System.nanoTime() - start) / 1e9;
-        for (int t = 0; t < data.size(); t++) {
-          if (!restored.get(t).flip().equals(data.get(t).duplicate().clear())) {
-            throw new IllegalStateException(
-                "restored tensor t" + t + " differs from what was saved");
+    try {
+      try (CheckpointStore store =
+          CheckpointStore.builder(work.resolve("durable"))
+              .storage(Storage.local())
+              .events(e -> {})
+              .open()) {
+        for (int i = 0; i < repeat; i++) {
+          List<Tensor> tensors = new ArrayList<>();
+          for (int t = 0; t < data.size(); t++) {
+            tensors.add(
+                new Tensor(
+                    "t" + t,
+                    DType.U8,
+                    new long[] {data.get(t).capacity()},
+                    TensorData.of(data.get(t))));
+          }
+          long start = System.nanoTime();
+          SavedCheckpoint saved = store.save(Checkpoint.at(i).tensors("model", tensors).build());
+          saves[i] = (System.nanoTime() - start) / 1e9;
+          if (dropCaches) {
+            dropped = dropPageCache();
+          }
+          // Restore into the same buffers: their CRCs were noted, so SIZE bytes of memory do.
+          start = System.nanoTime();
+          try (LoadedCheckpoint c = store.load(saved.step(), Verification.SIZES)) {
+            c.readTensors("model", t -> data.get(Integer.parseInt(t.name().substring(1))).clear());
+          }
+          restores[i] = (System.nanoTime() - start) / 1e9;
+          for (int t = 0; t < data.size(); t++) {
+            if (crc(data.get(t).flip()) != expected[t]) {
+              throw new IllegalStateException(
+                  "restored tensor t" + t + " differs from the saved one");
+            }
+            data.get(t).clear();
+          }
+          for (var info : store.list()) {
+            if (info.step() != saved.step()) {
+              deleteTree(info.folder());
+            }
           }
         }
-        // Keep only the newest, so a large benchmark does not need repeat x bytes of disk.
+      }
+      double[] stalls = stalls(data, repeat + 1, work.resolve("async"));
+      double memcpy = memcpy(data);
+      double[] steady = Arrays.copyOfRange(stalls, 1, stalls.length);
+      double save = median(saves);
+      return new Result(
+          bytes,
+          tensorCount,
+          save,
+          median(restores),
+          median(steady),
+          stalls[0],
+          memcpy,
+          saves,
+          restores,
+          steady,
+          dropped);
+    } finally {
+      deleteTree(work);
+    }
+  }
+
+  /** Training-thread time of {@code n} asynchronous saves through the manager (each completes). */
+  private static double[] stalls(List<ByteBuffer> data, int n, Path folder) throws IOException {
+    Checkpointable model =
+        new Checkpointable() {
+          @Override
+          public String name() {
+            return "model";
+          }
+
+          @Override
+          public void snapshot(Snapshot out) {
+            for (int t = 0; t < data.size(); t++) {
+              ByteBuffer b = data.get(t);
+              out.tensor("t" + t, DType.U8, new long[] {b.capacity()}, b);
+            }
+          }
+
+          @Override
+          public void restore(Restored in) {
+            throw new UnsupportedOperationException("the benchmark never restores");
+          }
+        };
+    double[] out = new double[n];
+    try (CheckpointStore store = CheckpointStore.builder(folder).events(e -> {}).open();
+        DefaultCheckpointManager m =
+            new DefaultCheckpointManager(
+                store,
+                CheckpointPolicy.builder()
+                    .everySteps(1)
+                    .every(null)
+                    .saveOnShutdown(false, Duration.ZERO)
+                    .build(),
+                Events.NONE,
+                Clock.systemUTC(),
+                1,
+                null,
+                Duration.ofSeconds(1))) {
+      m.restoreLatest(model);
+      for (int i = 0; i < n; i++) {
+        long start = System.nanoTime();
+        m.onStep(i);
+        out[i] = (System.nanoTime() - start) / 1e9;
+        // Let the background save finish, so the next step measures a snapshot, not a wait.
+        while (m.lastSaved().map(s -> s.step()).orElse(0L) < i + 1 && m.lastFailure().isEmpty()) {
+          LockSupport.parkNanos(1_000_000);
+        }
+        if (m.lastFailure().isPresent()) {
+          throw new IOException("async save failed", m.lastFailure().get());
+        }
         for (var info : store.list()) {
-          if (info.step() != saved.step()) {
+          if (info.step() != i + 1) {
             deleteTree(info.folder());
           }
         }
       }
-    } finally {
-      deleteTree(work);
     }
-    double save = median(saves);
-    return new Result(bytes, tensorCount, save, median(restores), save, saves, restores, dropped);
+    return out;
+  }
+
+  /** One warm copy of the same bytes into a preallocated buffer (the physical floor). */
+  private static double memcpy(List<ByteBuffer> data) {
+    List<ByteBuffer> target = new ArrayList<>();
+    for (ByteBuffer b : data) {
+      target.add(ByteBuffer.allocateDirect(b.capacity()));
+    }
+    double[] times = new double[3];
+    for (int r = 0; r < 4; r++) {
+      long start = System.nanoTime();
+      for (int t = 0; t < data.size(); t++) {
+        target.get(t).clear().put(data.get(t).duplicate().clear());
+      }
+      if (r > 0) {
+        times[r - 1] = (System.nanoTime() - start) / 1e9;
+      }
+    }
+    return median(times);
   }
 
   /** Random (incompressible) content, split into tensors of near-equal size. */
@@ -141,6 +244,12 @@ public final class SaveBenchmark {
     return out;
   }
 
+  private static long crc(ByteBuffer b) {
+    CRC32C c = new CRC32C();
+    c.update(b.duplicate());
+    return c.getValue();
+  }
+
   private static boolean dropPageCache() {
     try {
       new ProcessBuilder("sync").inheritIO().start().waitFor();
@@ -152,12 +261,6 @@ public final class SaveBenchmark {
       Thread.currentThread().interrupt();
       return false;
     }
-  }
-
-  private static long crc(ByteBuffer b) {
-    java.util.zip.CRC32C c = new java.util.zip.CRC32C();
-    c.update(b.duplicate());
-    return c.getValue();
   }
 
   static double median(double[] values) {

@@ -146,7 +146,7 @@ public final class Torture {
       return false;
     }
     try (Stream<Path> s = Files.list(checkpoints)) {
-      return s.anyMatch(p -> p.getFileName().toString().contains(".tmp-"));
+      return s.anyMatch(p -> String.valueOf(p.getFileName()).contains(".tmp-"));
     }
   }
 
@@ -208,7 +208,7 @@ public final class Torture {
     long best = -1;
     try (Stream<Path> s = Files.list(ck)) {
       for (Path p : (Iterable<Path>) s::iterator) {
-        String n = p.getFileName().toString();
+        String n = String.valueOf(p.getFileName());
         if (n.matches("step-[0-9]+")) {
           best = Math.max(best, Long.parseLong(n.substring(5)));
         }

@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Whole-process benchmarks (see BENCHMARKS.md).",
-    subcommands = {BenchCommand.Save.class})
+    subcommands = {BenchCommand.Save.class, BenchCommand.Log.class})
 final class BenchCommand implements Runnable {
   @Spec CommandLine.Model.CommandSpec spec;
 
@@ -88,12 +88,15 @@ final class BenchCommand implements Runnable {
       o.put("save_seconds", r.saveSeconds());
       o.put("restore_seconds", r.restoreSeconds());
       o.put("stall_seconds", r.stallSeconds());
+      o.put("stall_first_seconds", r.stallFirstSeconds());
+      o.put("memcpy_seconds", r.memcpySeconds());
+      o.put("stall_to_memcpy", r.stallSeconds() / r.memcpySeconds());
+      o.set("stall_runs", Json.MAPPER.valueToTree(r.stallRuns()));
       o.put("save_gb_per_s", r.bytes() / 1e9 / r.saveSeconds());
       o.put("restore_gb_per_s", r.bytes() / 1e9 / r.restoreSeconds());
       o.set("save_runs", Json.MAPPER.valueToTree(r.saveRuns()));
       o.set("restore_runs", Json.MAPPER.valueToTree(r.restoreRuns()));
       o.put("caches_dropped", r.cachesDropped());
-      o.put("stall_note", "saves are synchronous until async saves land: stall = durable save");
       if (json) {
         out.println(Json.MAPPER.writeValueAsString(o));
       } else {
@@ -107,6 +110,64 @@ final class BenchCommand implements Runnable {
             r.restoreSeconds(),
             r.bytes() / 1e9 / r.restoreSeconds(),
             r.cachesDropped() ? ", cold cache" : "");
+        out.printf(
+            "  async stall   %.4f s  (%.2f x one in-memory copy of %.4f s; first save %.4f s)%n",
+            r.stallSeconds(),
+            r.stallSeconds() / r.memcpySeconds(),
+            r.memcpySeconds(),
+            r.stallFirstSeconds());
+      }
+      return 0;
+    }
+  }
+
+  /** {@code cairn bench log}. */
+  @Command(
+      name = "log",
+      mixinStandardHelpOptions = true,
+      description = "Training-thread cost of logging 5 scalars, median of many batches.")
+  static final class Log implements Callable<Integer> {
+    @Spec CommandLine.Model.CommandSpec spec;
+
+    @Option(
+        names = "--dir",
+        required = true,
+        paramLabel = "DIR",
+        description = "where the temporary metrics file goes")
+    Path dir;
+
+    @Option(names = "--json", description = "one JSON line")
+    boolean json;
+
+    @Option(names = "--batches", defaultValue = "200", description = "(default ${DEFAULT-VALUE})")
+    int batches;
+
+    @Option(
+        names = "--calls",
+        defaultValue = "10000",
+        description = "calls per batch (default ${DEFAULT-VALUE})")
+    int calls;
+
+    @Override
+    public Integer call() throws IOException {
+      if (batches < 1 || calls < 1) {
+        throw new IllegalArgumentException("--batches and --calls must be 1 or more");
+      }
+      dev.cairn.bench.LogBenchmark.Result r = dev.cairn.bench.LogBenchmark.run(dir, batches, calls);
+      PrintWriter out = spec.commandLine().getOut();
+      if (json) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("ns_per_call", r.nsPerCall());
+        o.put("p10_ns", r.p10());
+        o.put("p90_ns", r.p90());
+        o.put("calls", r.calls());
+        o.put("scalars_per_call", 5);
+        o.put("dropped", r.dropped());
+        out.println(Json.MAPPER.writeValueAsString(o));
+      } else {
+        out.printf(
+            "%.1f ns per 5-scalar log call (median of %d batches; p10 %.1f, p90 %.1f)%n",
+            r.nsPerCall(), batches, r.p10(), r.p90());
       }
       return 0;
     }

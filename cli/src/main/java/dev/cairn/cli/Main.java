@@ -12,7 +12,16 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Crash-proof, visible long-running training jobs on the JVM.",
-    subcommands = {InspectCommand.class, VerifyCommand.class, BenchCommand.class})
+    subcommands = {
+      RunsCommand.class,
+      ShowCommand.class,
+      TailCommand.class,
+      SaveCommand.class,
+      CompareCommand.class,
+      InspectCommand.class,
+      VerifyCommand.class,
+      BenchCommand.class
+    })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -31,6 +31,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
   private final ExecutorService hashing;
   private final DirectFileWriter.StagingBuffers staging = new DirectFileWriter.StagingBuffers();
   private final long directThreshold;
+  private boolean closed;
 
   private DefaultCheckpointStore(
       Path folder,
@@ -326,7 +327,11 @@ final class DefaultCheckpointStore implements CheckpointStore {
   }
 
   @Override
-  public void close() throws IOException {
+  public synchronized void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
     if (hashing != null) {
       hashing.shutdownNow();
     }

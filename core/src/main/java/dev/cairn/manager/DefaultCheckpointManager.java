@@ -61,8 +61,8 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   private volatile Throwable lastFailure;
   private volatile boolean failureUnreported;
   private Future<?> inFlight;
-  private long lastCompleted = -1;
-  private long lastSubmitted = -1;
+  private volatile long lastCompleted = -1;
+  private volatile long lastSubmitted = -1;
   private Map<String, Double> lastMetrics = Map.of();
   private boolean closed;
 

@@ -235,6 +235,11 @@ final class DefaultRun implements Run {
     timer.scheduleWithFixedDelay(this::tick, 0, ms, TimeUnit.MILLISECONDS);
   }
 
+  /** Runs one progress round now (tests drive time with an injected clock). */
+  void tickForTest() {
+    tick();
+  }
+
   /** Background: progress.json, heartbeat, disk space. Never throws. */
   private void tick() {
     try {

@@ -62,7 +62,7 @@ final class EventLog implements Events, AutoCloseable {
     }
     e.put("message", message);
     if (fields != null) {
-      fields.fields().forEachRemaining(f -> e.set(f.getKey(), f.getValue()));
+      fields.properties().forEach(f -> e.set(f.getKey(), f.getValue()));
     }
     if (type.isWarning()) {
       LOG.warn("{} {}", type.wireName(), message);

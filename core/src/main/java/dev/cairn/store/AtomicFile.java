@@ -22,13 +22,15 @@ public final class AtomicFile {
    *     progress.json, rewritten every few seconds, does not need it)
    */
   public static void write(Path file, byte[] content, boolean durable) throws IOException {
-    Path dir = file.toAbsolutePath().getParent();
+    Path abs = file.toAbsolutePath();
+    Path dir = abs.getParent();
+    Path name = abs.getFileName();
+    if (dir == null || name == null) {
+      throw new IllegalArgumentException("cannot replace a file system root: " + file);
+    }
     Path tmp =
         dir.resolve(
-            "."
-                + file.getFileName()
-                + ".tmp-"
-                + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+            "." + name + ".tmp-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
     try {
       try (FileChannel ch =
           FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {

@@ -1,0 +1,73 @@
+package dev.cairn.bench;
+
+import dev.cairn.events.Events;
+import dev.cairn.metrics.Durability;
+import dev.cairn.metrics.MetricsLog;
+import dev.cairn.metrics.OverflowPolicy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Arrays;
+
+/**
+ * Training-thread cost of logging five scalars: what {@code cairn bench log} prints. Times batches
+ * of calls through the allocation-free path into a real metrics.jsonl (group commit) and reports
+ * the median batch's nanoseconds per call; the writer thread runs as in training.
+ */
+public final class LogBenchmark {
+  /** Median and spread of nanoseconds per call. */
+  public record Result(double nsPerCall, double p10, double p90, long calls, long dropped) {}
+
+  private LogBenchmark() {}
+
+  public static Result run(Path dir, int batches, int callsPerBatch) throws IOException {
+    Files.createDirectories(dir);
+    Path file = Files.createTempFile(dir, "bench-metrics-", ".jsonl");
+    double[] ns = new double[batches];
+    long dropped;
+    try (MetricsLog log =
+        MetricsLog.open(
+            file,
+            Durability.GROUP_COMMIT,
+            OverflowPolicy.BLOCK,
+            1 << 16,
+            Events.NONE,
+            Clock.systemUTC())) {
+      long step = 0;
+      // Warm-up so the JIT has compiled the path before it is timed.
+      for (int i = 0; i < 200_000; i++) {
+        log5(log, step++);
+      }
+      for (int b = 0; b < batches; b++) {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < callsPerBatch; i++) {
+          log5(log, step++);
+        }
+        ns[b] = (System.nanoTime() - t0) / (double) callsPerBatch;
+        // Let the writer drain, as between training steps, so batches measure the call itself.
+        log.flush();
+      }
+      dropped = log.dropped();
+    } finally {
+      Files.deleteIfExists(file);
+    }
+    Arrays.sort(ns);
+    return new Result(
+        ns[batches / 2],
+        ns[batches / 10],
+        ns[batches * 9 / 10],
+        (long) batches * callsPerBatch,
+        dropped);
+  }
+
+  static void log5(MetricsLog log, long step) {
+    log.begin(step)
+        .put("loss", 1.0 / (step + 1))
+        .put("val_loss", 0.5)
+        .put("val_accuracy", 0.9)
+        .put("lr", 1e-3)
+        .put("grad_norm", 2.5)
+        .commit();
+  }
+}

@@ -1,0 +1,125 @@
+package dev.cairn.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.checkpoint.CheckpointInfo;
+import dev.cairn.checkpoint.CheckpointStore;
+import dev.cairn.events.JsonLines;
+import dev.cairn.run.RunStatus;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code cairn show}: one run — config, provenance, sessions, progress, checkpoints. */
+@Command(
+    name = "show",
+    mixinStandardHelpOptions = true,
+    description = "Show one run: config, provenance, sessions, progress and checkpoints.")
+final class ShowCommand implements Callable<Integer> {
+  @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Parameters(paramLabel = "RUN_DIR")
+  Path dir;
+
+  @Option(names = "--json", description = "one JSON object")
+  boolean json;
+
+  @Override
+  public Integer call() throws IOException {
+    RunArgs.requireRun(dir);
+    PrintWriter out = spec.commandLine().getOut();
+    JsonNode run = Json.MAPPER.readTree(dir.resolve("run.json").toFile());
+    RunStatus status = RunStatus.of(dir, Clock.systemUTC());
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    o.set("run", run);
+    o.set("status", status.toJson());
+    ArrayNode sessions = o.putArray("sessions");
+    JsonLines.read(dir.resolve("sessions.jsonl")).records().forEach(sessions::add);
+    ArrayNode checkpoints = o.putArray("checkpoints");
+    if (Files.isDirectory(dir.resolve("checkpoints"))) {
+      try (CheckpointStore store =
+          CheckpointStore.builder(dir.resolve("checkpoints"))
+              .readOnly(true)
+              .events(e -> {})
+              .open()) {
+        for (CheckpointInfo c : store.list()) {
+          ObjectNode x = checkpoints.addObject();
+          x.put("step", c.step()).put("path", c.folder().toString()).put("pinned", c.pinned());
+          if (c.manifest() != null) {
+            x.put("name", c.manifest().name());
+            x.put("created", c.manifest().created().toString());
+            x.put("bytes", c.manifest().totalBytes());
+            x.set("metrics", Json.MAPPER.valueToTree(c.manifest().metrics()));
+          } else {
+            x.put("problem", "no readable manifest");
+          }
+        }
+      }
+    }
+    if (json) {
+      out.println(Json.MAPPER.writeValueAsString(o));
+      return 0;
+    }
+    out.printf("run %s  (%s)%n", status.id(), status.status());
+    out.printf("  folder   %s%n", dir);
+    out.printf(
+        "  created  %s on %s, git %s%s%n",
+        run.path("created").asText(),
+        run.path("host").asText(),
+        run.path("git").path("commit").asText("-"),
+        run.path("git").path("dirty").asBoolean() ? " (dirty)" : "");
+    out.printf(
+        "  jvm      %s %s, %d CPUs%n",
+        run.path("jvm").path("vendor").asText(),
+        run.path("jvm").path("version").asText(),
+        run.path("cpu").path("count").asInt());
+    out.printf("  config   %s%n", run.path("config"));
+    out.printf(
+        "  progress step %d%s, eta %s, loss %s, heartbeat %s ago%n",
+        status.step(),
+        status.totalSteps() > 0 ? " of " + status.totalSteps() : "",
+        Durations.human(status.etaSeconds()),
+        Double.isFinite(status.loss())
+            ? String.format(java.util.Locale.ROOT, "%.4g", status.loss())
+            : "-",
+        Durations.human(status.heartbeatAgeSeconds()));
+    out.println("  sessions");
+    for (JsonNode s : sessions) {
+      if (s.path("type").asText().equals("start")) {
+        out.printf(
+            "    #%d started %s (previous: %s, paused %s)%n",
+            s.path("session").asInt(),
+            s.path("time").asText(),
+            s.path("previous").asText(),
+            Durations.human(s.path("paused_seconds").asDouble()));
+      } else {
+        out.printf(
+            "    #%d ended   %s (%s at step %d)%n",
+            s.path("session").asInt(),
+            s.path("time").asText(),
+            s.path("reason").asText(),
+            s.path("step").asLong());
+      }
+    }
+    out.println("  checkpoints");
+    for (JsonNode c : checkpoints) {
+      out.printf(
+          "    step-%-8d %s%s %s%n",
+          c.path("step").asLong(),
+          c.path("created").asText(""),
+          c.path("name").isTextual() ? " name=" + c.path("name").asText() : "",
+          c.has("problem")
+              ? "PROBLEM: " + c.path("problem").asText()
+              : c.path("metrics").toString());
+    }
+    return 0;
+  }
+}

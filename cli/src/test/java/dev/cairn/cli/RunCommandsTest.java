@@ -1,0 +1,125 @@
+package dev.cairn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cairn.bench.DeterministicJob;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RunCommandsTest {
+  @TempDir Path runs;
+
+  @Test
+  void runsShowTailAndCompareReadFinishedRuns() throws Exception {
+    DeterministicJob.run(runs, "a", 60, 20, 1000);
+    DeterministicJob.run(runs, "b", 80, 20, 1000);
+    CliTest.Result list = CliTest.cairn("runs", runs.toString());
+    assertThat(list.code()).isZero();
+    assertThat(list.out()).contains("a ").contains("b ").contains("finished").contains("100.0%");
+
+    JsonNode j =
+        new ObjectMapper().readTree(CliTest.cairn("runs", runs.toString(), "--json").out());
+    assertThat(j).hasSize(2);
+    assertThat(j.get(1).path("step").asLong()).isEqualTo(80);
+    assertThat(j.get(1).path("last_checkpoint_step").asLong()).isEqualTo(80);
+
+    CliTest.Result show = CliTest.cairn("show", runs.resolve("a").toString());
+    assertThat(show.code()).isZero();
+    assertThat(show.out())
+        .contains("run a  (finished)")
+        .contains("\"steps\":60")
+        .contains("#1 started")
+        .contains("finished at step 60")
+        .contains("step-60");
+
+    CliTest.Result tail = CliTest.cairn("tail", runs.resolve("a").toString(), "-n", "3");
+    assertThat(tail.code()).isZero();
+    assertThat(tail.out()).contains("metrics step 59 ").contains("loss=").contains("finished");
+
+    CliTest.Result cmp =
+        CliTest.cairn("compare", runs.resolve("a").toString(), runs.resolve("b").toString());
+    assertThat(cmp.code()).isZero();
+    assertThat(cmp.out()).contains("steps: 60 -> 80").contains("loss");
+  }
+
+  @Test
+  void saveAsksARunningJobAndPrintsWhereTheCheckpointWent() throws Exception {
+    CompletableFuture<Void> job =
+        CompletableFuture.runAsync(
+            () -> {
+              try {
+                DeterministicJob.run(runs, "live", 4000, 1000, 50_000);
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    Path dir = runs.resolve("live");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!Files.exists(dir.resolve("progress.json"))
+        || !Files.exists(dir.resolve("checkpoints"))) {
+      assertThat(System.nanoTime()).isLessThan(deadline);
+      java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
+    }
+    CliTest.Result r =
+        CliTest.cairn("save", dir.toString(), "--name", "from-cli", "--timeout", "60s");
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("saved step ").contains("checkpoints/step-");
+    job.get(120, TimeUnit.SECONDS);
+    assertThat(CliTest.cairn("runs", runs.toString()).out()).contains("finished");
+    JsonNode show =
+        new ObjectMapper().readTree(CliTest.cairn("show", dir.toString(), "--json").out());
+    assertThat(show.path("checkpoints").toString()).contains("\"name\":\"from-cli\"");
+  }
+
+  @Test
+  void badInputToRunCommandsIsOneLineAndNonZero() throws Exception {
+    Files.createDirectories(runs.resolve("not-a-run"));
+    DeterministicJob.run(runs, "done", 10, 5, 100);
+    for (String[] args :
+        new String[][] {
+          {"runs", runs.resolve("missing").toString()},
+          {"show", runs.resolve("not-a-run").toString()},
+          {"tail", runs.resolve("missing").toString()},
+          {"save", runs.resolve("not-a-run").toString()},
+          {"save", runs.resolve("done").toString()},
+          {"save", runs.resolve("done").toString(), "--name", "../x"},
+          {"save", runs.resolve("done").toString(), "--timeout", "soon"},
+          {"compare", runs.resolve("done").toString()},
+          {"bench", "log"},
+        }) {
+      CliTest.Result r = CliTest.cairn(args);
+      assertThat(r.code()).as(String.join(" ", args)).isNotZero();
+      assertThat(r.err().lines().findFirst().orElse(""))
+          .as(String.join(" ", args))
+          .startsWith("cairn");
+      assertThat(r.err()).doesNotContain("\tat ");
+    }
+    assertThat(runs.resolve("done/control")).as("a refused save writes nothing").doesNotExist();
+  }
+
+  @Test
+  void benchLogPrintsNanosecondsPerCall() throws IOException {
+    CliTest.Result r =
+        CliTest.cairn(
+            "bench",
+            "log",
+            "--dir",
+            runs.toString(),
+            "--json",
+            "--batches",
+            "5",
+            "--calls",
+            "1000");
+    assertThat(r.code()).as(r.err()).isZero();
+    JsonNode j = new ObjectMapper().readTree(r.out());
+    assertThat(j.path("ns_per_call").asDouble()).isPositive();
+    assertThat(j.path("scalars_per_call").asInt()).isEqualTo(5);
+  }
+}
