@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every benchmark in BENCHMARKS.md, one after the other on a quiet machine.
+# Usage: bench/scripts/all.sh DIR_ON_THE_DISK OUT_DIR   (needs root for dropping caches)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+dir=${1:?folder on the disk to measure}
+out=${2:?folder for the results}
+mkdir -p "$dir" "$out"
+"$root/cairn" --version > /dev/null   # build first, outside any timing
+jar="$root/cli/target/cairn.jar"
+java_=(java -XX:MaxDirectMemorySize=64g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$jar")
+{ lscpu | grep -E 'Model name|^CPU\(s\)'; free -g | head -2; df -h "$dir" | tail -1; java -version 2>&1 | head -1; } > "$out/machine.txt"
+/usr/bin/python3 "$root/bench/scripts/save_vs_baselines.py" "$dir" --sizes 1,4 --reps 3 > "$out/save_vs_baselines.md"
+for size in 1GiB 2GiB; do
+  "$root/cairn" bench save --bytes "$size" --dir "$dir" --repeat 5 --json > "$out/bench-save-$size.json"
+done
+"$root/cairn" bench log --dir "$dir" --json > "$out/bench-log.json"
+"${java_[@]}" org.openjdk.jmh.Main MetricsLogJmh -prof gc -rf json -rff "$out/jmh-metrics.json" > "$out/jmh-metrics.txt" 2>&1
+"${java_[@]}" dev.cairn.bench.OverheadBenchmark "$dir/overhead" 65 2 4000000 > "$out/overhead.json"
