@@ -7,7 +7,8 @@ For every size (GiB) and repetition it measures, on DIR:
   dd O_DIRECT + fsync          dd if=SRC of=DIR/.. bs=16M oflag=direct conv=fsync
   dd buffered + fsync          dd if=SRC of=DIR/.. bs=16M conv=fsync
   dd O_DIRECT read             dd if=DIR/.. of=/dev/null bs=16M iflag=direct  (cold)
-  cairn bench save             durable save; restore with a cold page cache
+  cairn bench save             durable save (median of 3 in one JVM, as a training job saves
+                               again and again); restore with a cold page cache
   torch.save + fsync           Debian's python3-torch, same bytes; torch.load (cold)
 SRC is random data in /dev/shm, so reading it costs no disk time. Page caches are dropped
 before every read (needs root). Prints a Markdown table of medians and ratios.
@@ -77,7 +78,7 @@ def measure(dirpath, size_gib, reps):
         out["dd_buffered"].append(dd([f"if={src}", f"of={target}", "bs=16M", "conv=fsync"]))
         os.remove(target)
         res = subprocess.run([os.path.join(ROOT, "cairn"), "bench", "save", "--bytes",
-                              f"{size_gib}GiB", "--dir", dirpath, "--json", "--repeat", "1",
+                              f"{size_gib}GiB", "--dir", dirpath, "--json", "--repeat", "3",
                               "--drop-caches"], check=True, capture_output=True, text=True)
         j = json.loads(res.stdout.strip().splitlines()[-1])
         out["cairn_save"].append(j["save_seconds"])

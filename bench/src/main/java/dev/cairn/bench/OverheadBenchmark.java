@@ -16,9 +16,9 @@ import org.apache.commons.rng.UniformRandomProvider;
 import org.apache.commons.rng.simple.RandomSource;
 
 /**
- * Whole-loop overhead of Cairn: steps per second of the same training loop (Adam on {@code
- * params} floats) with no Cairn at all, and with a run, metrics every step and a checkpoint every
- * 60 s. Rounds alternate to spread machine noise over both.
+ * Whole-loop overhead of Cairn: steps per second of the same training loop (Adam on {@code params}
+ * floats) with no Cairn at all, and with a run, metrics every step and a checkpoint every 60 s.
+ * Rounds alternate to spread machine noise over both.
  *
  * <p>Usage: {@code OverheadBenchmark DIR [SECONDS_PER_ROUND=65] [ROUNDS=2] [PARAMS=4000000]};
  * prints one JSON line.
@@ -52,7 +52,13 @@ public final class OverheadBenchmark {
         java.util.Locale.ROOT,
         "{\"params\":%d,\"seconds_per_round\":%d,\"rounds\":%d,\"plain_steps_per_second\":%.3f,"
             + "\"cairn_steps_per_second\":%.3f,\"overhead\":%.5f,\"checkpoints\":%d}%n",
-        params, seconds, rounds, a, b, 1 - b / a, saves);
+        params,
+        seconds,
+        rounds,
+        a,
+        b,
+        1 - b / a,
+        saves);
   }
 
   /** Returns steps, nanoseconds, checkpoints saved. */
@@ -75,7 +81,8 @@ public final class OverheadBenchmark {
       }
       return new long[] {steps, System.nanoTime() - start, 0};
     }
-    try (Run run = Cairn.open(dir, RunOptions.named("overhead-" + round + "-" + System.nanoTime()))) {
+    try (Run run =
+        Cairn.open(dir, RunOptions.named("overhead-" + round + "-" + System.nanoTime()))) {
       CheckpointManager ckpt =
           run.checkpoints(CheckpointPolicy.builder().every(Duration.ofSeconds(60)).build());
       RngState rs = new RngState("rng", RandomSource.XO_RO_SHI_RO_128_PP.create(round));

@@ -29,6 +29,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
   private final FileChannel lockChannel;
   private final FileLock lock;
   private final ExecutorService hashing;
+  private final ExecutorService io;
   private final DirectFileWriter.StagingBuffers staging = new DirectFileWriter.StagingBuffers();
   private final long directThreshold;
   private boolean closed;
@@ -52,15 +53,16 @@ final class DefaultCheckpointStore implements CheckpointStore {
     this.readOnly = readOnly;
     this.lockChannel = lockChannel;
     this.lock = lock;
-    this.hashing =
-        readOnly
-            ? null
-            : Executors.newSingleThreadExecutor(
-                r -> {
-                  Thread t = new Thread(r, "cairn-checksum");
-                  t.setDaemon(true);
-                  return t;
-                });
+    this.hashing = readOnly ? null : Executors.newSingleThreadExecutor(daemon("cairn-checksum"));
+    this.io = readOnly ? null : Executors.newSingleThreadExecutor(daemon("cairn-direct-io"));
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   static CheckpointStore open(
@@ -163,7 +165,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
     CheckpointCommit commit =
         new CheckpointCommit(
             storage,
-            new DurableWriter(storage, hashing, staging, directThreshold),
+            new DurableWriter(storage, hashing, io, staging, directThreshold),
             folder,
             clock,
             events);
@@ -334,6 +336,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
     closed = true;
     if (hashing != null) {
       hashing.shutdownNow();
+      io.shutdownNow();
     }
     if (lock != null) {
       try {

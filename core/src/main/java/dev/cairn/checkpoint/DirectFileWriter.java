@@ -22,7 +22,9 @@ final class DirectFileWriter implements WritableByteChannel {
   private final FileChannel out;
   private final int alignment;
   private final ExecutorService hashing;
+  private final ExecutorService io;
   private final BlockingQueue<ByteBuffer> free;
+  private final AtomicReference<IOException> writeFailure = new AtomicReference<>();
   private final FileDigest digest = new FileDigest(true);
   private final AtomicReference<Throwable> hashFailure = new AtomicReference<>();
   private final Object hashLock = new Object();
@@ -31,11 +33,17 @@ final class DirectFileWriter implements WritableByteChannel {
   private final java.util.concurrent.atomic.AtomicLong length =
       new java.util.concurrent.atomic.AtomicLong();
 
-  DirectFileWriter(Storage.DirectFile file, ExecutorService hashing, StagingBuffers staging)
+  /**
+   * @param io a single ordered thread that issues the writes, so the device stays busy while the
+   *     caller fills the next buffer
+   */
+  DirectFileWriter(
+      Storage.DirectFile file, ExecutorService hashing, ExecutorService io, StagingBuffers staging)
       throws IOException {
     this.out = file.channel();
     this.alignment = file.alignment();
     this.hashing = hashing;
+    this.io = io;
     this.free = staging.acquire(alignment);
   }
 
@@ -68,8 +76,14 @@ final class DirectFileWriter implements WritableByteChannel {
     ByteBuffer forHash = full.duplicate();
     forHash.limit(valid);
     AtomicInteger users = new AtomicInteger(2);
+    IOException failed = writeFailure.get();
+    if (failed != null) {
+      release(full, users);
+      release(full, users);
+      throw new IOException("an earlier write of this file failed: " + failed.getMessage(), failed);
+    }
     synchronized (hashLock) {
-      inFlight++;
+      inFlight += 2;
     }
     hashing.execute(
         () -> {
@@ -87,13 +101,26 @@ final class DirectFileWriter implements WritableByteChannel {
             }
           }
         });
-    try {
-      while (full.hasRemaining()) {
-        out.write(full);
-      }
-    } finally {
-      release(full, users);
-    }
+    io.execute(
+        () -> {
+          try {
+            if (writeFailure.get() == null) {
+              while (full.hasRemaining()) {
+                out.write(full);
+              }
+            }
+          } catch (IOException e) {
+            writeFailure.compareAndSet(null, e);
+          } catch (RuntimeException e) {
+            writeFailure.compareAndSet(null, new IOException(e));
+          } finally {
+            release(full, users);
+            synchronized (hashLock) {
+              inFlight--;
+              hashLock.notifyAll();
+            }
+          }
+        });
   }
 
   private void release(ByteBuffer b, AtomicInteger users) {
@@ -127,6 +154,10 @@ final class DirectFileWriter implements WritableByteChannel {
       current = null;
     }
     awaitHashing();
+    IOException failed = writeFailure.get();
+    if (failed != null) {
+      throw failed;
+    }
     if (out.size() != length.get()) {
       out.truncate(length.get());
     }
@@ -138,7 +169,7 @@ final class DirectFileWriter implements WritableByteChannel {
     return digest;
   }
 
-  /** Waits for the hashing thread to finish with every buffer (also after a failure). */
+  /** Waits until every buffer is written and hashed (also after a failure). */
   void awaitHashing() throws IOException {
     synchronized (hashLock) {
       while (inFlight > 0) {
@@ -168,7 +199,7 @@ final class DirectFileWriter implements WritableByteChannel {
 
   /** Aligned staging buffers, allocated once per store and reused by every save. */
   static final class StagingBuffers {
-    static final int BUFFER_BYTES = 8 << 20;
+    static final int BUFFER_BYTES = 16 << 20;
     static final int COUNT = 4;
     private ArrayBlockingQueue<ByteBuffer> buffers;
     private int alignment;

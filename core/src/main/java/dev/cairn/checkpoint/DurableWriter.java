@@ -29,6 +29,7 @@ final class DurableWriter {
 
   private final Storage storage;
   private final ExecutorService hashing;
+  private final ExecutorService io;
   private final DirectFileWriter.StagingBuffers staging;
   private final long directThreshold;
 
@@ -39,10 +40,12 @@ final class DurableWriter {
   DurableWriter(
       Storage storage,
       ExecutorService hashing,
+      ExecutorService io,
       DirectFileWriter.StagingBuffers staging,
       long directThreshold) {
     this.storage = storage;
     this.hashing = hashing;
+    this.io = io;
     this.staging = staging;
     this.directThreshold = directThreshold;
   }
@@ -66,7 +69,7 @@ final class DurableWriter {
       throws IOException {
     FileChannel out = direct.channel();
     try {
-      DirectFileWriter w = new DirectFileWriter(direct, hashing, staging);
+      DirectFileWriter w = new DirectFileWriter(direct, hashing, io, staging);
       boolean done = false;
       try {
         body.writeTo(w);

@@ -373,6 +373,11 @@ final class DefaultRun implements Run {
   }
 
   @Override
+  public ObjectNode progress() {
+    return progress.snapshot();
+  }
+
+  @Override
   public void batchSize(long samplesPerStep, long tokensPerStep) {
     progress.batch(samplesPerStep, tokensPerStep);
   }

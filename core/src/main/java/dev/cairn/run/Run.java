@@ -43,6 +43,9 @@ public interface Run extends AutoCloseable {
   /** Tells progress how much one step processes, for samples/s and tokens/s. */
   void batchSize(long samplesPerStep, long tokensPerStep);
 
+  /** What progress.json would say now (step, percent, ETA, rates, loss, last checkpoint). */
+  com.fasterxml.jackson.databind.node.ObjectNode progress();
+
   /** Writes results.json and ends the session as finished. */
   void finish(Map<String, Double> finalMetrics) throws IOException;
 
