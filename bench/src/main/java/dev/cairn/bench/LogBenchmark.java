@@ -17,7 +17,13 @@ import java.util.Arrays;
  */
 public final class LogBenchmark {
   /** Median and spread of nanoseconds per call. */
-  public record Result(double nsPerCall, double p10, double p90, long calls, long dropped) {}
+  public record Result(
+      double nsPerCall,
+      double p10,
+      double p90,
+      long calls,
+      long dropped,
+      double allocatedBytesPerCall) {}
 
   private LogBenchmark() {}
 
@@ -26,6 +32,9 @@ public final class LogBenchmark {
     Path file = Files.createTempFile(dir, "bench-metrics-", ".jsonl");
     double[] ns = new double[batches];
     long dropped;
+    long allocated = 0;
+    var threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
     try (MetricsLog log =
         MetricsLog.open(
             file,
@@ -40,11 +49,13 @@ public final class LogBenchmark {
         log5(log, step++);
       }
       for (int b = 0; b < batches; b++) {
+        long a0 = threads.getCurrentThreadAllocatedBytes();
         long t0 = System.nanoTime();
         for (int i = 0; i < callsPerBatch; i++) {
           log5(log, step++);
         }
         ns[b] = (System.nanoTime() - t0) / (double) callsPerBatch;
+        allocated += threads.getCurrentThreadAllocatedBytes() - a0;
         // Let the writer drain, as between training steps, so batches measure the call itself.
         log.flush();
       }
@@ -53,12 +64,14 @@ public final class LogBenchmark {
       Files.deleteIfExists(file);
     }
     Arrays.sort(ns);
+    long calls = (long) batches * callsPerBatch;
     return new Result(
         ns[batches / 2],
         ns[batches / 10],
         ns[batches * 9 / 10],
-        (long) batches * callsPerBatch,
-        dropped);
+        calls,
+        dropped,
+        allocated / (double) calls);
   }
 
   static void log5(MetricsLog log, long step) {

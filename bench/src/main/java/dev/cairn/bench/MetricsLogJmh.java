@@ -33,7 +33,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
+@org.openjdk.jmh.annotations.OperationsPerInvocation(MetricsLogJmh.BATCH)
 public class MetricsLogJmh {
+  static final int BATCH = 1000;
+
   private Path file;
   private MetricsLog log;
   private long step;
@@ -57,15 +60,24 @@ public class MetricsLogJmh {
     Files.deleteIfExists(file);
   }
 
+  @TearDown(Level.Invocation)
+  public void drain() {
+    log.flush();
+  }
+
   @Benchmark
   public void builder() {
-    LogBenchmark.log5(log, step++);
+    for (int i = 0; i < BATCH; i++) {
+      LogBenchmark.log5(log, step++);
+    }
   }
 
   @Benchmark
   public void map() {
-    log.log(
-        step++,
-        Map.of("loss", 0.5, "val_loss", 0.5, "val_accuracy", 0.9, "lr", 1e-3, "grad_norm", 2.5));
+    for (int i = 0; i < BATCH; i++) {
+      log.log(
+          step++,
+          Map.of("loss", 0.5, "val_loss", 0.5, "val_accuracy", 0.9, "lr", 1e-3, "grad_norm", 2.5));
+    }
   }
 }

@@ -218,15 +218,6 @@ public final class Torture {
   }
 
   private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(p)) {
-      List<Path> all = new ArrayList<>(s.toList());
-      java.util.Collections.reverse(all);
-      for (Path x : all) {
-        Files.delete(x);
-      }
-    }
+    dev.cairn.store.Storage.local().deleteTree(p);
   }
 }

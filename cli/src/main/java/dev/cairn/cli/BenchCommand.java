@@ -163,6 +163,7 @@ final class BenchCommand implements Runnable {
         o.put("calls", r.calls());
         o.put("scalars_per_call", 5);
         o.put("dropped", r.dropped());
+        o.put("training_thread_bytes_allocated_per_call", r.allocatedBytesPerCall());
         out.println(Json.MAPPER.writeValueAsString(o));
       } else {
         out.printf(

@@ -5,7 +5,6 @@ import dev.cairn.run.Run;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
@@ -28,13 +27,7 @@ public final class ConsoleProgress implements AutoCloseable {
     this.run = run;
     this.out = out;
     this.bar = bar;
-    this.timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "cairn-console");
-              t.setDaemon(true);
-              return t;
-            });
+    this.timer = dev.cairn.concurrent.DaemonThreads.scheduled("cairn-console");
     timer.scheduleAtFixedRate(
         this::update, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
   }

@@ -1,5 +1,6 @@
 package dev.cairn.checkpoint;
 
+import dev.cairn.concurrent.DaemonThreads;
 import dev.cairn.store.Storage;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -15,7 +16,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 
 /** The local implementation of {@link CheckpointStore}. */
@@ -53,16 +53,8 @@ final class DefaultCheckpointStore implements CheckpointStore {
     this.readOnly = readOnly;
     this.lockChannel = lockChannel;
     this.lock = lock;
-    this.hashing = readOnly ? null : Executors.newSingleThreadExecutor(daemon("cairn-checksum"));
-    this.io = readOnly ? null : Executors.newSingleThreadExecutor(daemon("cairn-direct-io"));
-  }
-
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
+    this.hashing = readOnly ? null : DaemonThreads.single("cairn-checksum");
+    this.io = readOnly ? null : DaemonThreads.single("cairn-direct-io");
   }
 
   static CheckpointStore open(

@@ -9,6 +9,7 @@ import dev.cairn.checkpoint.CheckpointStore;
 import dev.cairn.checkpoint.LoadedCheckpoint;
 import dev.cairn.checkpoint.Names;
 import dev.cairn.checkpoint.SavedCheckpoint;
+import dev.cairn.concurrent.DaemonThreads;
 import dev.cairn.control.ControlFolder;
 import dev.cairn.control.SaveRequest;
 import dev.cairn.events.EventType;
@@ -28,7 +29,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -86,9 +86,9 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     this.control = control;
     this.triggers = new Triggers(policy, clock.millis());
     this.loss = new LossWatch(policy.lossWindow());
-    this.writer = Executors.newSingleThreadExecutor(daemon("cairn-checkpoint-writer"));
+    this.writer = DaemonThreads.single("cairn-checkpoint-writer");
     if (control != null) {
-      this.poller = Executors.newSingleThreadScheduledExecutor(daemon("cairn-control-poller"));
+      this.poller = DaemonThreads.scheduled("cairn-control-poller");
       long ms = Math.max(10, pollInterval.toMillis());
       poller.scheduleWithFixedDelay(this::pollControl, 0, ms, TimeUnit.MILLISECONDS);
     } else {
@@ -100,14 +100,6 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     } else {
       shutdownHook = null;
     }
-  }
-
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
   }
 
   // ---- requests from outside ----

@@ -30,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -74,13 +73,7 @@ final class DefaultRun implements Run {
     this.events = events;
     this.metrics = metrics;
     this.progress = progress;
-    this.timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "cairn-progress");
-              t.setDaemon(true);
-              return t;
-            });
+    this.timer = dev.cairn.concurrent.DaemonThreads.scheduled("cairn-progress");
   }
 
   static Run open(Path runsDir, RunOptions options) throws IOException {
