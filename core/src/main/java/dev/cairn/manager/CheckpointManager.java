@@ -52,6 +52,15 @@ public interface CheckpointManager extends AutoCloseable {
     return onStep(step, Map.of());
   }
 
+  /**
+   * Asks for a save at the next step without waiting (from any thread: a dashboard, a signal
+   * handler); answered with save_request_done or save_request_failed events carrying the returned
+   * id.
+   *
+   * @param name checkpoint name (pins it), or null
+   */
+  String requestSave(String name);
+
   /** Saves the state after the last reported step now and waits until it is durable. */
   SavedCheckpoint saveNow(String name) throws IOException;
 

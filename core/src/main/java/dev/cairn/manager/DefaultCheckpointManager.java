@@ -104,7 +104,18 @@ public final class DefaultCheckpointManager implements CheckpointManager {
 
   // ---- requests from outside ----
 
-  /** Queues a save request from this process (the dashboard, an API call). */
+  @Override
+  public String requestSave(String name) {
+    if (name != null) {
+      Names.requireSafe(name, "checkpoint name");
+    }
+    String id =
+        "api-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
+    requestSave(new SaveRequest(id, name));
+    return id;
+  }
+
+  /** Queues a save request (from the control folder, or this process). */
   public void requestSave(SaveRequest request) {
     if (seenRequests.add(request.id())) {
       requests.add(request);

@@ -294,7 +294,22 @@ public final class MetricsLog implements AutoCloseable {
     }
   }
 
+  private long blockedReported;
+
   private void reportDrops() {
+    long b = blockedNanos.get();
+    if (b > blockedReported) {
+      events.emit(
+          EventType.QUEUE_OVERFLOW,
+          -1,
+          String.format(
+              java.util.Locale.ROOT,
+              "metrics queue full (policy: block): the training thread waited %.1f ms (%.1f ms"
+                  + " in all)",
+              (b - blockedReported) / 1e6,
+              b / 1e6));
+      blockedReported = b;
+    }
     long d = dropped.get();
     if (d > droppedReported) {
       events.emit(

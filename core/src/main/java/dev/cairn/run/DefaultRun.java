@@ -512,6 +512,11 @@ final class DefaultRun implements Run {
     }
 
     @Override
+    public String requestSave(String name) {
+      return inner.requestSave(name);
+    }
+
+    @Override
     public Optional<SavedCheckpoint> saveFinal() throws IOException {
       return inner.saveFinal();
     }

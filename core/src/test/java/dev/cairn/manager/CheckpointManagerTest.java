@@ -223,6 +223,26 @@ class CheckpointManagerTest {
   }
 
   @Test
+  void anApiRequestFromAnotherThreadSavesAtTheNextStep() throws Exception {
+    TensorMap model = new TensorMap("model").put("w", new float[10]);
+    try (DefaultCheckpointManager m = manager(sync().build(), dir.resolve("ck"), null)) {
+      m.restoreLatest(model);
+      m.onStep(0);
+      String id =
+          java.util.concurrent.CompletableFuture.supplyAsync(() -> m.requestSave("mid")).get();
+      assertThat(m.onStep(1)).isTrue();
+      assertThat(m.store().list().get(0).manifest().name()).isEqualTo("mid");
+      assertThat(eventFields)
+          .anyMatch(
+              f ->
+                  f.path("type").asText().equals("save_request_done")
+                      && f.path("request_id").asText().equals(id));
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> m.requestSave("a/b"))
+          .hasMessageContaining("checkpoint name 'a/b' is not allowed");
+    }
+  }
+
+  @Test
   void restoreBringsBackEveryComponentAndRefusesAMissingOne() throws IOException {
     TensorMap model = new TensorMap("model").put("w", new float[] {1, 2, 3});
     DataCursor data = new DataCursor("data");

@@ -94,7 +94,10 @@ class MetricsLogTest {
         log.begin(s).put("loss", s).commit();
       }
       assertThat(log.dropped()).isZero();
+      assertThat(log.blockedNanos()).isPositive();
     }
     assertThat(JsonLines.read(dir.resolve("metrics.jsonl")).records()).hasSize(5_000);
+    assertThat(events)
+        .anyMatch(e -> e.startsWith("queue_overflow metrics queue full (policy: block)"));
   }
 }
