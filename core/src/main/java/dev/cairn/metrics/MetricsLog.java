@@ -231,7 +231,11 @@ public final class MetricsLog implements AutoCloseable {
     awaitSynced(target);
   }
 
+  private static final long MIN_IDLE_NANOS = 1_000_000L;
+  private static final long MAX_IDLE_NANOS = 20_000_000L;
+
   private void drain() {
+    long idleNanos = MIN_IDLE_NANOS;
     long unsyncedSince = 0;
     int unsyncedRecords = 0;
     long written = 0;
@@ -252,6 +256,7 @@ public final class MetricsLog implements AutoCloseable {
           }
           head.lazySet(h + 1);
           written = h + 1;
+          idleNanos = MIN_IDLE_NANOS;
           if (unsyncedRecords++ == 0) {
             unsyncedSince = System.nanoTime();
           }
@@ -284,7 +289,10 @@ public final class MetricsLog implements AutoCloseable {
         if (closing && head.get() >= tail) {
           return;
         }
-        LockSupport.parkNanos(1_000_000);
+        // Back off while idle (1 ms doubling to 20 ms): a training loop logging once per step
+        // should not pay for a thread waking a thousand times a second on a busy machine.
+        LockSupport.parkNanos(idleNanos);
+        idleNanos = Math.min(MAX_IDLE_NANOS, idleNanos * 2);
       } catch (IOException | RuntimeException e) {
         writerFailure = e;
         events.emit(

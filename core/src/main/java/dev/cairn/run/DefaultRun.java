@@ -427,7 +427,7 @@ final class DefaultRun implements Run {
     return Optional.ofNullable(bestPath);
   }
 
-  /** Marks the session as failed (then close it). */
+  @Override
   public void fail(Throwable cause) {
     endReason = "failed";
     events.emit(EventType.WARNING, progress.step(), "run failed: " + cause);

@@ -46,6 +46,12 @@ public interface Run extends AutoCloseable {
   /** What progress.json would say now (step, percent, ETA, rates, loss, last checkpoint). */
   com.fasterxml.jackson.databind.node.ObjectNode progress();
 
+  /**
+   * Marks this session as failed (close it afterwards): {@code cairn runs} then says "failed"
+   * instead of "stopped".
+   */
+  void fail(Throwable cause);
+
   /** Writes results.json and ends the session as finished. */
   void finish(Map<String, Double> finalMetrics) throws IOException;
 

@@ -142,6 +142,24 @@ class RunTest {
   }
 
   @Test
+  void statusSaysFinishedFailedOrStoppedFromTheSessionEnd() throws IOException {
+    try (Run run = Cairn.open(runs, options("ok", Clock.systemUTC()))) {
+      run.finish(Map.of());
+    }
+    try (Run run = Cairn.open(runs, options("bad", Clock.systemUTC()))) {
+      run.fail(new IllegalStateException("diverged"));
+    }
+    Cairn.open(runs, options("stopped", Clock.systemUTC())).close();
+    assertThat(RunStatus.of(runs.resolve("ok"), Clock.systemUTC()).status()).isEqualTo("finished");
+    assertThat(RunStatus.of(runs.resolve("bad"), Clock.systemUTC()).status()).isEqualTo("failed");
+    assertThat(RunStatus.of(runs.resolve("stopped"), Clock.systemUTC()).status())
+        .isEqualTo("stopped");
+    assertThat(Files.readString(runs.resolve("bad/events.jsonl")))
+        .contains("run failed")
+        .contains("diverged");
+  }
+
+  @Test
   void badRunArgumentsAreRefusedWithAClearMessage() throws IOException {
     assertThatThrownBy(() -> RunOptions.named("../etc"))
         .hasMessageContaining("run name '../etc' is not allowed");
