@@ -2,7 +2,10 @@ package dev.cairn.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cairn.run.Run;
+import java.io.OutputStreamWriter;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.ScheduledExecutorService;
@@ -19,11 +22,11 @@ import me.tongfei.progressbar.ProgressBarStyle;
  */
 public final class ConsoleProgress implements AutoCloseable {
   private final Run run;
-  private final PrintStream out;
+  private final PrintWriter out;
   private final ProgressBar bar;
   private final ScheduledExecutorService timer;
 
-  private ConsoleProgress(Run run, PrintStream out, ProgressBar bar, Duration every) {
+  private ConsoleProgress(Run run, PrintWriter out, ProgressBar bar, Duration every) {
     this.run = run;
     this.out = out;
     this.bar = bar;
@@ -40,8 +43,9 @@ public final class ConsoleProgress implements AutoCloseable {
   /** As {@link #attach(Run, long, Duration)}, with the stream and the terminal test given. */
   public static ConsoleProgress attach(
       Run run, long totalSteps, PrintStream out, boolean terminal, Duration logEvery) {
+    PrintWriter lines = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
     if (!terminal) {
-      return new ConsoleProgress(run, out, null, logEvery);
+      return new ConsoleProgress(run, lines, null, logEvery);
     }
     ProgressBar bar =
         new ProgressBarBuilder()
@@ -52,7 +56,12 @@ public final class ConsoleProgress implements AutoCloseable {
             .showSpeed()
             .setConsumer(new ConsoleProgressBarConsumer(out))
             .build();
-    return new ConsoleProgress(run, out, bar, Duration.ofSeconds(1));
+    return new ConsoleProgress(run, lines, bar, Duration.ofSeconds(1));
+  }
+
+  /** Plain lines every {@code logEvery} on a writer (never a bar). */
+  public static ConsoleProgress lines(Run run, PrintWriter out, Duration logEvery) {
+    return new ConsoleProgress(run, out, null, logEvery);
   }
 
   /** The plain line for a progress record. */

@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "Crash-proof, visible long-running training jobs on the JVM.",
     subcommands = {
+      DemoCommand.class,
+      SuperviseCommand.class,
       RunsCommand.class,
       ShowCommand.class,
       TailCommand.class,

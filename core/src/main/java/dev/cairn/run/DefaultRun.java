@@ -21,6 +21,7 @@ import dev.cairn.metrics.MetricsLog;
 import dev.cairn.store.AtomicFile;
 import dev.cairn.store.Bytes;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -33,6 +34,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
 
 /** The {@link Run} implementation: owns the run folder's files for one session. */
 final class DefaultRun implements Run {
@@ -184,8 +186,29 @@ final class DefaultRun implements Run {
         new DefaultRun(id, files, options, session, sessions, events, metrics, progress);
     metrics.setListener(run::onRecord);
     run.startTimer();
+    tellSupervisor(files.dir());
     return run;
   }
+
+  /**
+   * Under {@code cairn supervise}, tells the supervisor which run folder this process uses, so it
+   * can record restarts there. Best effort: supervision works without it.
+   */
+  private static void tellSupervisor(Path dir) {
+    String file = System.getenv(SUPERVISOR_RUN_FILE);
+    if (file == null || file.isBlank()) {
+      return;
+    }
+    try {
+      Files.writeString(Path.of(file), dir.toAbsolutePath().toString(), StandardCharsets.UTF_8);
+    } catch (IOException | RuntimeException e) {
+      LoggerFactory.getLogger(DefaultRun.class)
+          .warn("could not tell the supervisor about run {}: {}", dir, e.toString());
+    }
+  }
+
+  /** Environment variable naming the file where a supervised run writes its folder. */
+  static final String SUPERVISOR_RUN_FILE = "CAIRN_SUPERVISOR_RUN_FILE";
 
   private static JsonNode readJson(Path p) {
     try {

@@ -45,7 +45,10 @@ public final class CheckpointableAdam extends CheckpointableOptimizer {
     learningRateUsed(lr);
     NDList inputs =
         new NDList(
-            weight, grad, state("mean", parameterId, weight), state("variance", parameterId, weight));
+            weight,
+            grad,
+            state("mean", parameterId, weight),
+            state("variance", parameterId, weight));
     NDArrayEx ex = weight.getNDArrayInternal();
     ex.adamUpdate(
         inputs,

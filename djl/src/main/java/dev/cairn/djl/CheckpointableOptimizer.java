@@ -70,7 +70,8 @@ public abstract class CheckpointableOptimizer extends Optimizer {
 
   /** The state array of the given kind for a parameter, zeros on first use (as DJL does). */
   protected NDArray state(String kind, String parameterId, NDArray weight) {
-    return withDefaultState(states.get(kind), parameterId, weight.getDevice(), k -> weight.zerosLike());
+    return withDefaultState(
+        states.get(kind), parameterId, weight.getDevice(), k -> weight.zerosLike());
   }
 
   /** The optimizer's name and hyperparameters, recorded with its state. */

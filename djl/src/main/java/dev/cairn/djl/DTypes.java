@@ -37,7 +37,8 @@ final class DTypes {
       case INT64 -> DType.I64;
       case UINT64 -> DType.U64;
       case BOOLEAN -> DType.BOOL;
-      default -> throw new IllegalArgumentException("DJL data type " + t + " has no safetensors dtype");
+      default ->
+          throw new IllegalArgumentException("DJL data type " + t + " has no safetensors dtype");
     };
   }
 }

@@ -45,7 +45,8 @@ public final class ModelState implements Checkpointable {
   public void snapshot(Snapshot out) {
     for (Pair<String, Parameter> p : block.getParameters()) {
       NDArray a = p.getValue().getArray();
-      out.tensor(p.getKey(), DTypes.of(a.getDataType()), a.getShape().getShape(), a.toByteBuffer(true));
+      out.tensor(
+          p.getKey(), DTypes.of(a.getDataType()), a.getShape().getShape(), a.toByteBuffer(true));
     }
   }
 

@@ -13,13 +13,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cairn.checkpoint.LoadedCheckpoint;
 import dev.cairn.checkpoint.Verification;
-import dev.cairn.safetensors.SafetensorsFile;
-import dev.cairn.safetensors.TensorInfo;
 import dev.cairn.manager.CheckpointManager;
 import dev.cairn.manager.CheckpointPolicy;
 import dev.cairn.run.Cairn;
 import dev.cairn.run.Run;
 import dev.cairn.run.RunOptions;
+import dev.cairn.safetensors.SafetensorsFile;
+import dev.cairn.safetensors.TensorInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,7 +40,11 @@ class ListenerTest {
   }
 
   private static CheckpointPolicy everySteps(long n) {
-    return CheckpointPolicy.builder().everySteps(n).every(null).saveOnShutdown(false, java.time.Duration.ofSeconds(1)).build();
+    return CheckpointPolicy.builder()
+        .everySteps(n)
+        .every(null)
+        .saveOnShutdown(false, java.time.Duration.ofSeconds(1))
+        .build();
   }
 
   /** Trains steps [start, to) of run {@code name} in a fresh model, as a new process would. */
@@ -107,7 +111,9 @@ class ListenerTest {
       Map<String, byte[]> half = Nets.weights(m);
       try (Model m2 = Nets.model(5);
           Trainer t2 = Nets.trainer(m2, Optimizer.adam().build())) {
-        m2.getBlock().getParameters().forEach(p -> p.getValue().getArray().set(half.get(p.getKey())));
+        m2.getBlock()
+            .getParameters()
+            .forEach(p -> p.getValue().getArray().set(half.get(p.getKey())));
         Nets.train(t2, 10, 20);
         resumed = Nets.weights(m2);
       }

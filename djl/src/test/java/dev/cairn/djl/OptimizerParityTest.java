@@ -36,10 +36,12 @@ class OptimizerParityTest {
 
   @Test
   void adamMatchesDjlAdam() {
-    Tracker lr = Tracker.cosine().setBaseValue(0.01f).optFinalValue(1e-4f).setMaxUpdates(30).build();
+    Tracker lr =
+        Tracker.cosine().setBaseValue(0.01f).optFinalValue(1e-4f).setMaxUpdates(30).build();
     assertSame(
         () -> Optimizer.adam().optLearningRateTracker(lr).optWeightDecays(1e-4f).build(),
-        () -> CheckpointableAdam.builder().optLearningRateTracker(lr).optWeightDecays(1e-4f).build());
+        () ->
+            CheckpointableAdam.builder().optLearningRateTracker(lr).optWeightDecays(1e-4f).build());
   }
 
   @Test

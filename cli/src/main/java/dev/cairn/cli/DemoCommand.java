@@ -1,0 +1,245 @@
+package dev.cairn.cli;
+
+import dev.cairn.cli.demo.DemoJob;
+import dev.cairn.cli.demo.DemoSettings;
+import dev.cairn.run.ConfigChangedException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code cairn demo}: the main job, a real DJL network trained in a resumable Cairn run. */
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Trains an MLP classifier (10 classes, synthetic data generated from the seed) with DJL on"
+          + " PyTorch, offline, in the run folder RUNS/NAME. Kill it at any moment (even kill -9)"
+          + " and run the same command again: it resumes from the newest intact checkpoint and"
+          + " ends exactly where an uninterrupted run would.",
+    })
+final class DemoCommand implements Callable<Integer> {
+  @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Option(
+      names = "--dir",
+      defaultValue = "runs",
+      paramLabel = "RUNS",
+      description = "runs folder (default ${DEFAULT-VALUE})")
+  Path runs;
+
+  @Option(
+      names = "--run",
+      defaultValue = "demo",
+      paramLabel = "NAME",
+      description =
+          "run name (default ${DEFAULT-VALUE}); an unfinished run of this name is resumed")
+  String name;
+
+  @Option(
+      names = "--steps",
+      defaultValue = "10000",
+      paramLabel = "N",
+      description = "training steps (default ${DEFAULT-VALUE})")
+  long steps;
+
+  @Option(
+      names = "--seed",
+      defaultValue = "42",
+      paramLabel = "S",
+      description = "seed of data, initialization and order (default ${DEFAULT-VALUE})")
+  long seed;
+
+  @Option(
+      names = "--checkpoint-every-steps",
+      defaultValue = "1000",
+      paramLabel = "K",
+      description = "save every K steps, 0: off (default ${DEFAULT-VALUE})")
+  long everySteps;
+
+  @Option(
+      names = "--checkpoint-every",
+      defaultValue = "60s",
+      paramLabel = "DURATION",
+      description = "save at least this often, 0: off (default ${DEFAULT-VALUE})")
+  String every;
+
+  @Option(
+      names = "--threads",
+      defaultValue = "1",
+      paramLabel = "T",
+      description =
+          "engine threads; the same count gives the same numbers (default ${DEFAULT-VALUE})")
+  int threads;
+
+  @Option(
+      names = "--batch-size",
+      defaultValue = "64",
+      paramLabel = "B",
+      description = "examples per step, a power of two (default ${DEFAULT-VALUE})")
+  int batchSize;
+
+  @Option(
+      names = "--hidden",
+      defaultValue = "256",
+      paramLabel = "H",
+      description = "units per hidden layer (default ${DEFAULT-VALUE})")
+  int hidden;
+
+  @Option(
+      names = "--lr",
+      defaultValue = "0.003",
+      paramLabel = "RATE",
+      description = "peak learning rate (default ${DEFAULT-VALUE})")
+  float lr;
+
+  @Option(
+      names = "--validate-every",
+      defaultValue = "100",
+      paramLabel = "N",
+      description = "validation every N steps (default ${DEFAULT-VALUE})")
+  int validateEvery;
+
+  @Option(
+      names = "--allow-config-change",
+      description = "resume even when the settings differ from the run's (recorded as an event)")
+  boolean allowConfigChange;
+
+  @Option(
+      names = "--serve",
+      arity = "0..1",
+      fallbackValue = "0",
+      paramLabel = "PORT",
+      description = "also serve the dashboard (not in this build)")
+  Integer serve;
+
+  @Option(
+      names = "--teacher",
+      paramLabel = "URL",
+      description = "labels from an OpenAI-compatible endpoint (not in this build)")
+  String teacher;
+
+  @Override
+  public Integer call() throws IOException {
+    PrintWriter out = spec.commandLine().getOut();
+    if (teacher != null) {
+      throw new IllegalArgumentException(
+          "--teacher needs the teacher-API response cache, which this build does not have yet;"
+              + " run without --teacher");
+    }
+    if (serve != null) {
+      throw new IllegalArgumentException(
+          "--serve needs the dashboard, which this build does not have yet; run without --serve"
+              + " and watch with 'cairn tail RUN_DIR -f'");
+    }
+    Duration interval = every.trim().equals("0") ? Duration.ZERO : Durations.parse(every);
+    DemoSettings settings =
+        new DemoSettings(
+            steps,
+            seed,
+            batchSize,
+            hidden,
+            lr,
+            threads,
+            validateEvery,
+            everySteps,
+            interval.isZero() ? null : interval);
+    checkRunsFolder(runs);
+    dev.cairn.checkpoint.Names.requireSafe(name, "--run");
+    DemoJob job =
+        new DemoJob(settings, runs, name)
+            .allowConfigChange(allowConfigChange)
+            .onStart(
+                (run, start) -> {
+                  if (start > 0) {
+                    out.printf(
+                        "resuming %s from step %d of %d (session %d)%n",
+                        run.dir(), start, steps, run.session());
+                  } else if (run.session() > 1) {
+                    out.printf(
+                        "restarting %s from step 0: no checkpoint was saved (session %d)%n",
+                        run.dir(), run.session());
+                  } else {
+                    out.printf("training in %s: %d steps, seed %d%n", run.dir(), steps, seed);
+                  }
+                  out.flush();
+                });
+    DemoJob.Result r;
+    try (ProgressHolder progress = new ProgressHolder(out)) {
+      r = job.onStart(chain(job, progress)).run();
+    } catch (ConfigChangedException e) {
+      throw new IllegalArgumentException(
+          Main.oneLine(e) + "; use another --run, or --allow-config-change to resume anyway");
+    }
+    if (r.alreadyFinished()) {
+      out.printf(
+          "%s already finished (step %d); use --run NAME to train another run%n",
+          r.runDir(), r.endStep());
+      return 0;
+    }
+    Map<String, Double> m = r.lastMetrics();
+    out.printf(
+        Locale.ROOT,
+        "finished %s at step %d: loss %.4f, val_loss %.4f, val_accuracy %.3f%n",
+        r.runDir(),
+        r.endStep(),
+        m.getOrDefault("loss", Double.NaN),
+        m.getOrDefault("val_loss", Double.NaN),
+        m.getOrDefault("val_accuracy", Double.NaN));
+    r.finalCheckpoint().ifPresent(c -> out.printf("final checkpoint: %s%n", c.folder()));
+    return 0;
+  }
+
+  /** Progress lines (or a bar on a terminal) once training starts; closed with the job. */
+  private static final class ProgressHolder implements AutoCloseable {
+    private final PrintWriter out;
+    private ConsoleProgress progress;
+
+    ProgressHolder(PrintWriter out) {
+      this.out = out;
+    }
+
+    void start(dev.cairn.run.Run run, long total) {
+      progress =
+          System.console() != null
+              ? ConsoleProgress.attach(run, total, Duration.ofSeconds(5))
+              : ConsoleProgress.lines(run, out, Duration.ofSeconds(5));
+    }
+
+    @Override
+    public void close() {
+      if (progress != null) {
+        progress.close();
+      }
+    }
+  }
+
+  private DemoJob.StartListener chain(DemoJob job, ProgressHolder progress) {
+    DemoJob.StartListener first = job.startListener();
+    return (run, start) -> {
+      first.started(run, start);
+      progress.start(run, steps);
+    };
+  }
+
+  private static void checkRunsFolder(Path runs) {
+    if (Files.exists(runs) && !Files.isDirectory(runs)) {
+      throw new IllegalArgumentException("--dir " + runs + " is a file; give a folder for runs");
+    }
+    Path existing = runs.toAbsolutePath();
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing == null || !Files.isWritable(existing) || !Files.isExecutable(existing)) {
+      throw new IllegalArgumentException(
+          "cannot write runs into --dir " + runs + " (permission denied); choose another folder");
+    }
+  }
+}

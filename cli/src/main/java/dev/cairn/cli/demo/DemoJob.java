@@ -1,0 +1,185 @@
+package dev.cairn.cli.demo;
+
+import dev.cairn.checkpoint.RetentionPolicy;
+import dev.cairn.checkpoint.SavedCheckpoint;
+import dev.cairn.djl.CairnTrainingListener;
+import dev.cairn.djl.CheckpointableAdam;
+import dev.cairn.manager.CheckpointManager;
+import dev.cairn.manager.CheckpointPolicy;
+import dev.cairn.manager.DataCursor;
+import dev.cairn.run.Cairn;
+import dev.cairn.run.Run;
+import dev.cairn.run.RunOptions;
+import dev.cairn.run.RunStatus;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.LongConsumer;
+
+/**
+ * {@code cairn demo}: trains the demo network in a Cairn run, resuming it when it exists. Each
+ * step: batch from the data cursor, forward, backward, Adam update, metrics ({@code loss}, {@code
+ * lr}); every {@code validateEvery} steps {@code val_loss}, {@code val_accuracy} and {@code
+ * samples_per_s}. Checkpoints hold the model, the optimizer's moments and step count, and the data
+ * cursor, so a resumed run computes exactly what an uninterrupted one would.
+ */
+public final class DemoJob {
+  /** What happened, for the console. */
+  public record Result(
+      Path runDir,
+      boolean alreadyFinished,
+      long startStep,
+      long endStep,
+      int session,
+      Map<String, Double> lastMetrics,
+      Optional<SavedCheckpoint> finalCheckpoint) {}
+
+  /** Called once the run is open, before the first step (the console prints and attaches). */
+  public interface StartListener {
+    void started(Run run, long startStep);
+  }
+
+  private final DemoSettings settings;
+  private final Path runsDir;
+  private final String name;
+  private Clock clock = Clock.systemUTC();
+  private boolean allowConfigChange;
+  private LongConsumer afterStep = s -> {};
+  private StartListener onStart = (r, s) -> {};
+
+  public DemoJob(DemoSettings settings, Path runsDir, String name) {
+    this.settings = settings;
+    this.runsDir = runsDir;
+    this.name = name;
+  }
+
+  public DemoJob clock(Clock c) {
+    this.clock = c;
+    return this;
+  }
+
+  public DemoJob allowConfigChange(boolean allow) {
+    this.allowConfigChange = allow;
+    return this;
+  }
+
+  /** Called on the training thread after each step (tests move a clock with it). */
+  public DemoJob afterStep(LongConsumer hook) {
+    this.afterStep = hook;
+    return this;
+  }
+
+  public DemoJob onStart(StartListener l) {
+    this.onStart = l;
+    return this;
+  }
+
+  /** The start listener set so far (to chain another after it). */
+  public StartListener startListener() {
+    return onStart;
+  }
+
+  /** Where DJL unpacks the PyTorch library unless DJL_CACHE_DIR says otherwise. */
+  public static Path engineCache(Path runsDir) {
+    return runsDir.resolve(".cairn").resolve("engine-cache");
+  }
+
+  public Result run() throws IOException {
+    Path dir = runsDir.resolve(name);
+    if (RunStatus.isRun(dir) && "finished".equals(RunStatus.of(dir, clock).status())) {
+      RunStatus st = RunStatus.of(dir, clock);
+      return new Result(dir, true, st.step(), st.step(), st.sessions(), Map.of(), Optional.empty());
+    }
+    Network.configureEngine(settings.threads(), engineCache(runsDir));
+    CheckpointPolicy policy =
+        CheckpointPolicy.builder()
+            .everySteps(Math.max(1, settings.checkpointEverySteps()))
+            .every(settings.checkpointEvery())
+            .onBest("val_loss", RetentionPolicy.Goal.MIN)
+            .retention(
+                RetentionPolicy.builder()
+                    .keepLast(3)
+                    .keepBest(1, "val_loss", RetentionPolicy.Goal.MIN)
+                    .build())
+            .build();
+    if (settings.checkpointEverySteps() == 0) {
+      policy =
+          new CheckpointPolicy(
+              0,
+              policy.every(),
+              policy.bestMetric(),
+              policy.bestGoal(),
+              policy.retention(),
+              policy.async(),
+              policy.saveOnShutdown(),
+              policy.shutdownGrace(),
+              policy.lossMetric(),
+              policy.lossJumpThreshold(),
+              policy.lossWindow());
+    }
+    RunOptions options =
+        RunOptions.named(name)
+            .config(settings.config())
+            .totalSteps(settings.steps())
+            .clock(clock)
+            .allowConfigChange(allowConfigChange);
+    Files.createDirectories(runsDir);
+    try (Run run = Cairn.open(runsDir, options)) {
+      try {
+        return train(run, policy);
+      } catch (RuntimeException | IOException | Error e) {
+        run.fail(e);
+        throw e;
+      }
+    }
+  }
+
+  private Result train(Run run, CheckpointPolicy policy) throws IOException {
+    CheckpointManager checkpoints = run.checkpoints(policy);
+    run.batchSize(settings.batchSize(), 0);
+    DataCursor cursor = new DataCursor("data");
+    Map<String, Double> last = new LinkedHashMap<>();
+    long start;
+    long end;
+    Network net = null;
+    try {
+      CheckpointableAdam adam = Network.adam(settings);
+      CairnTrainingListener cairn = new CairnTrainingListener(run, checkpoints, adam);
+      net = new Network(settings, adam, cairn);
+      start = cairn.restore(net.trainer, cursor);
+      onStart.started(run, start);
+      long windowStart = System.nanoTime();
+      long windowSteps = 0;
+      for (long step = start; step < settings.steps(); step++) {
+        net.step(cursor);
+        windowSteps++;
+        if ((step + 1) % settings.validateEvery() == 0 || step + 1 == settings.steps()) {
+          double[] v = net.validate();
+          long now = System.nanoTime();
+          double samplesPerSecond = windowSteps * settings.batchSize() * 1e9 / (now - windowStart);
+          cairn.record("val_loss", v[0]);
+          cairn.record("val_accuracy", v[1]);
+          cairn.record("samples_per_s", samplesPerSecond);
+          last.put("val_loss", v[0]);
+          last.put("val_accuracy", v[1]);
+          windowStart = now;
+          windowSteps = 0;
+        }
+        afterStep.accept(step);
+      }
+      end = settings.steps();
+    } finally {
+      if (net != null) {
+        net.close(); // the trainer's end: the last step is reported and the final save made
+      }
+    }
+    Optional<SavedCheckpoint> fin = checkpoints.lastSaved();
+    fin.ifPresent(c -> c.manifest().metrics().forEach(last::putIfAbsent));
+    run.finish(last);
+    return new Result(run.dir(), false, start, end, run.session(), last, fin);
+  }
+}

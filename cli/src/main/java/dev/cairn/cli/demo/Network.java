@@ -1,0 +1,138 @@
+package dev.cairn.cli.demo;
+
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.EasyTrain;
+import ai.djl.training.Trainer;
+import ai.djl.training.dataset.Batch;
+import ai.djl.training.listener.TrainingListener;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.tracker.Tracker;
+import ai.djl.training.tracker.WarmUpTracker;
+import dev.cairn.djl.CheckpointableAdam;
+import dev.cairn.manager.DataCursor;
+import java.nio.file.Path;
+
+/**
+ * The demo's network, optimizer and data, with or without Cairn attached (the overhead benchmark
+ * runs both): a two-hidden-layer MLP classifier trained with Adam under a warm-up + cosine
+ * learning-rate schedule.
+ */
+final class Network implements AutoCloseable {
+  final DemoSettings settings;
+  final SyntheticData data;
+  final CheckpointableAdam optimizer;
+  final Model model;
+  final Trainer trainer;
+  private final float[] x;
+  private final float[] y;
+
+  Network(DemoSettings s, CheckpointableAdam optimizer, TrainingListener... listeners) {
+    this.settings = s;
+    this.data =
+        new SyntheticData(
+            s.seed(),
+            DemoSettings.FEATURES,
+            DemoSettings.CLASSES,
+            DemoSettings.TRAIN_SIZE,
+            DemoSettings.VAL_SIZE);
+    this.optimizer = optimizer;
+    Engine.getEngine("PyTorch").setRandomSeed((int) s.seed());
+    this.model = Model.newInstance("cairn-demo-mlp", "PyTorch");
+    model.setBlock(
+        new SequentialBlock()
+            .add(Linear.builder().setUnits(s.hidden()).build())
+            .add(Activation::relu)
+            .add(Linear.builder().setUnits(s.hidden()).build())
+            .add(Activation::relu)
+            .add(Linear.builder().setUnits(DemoSettings.CLASSES).build()));
+    DefaultTrainingConfig config =
+        new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss()).optOptimizer(optimizer);
+    if (listeners.length > 0) {
+      config.addTrainingListeners(listeners);
+    }
+    this.trainer = model.newTrainer(config);
+    trainer.initialize(new Shape(s.batchSize(), DemoSettings.FEATURES));
+    this.x = new float[s.batchSize() * DemoSettings.FEATURES];
+    this.y = new float[s.batchSize()];
+  }
+
+  /** Adam under a linear warm-up (a tenth of the steps, at most 100) and a cosine decay. */
+  static CheckpointableAdam adam(DemoSettings s) {
+    long warmUp = Math.min(100, Math.max(1, s.steps() / 10));
+    Tracker cosine =
+        Tracker.cosine()
+            .setBaseValue(s.learningRate())
+            .optFinalValue(s.learningRate() / 100)
+            .setMaxUpdates((int) Math.max(1, s.steps() - warmUp))
+            .build();
+    Tracker schedule =
+        WarmUpTracker.builder()
+            .setMainTracker(cosine)
+            .optWarmUpSteps((int) warmUp)
+            .optWarmUpBeginValue(s.learningRate() / 10)
+            .build();
+    return CheckpointableAdam.builder().optLearningRateTracker(schedule).build();
+  }
+
+  /**
+   * Sets the engine's thread counts (the same count gives the same numbers) and, unless the user
+   * chose otherwise, keeps DJL's caches out of the home folder. Must run before the engine loads.
+   */
+  static void configureEngine(int threads, Path cacheDir) {
+    System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+    System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(threads));
+    if (System.getProperty("ai.djl.offline") == null) {
+      System.setProperty("ai.djl.offline", "true");
+    }
+    for (String key : new String[] {"DJL_CACHE_DIR", "ENGINE_CACHE_DIR"}) {
+      if (System.getenv(key) == null && System.getProperty(key) == null) {
+        System.setProperty(key, cacheDir.toAbsolutePath().toString());
+      }
+    }
+  }
+
+  /** One training step on the batch at the cursor; the cursor moves after the update. */
+  void step(DataCursor cursor) {
+    int b = settings.batchSize();
+    data.batch(cursor.epoch(), cursor.position(), b, x, y);
+    try (NDManager m = trainer.getManager().newSubManager()) {
+      NDArray xs = m.create(x, new Shape(b, DemoSettings.FEATURES));
+      NDArray ys = m.create(y, new Shape(b));
+      Batch batch = new Batch(m, new NDList(xs), new NDList(ys), b, null, null, 0, 1);
+      EasyTrain.trainBatch(trainer, batch);
+      trainer.step();
+    }
+    cursor.advance(b, DemoSettings.TRAIN_SIZE);
+  }
+
+  /** Loss and accuracy on the validation split: {loss, accuracy}. */
+  double[] validate() {
+    int n = data.valSize;
+    int f = DemoSettings.FEATURES;
+    try (NDManager m = trainer.getManager().newSubManager()) {
+      NDArray xs = m.create(data.valX, new Shape(n, f));
+      NDArray ys = m.create(data.valY, new Shape(n));
+      NDList logits = trainer.evaluate(new NDList(xs));
+      double loss = trainer.getLoss().evaluate(new NDList(ys), logits).getFloat();
+      NDArray predicted = logits.head().argMax(1).toType(DataType.FLOAT32, false);
+      double accuracy = predicted.eq(ys).toType(DataType.FLOAT32, false).mean().getFloat();
+      return new double[] {loss, accuracy};
+    }
+  }
+
+  @Override
+  public void close() {
+    trainer.close();
+    model.close();
+  }
+}
