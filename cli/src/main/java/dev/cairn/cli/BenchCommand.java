@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Whole-process benchmarks (see BENCHMARKS.md).",
-    subcommands = {BenchCommand.Save.class, BenchCommand.Log.class})
+    subcommands = {BenchCommand.Save.class, BenchCommand.Log.class, BenchCommand.Demo.class})
 final class BenchCommand implements Runnable {
   @Spec CommandLine.Model.CommandSpec spec;
 
@@ -169,6 +169,78 @@ final class BenchCommand implements Runnable {
         out.printf(
             "%.1f ns per 5-scalar log call (median of %d batches; p10 %.1f, p90 %.1f)%n",
             r.nsPerCall(), batches, r.p10(), r.p90());
+      }
+      return 0;
+    }
+  }
+
+  /** {@code cairn bench demo}. */
+  @Command(
+      name = "demo",
+      mixinStandardHelpOptions = true,
+      description =
+          "Cairn's cost on the demo's training loop: alternating blocks of steps with Cairn"
+              + " attached (metrics every step, a checkpoint every 60 s) and with plain DJL, in"
+              + " one process; prints the median slowdown over block pairs.")
+  static final class Demo implements Callable<Integer> {
+    @Spec CommandLine.Model.CommandSpec spec;
+
+    @Option(
+        names = "--dir",
+        required = true,
+        paramLabel = "DIR",
+        description = "where the temporary run goes")
+    Path dir;
+
+    @Option(
+        names = "--steps",
+        defaultValue = "20000",
+        description = "steps of each kind (default ${DEFAULT-VALUE})")
+    long steps;
+
+    @Option(
+        names = "--block",
+        defaultValue = "200",
+        description = "steps per block, a multiple of 100 (default ${DEFAULT-VALUE})")
+    int block;
+
+    @Option(names = "--json", description = "one JSON line")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+      if (steps < 2 || block < 1) {
+        throw new IllegalArgumentException("--steps must be 2 or more and --block 1 or more");
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      dev.cairn.cli.demo.DemoOverhead.Result r =
+          dev.cairn.cli.demo.DemoOverhead.run(steps, block, dir, spec.commandLine().getErr());
+      if (json) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("steps", r.steps());
+        o.put("block", r.block());
+        o.put("pairs", r.cairn().pairs());
+        o.put("plain_steps_per_second", r.cairn().plainStepsPerSecond());
+        o.put("cairn_steps_per_second", r.cairn().otherStepsPerSecond());
+        o.put("median_ratio", r.cairn().medianRatio());
+        o.put("total_ratio", r.cairn().totalRatio());
+        o.put("overhead", r.overhead());
+        o.put("control_median_ratio", r.control().medianRatio());
+        o.put("control_total_ratio", r.control().totalRatio());
+        out.println(Json.MAPPER.writeValueAsString(o));
+      } else {
+        out.printf(
+            java.util.Locale.ROOT,
+            "plain DJL %.1f steps/s, with Cairn %.1f steps/s; overhead %.2f%% (median of %d"
+                + " block pairs; %.2f%% over all steps). Control, plain against plain: %.2f%%"
+                + " (%.2f%%)%n",
+            r.cairn().plainStepsPerSecond(),
+            r.cairn().otherStepsPerSecond(),
+            r.overhead() * 100,
+            r.cairn().pairs(),
+            (r.cairn().totalRatio() - 1) * 100,
+            (r.control().medianRatio() - 1) * 100,
+            (r.control().totalRatio() - 1) * 100);
       }
       return 0;
     }

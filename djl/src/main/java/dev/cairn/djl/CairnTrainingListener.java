@@ -2,8 +2,12 @@ package dev.cairn.djl;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.training.EasyTrain;
+import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
+import ai.djl.training.dataset.Batch;
 import ai.djl.training.listener.TrainingListener;
 import ai.djl.training.listener.TrainingListenerAdapter;
 import dev.cairn.events.EventType;
@@ -17,10 +21,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Plugs a {@link Run} and its {@link CheckpointManager} into a DJL training loop, whether the loop
- * is {@code EasyTrain.fit} or a hand-written one calling {@code EasyTrain.trainBatch} and {@code
+ * is {@code EasyTrain.fit} or a hand-written one calling {@code trainBatch} and {@code
  * trainer.step()}:
  *
  * <pre>{@code
@@ -32,7 +37,7 @@ import java.util.Map;
  *   trainer.initialize(inputShape);
  *   long start = cairn.restore(trainer, cursor, rng);      // before the first batch; 0 when fresh
  *   for (long step = start; step < total; step++) {
- *     EasyTrain.trainBatch(trainer, batch(step));
+ *     cairn.trainBatch(trainer, batch(step));   // or EasyTrain.trainBatch(trainer, ...)
  *     trainer.step();
  *   }
  * }                                                         // closing the trainer saves the final step
@@ -44,18 +49,35 @@ import java.util.Map;
  * update count is the witness. Metrics logged per step: {@code loss} (the batch's loss from the
  * trainer's loss function), {@code lr}, and after a validation pass {@code val_loss}; add others
  * with {@link #record}.
+ *
+ * <p>Reading a value out of the engine costs a handful of native calls, as much as 2% of a small
+ * network's step; so the losses stay in the engine and are read {@value #LOSS_BATCH} at a time in
+ * one stacked copy, then written to metrics.jsonl, every step with its own loss. The checkpoint
+ * manager sees the newest loss read so far (at most {@value #LOSS_BATCH} steps old; it uses it for
+ * the loss-continuity check and the checkpoint's recorded metrics).
  */
 public final class CairnTrainingListener extends TrainingListenerAdapter {
+  /** Losses read from the engine in one copy. */
+  public static final int LOSS_BATCH = 32;
+
   private final Run run;
   private final CheckpointManager checkpoints;
   private final CheckpointableOptimizer optimizer;
   private final Map<String, Double> pendingMetrics = new HashMap<>();
   private final Map<String, Double> extra = new HashMap<>();
+  private final List<NDArray> unreadLosses = new ArrayList<>();
+  private final List<Unlogged> unlogged = new ArrayList<>();
   private long nextStep = -1;
   private long pendingStep = -1;
+  private Object pendingLoss; // NDArray (unread) or Double
+  private NDArray trainedLoss;
   private int updatesAtPending;
+  private double lastLoss = Double.NaN;
   private double validationLossSum;
   private long validationCount;
+
+  /** A step whose metrics wait for its loss to be read. */
+  private record Unlogged(long step, Map<String, Double> metrics, int lossIndex, double loss) {}
 
   /**
    * @param optimizer the optimizer the trainer uses (its state is saved with the model)
@@ -96,15 +118,40 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
     }
   }
 
+  /**
+   * {@code EasyTrain.trainBatch} (forward, loss, backward, then the listeners) that hands the loss
+   * it computed to this listener instead of the listener evaluating the loss function a second
+   * time. Same numbers as {@code EasyTrain.trainBatch}; several devices fall back to it.
+   */
+  public void trainBatch(Trainer trainer, Batch batch) {
+    if (trainer.getDevices().length != 1) {
+      EasyTrain.trainBatch(trainer, batch);
+      return;
+    }
+    TrainingListener.BatchData batchData =
+        new TrainingListener.BatchData(batch, new ConcurrentHashMap<>(), new ConcurrentHashMap<>());
+    try (GradientCollector collector = trainer.newGradientCollector()) {
+      NDList labels = batch.getLabels();
+      NDList predictions = trainer.forward(batch.getData(), labels);
+      NDArray loss = trainer.getLoss().evaluate(labels, predictions);
+      collector.backward(loss);
+      trainedLoss = keep(loss);
+      batchData.getLabels().put(labels.get(0).getDevice(), labels);
+      batchData.getPredictions().put(predictions.get(0).getDevice(), predictions);
+    }
+    trainer.notifyListeners(listener -> listener.onTrainingBatch(trainer, batchData));
+  }
+
   @Override
   public void onTrainingBatch(Trainer trainer, TrainingListener.BatchData batchData) {
     requireRestored();
     flushIfApplied();
-    double loss = meanLoss(trainer, batchData);
+    Object loss = trainedLoss != null ? trainedLoss : loss(trainer, batchData);
+    trainedLoss = null;
     pendingStep = nextStep++;
+    pendingLoss = loss;
     updatesAtPending = optimizer.numUpdate();
     pendingMetrics.clear();
-    pendingMetrics.put("loss", loss);
     pendingMetrics.putAll(extra);
     extra.clear();
   }
@@ -112,7 +159,15 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
   @Override
   public void onValidationBatch(Trainer trainer, TrainingListener.BatchData batchData) {
     long n = batchData.getBatch().getSize();
-    validationLossSum += meanLoss(trainer, batchData) * n;
+    Object loss = loss(trainer, batchData);
+    double value;
+    if (loss instanceof NDArray a) {
+      value = a.getFloat();
+      a.close();
+    } else {
+      value = (Double) loss;
+    }
+    validationLossSum += value * n;
     validationCount += n;
   }
 
@@ -135,6 +190,7 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
   public void onEpoch(Trainer trainer) {
     validationDone();
     flushIfApplied();
+    readLosses();
   }
 
   @Override
@@ -142,9 +198,14 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
     if (nextStep < 0) {
       return; // never restored, never trained
     }
-    if (!flushIfApplied() && pendingStep >= 0) {
+    boolean applied = flushIfApplied();
+    readLosses();
+    if (!applied && pendingStep >= 0) {
       // The loop stopped between a batch's backward pass and its update (an exception): that
       // step is not complete, so it is neither reported nor saved.
+      if (pendingLoss instanceof NDArray a) {
+        a.close();
+      }
       run.events()
           .emit(
               EventType.WARNING,
@@ -169,13 +230,57 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
     if (!Float.isNaN(lr)) {
       pendingMetrics.put("lr", (double) lr);
     }
-    MetricsLog.Record r = run.metrics().begin(pendingStep);
-    pendingMetrics.forEach(r::put);
-    r.commit();
+    if (pendingLoss instanceof NDArray a) {
+      unlogged.add(new Unlogged(pendingStep, Map.copyOf(pendingMetrics), unreadLosses.size(), 0));
+      unreadLosses.add(a);
+    } else {
+      unlogged.add(new Unlogged(pendingStep, Map.copyOf(pendingMetrics), -1, (Double) pendingLoss));
+    }
+    if (unreadLosses.size() >= LOSS_BATCH) {
+      readLosses();
+    }
+    if (!Double.isNaN(lastLoss)) {
+      pendingMetrics.put("loss", lastLoss);
+    }
     // A copy: the manager keeps the map of the last step for the metrics of its next save.
     checkpoints.onStep(pendingStep, Map.copyOf(pendingMetrics));
     pendingStep = -1;
+    pendingLoss = null;
     return true;
+  }
+
+  /** Reads the waiting losses in one copy and logs their steps' metrics. */
+  private void readLosses() {
+    float[] values = new float[0];
+    if (!unreadLosses.isEmpty()) {
+      try (NDArray stacked = NDArrays.stack(new NDList(unreadLosses))) {
+        values = stacked.toFloatArray();
+      } finally {
+        unreadLosses.forEach(NDArray::close);
+        unreadLosses.clear();
+      }
+    }
+    MetricsLog log = run.metrics();
+    for (Unlogged u : unlogged) {
+      double loss = u.lossIndex() >= 0 ? values[u.lossIndex()] : u.loss();
+      MetricsLog.Record r = log.begin(u.step());
+      r.put("loss", loss);
+      u.metrics().forEach(r::put);
+      r.commit();
+      lastLoss = loss;
+    }
+    unlogged.clear();
+  }
+
+  /**
+   * The loss value without its autograd graph, kept past the batch (read later with others, closed
+   * by this listener). Keeping the loss itself would keep each step's graph alive, and PyTorch then
+   * copies gradients instead of accumulating them in place: a few percent of a small step.
+   */
+  private static NDArray keep(NDArray loss) {
+    NDArray value = loss.stopGradient();
+    value.detach();
+    return value;
   }
 
   private void requireRestored() {
@@ -186,11 +291,22 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
     }
   }
 
-  /** The batch's mean loss, weighted over devices by their share of the batch. */
-  private static double meanLoss(Trainer trainer, TrainingListener.BatchData batchData) {
+  /**
+   * The batch's mean loss: an unread engine scalar on one device, a number (weighted by each
+   * device's share of the batch) on several.
+   */
+  private static Object loss(Trainer trainer, TrainingListener.BatchData batchData) {
+    Map<Device, NDList> predictions = batchData.getPredictions();
+    if (predictions.size() == 1) {
+      Map.Entry<Device, NDList> e = predictions.entrySet().iterator().next();
+      try (NDArray loss =
+          trainer.getLoss().evaluate(batchData.getLabels().get(e.getKey()), e.getValue())) {
+        return keep(loss);
+      }
+    }
     double sum = 0;
     long count = 0;
-    for (Map.Entry<Device, NDList> e : batchData.getPredictions().entrySet()) {
+    for (Map.Entry<Device, NDList> e : predictions.entrySet()) {
       NDList labels = batchData.getLabels().get(e.getKey());
       try (NDArray loss = trainer.getLoss().evaluate(labels, e.getValue())) {
         long n = labels.head().getShape().get(0);

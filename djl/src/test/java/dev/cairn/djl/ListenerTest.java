@@ -174,4 +174,38 @@ class ListenerTest {
       assertThat(last.manifest().metrics()).containsKey("val_loss");
     }
   }
+
+  @Test
+  void listenersTrainBatchComputesWhatEasyTrainComputesAndLogsItsLoss() throws Exception {
+    Map<String, byte[]> easy;
+    try (Model m = Nets.model(4);
+        Trainer t = Nets.trainer(m, adam())) {
+      Nets.train(t, 0, 12);
+      easy = Nets.weights(m);
+    }
+    try (Run run = Cairn.open(runs, RunOptions.named("own-batch"))) {
+      CheckpointableAdam opt = adam();
+      CairnTrainingListener cairn =
+          new CairnTrainingListener(run, run.checkpoints(everySteps(100)), opt);
+      try (Model m = Nets.model(4);
+          Trainer t = Nets.trainer(m, opt, cairn)) {
+        cairn.restore(t);
+        for (long s = 0; s < 12; s++) {
+          try (NDManager nd = t.getManager().newSubManager()) {
+            cairn.trainBatch(t, Nets.batch(nd, s));
+            t.step();
+          }
+        }
+        Map<String, byte[]> own = Nets.weights(m);
+        easy.forEach((k, v) -> assertThat(own.get(k)).as(k).isEqualTo(v));
+      }
+    }
+    ObjectMapper json = new ObjectMapper();
+    List<String> lines = Files.readAllLines(runs.resolve("own-batch").resolve("metrics.jsonl"));
+    assertThat(lines).hasSize(12);
+    for (String line : lines) {
+      double loss = json.readTree(line).path("loss").asDouble(Double.NaN);
+      assertThat(loss).isFinite().isPositive();
+    }
+  }
 }

@@ -48,6 +48,7 @@ public final class DemoJob {
   private final String name;
   private Clock clock = Clock.systemUTC();
   private boolean allowConfigChange;
+  private boolean saveBest = true;
   private LongConsumer afterStep = s -> {};
   private StartListener onStart = (r, s) -> {};
 
@@ -64,6 +65,12 @@ public final class DemoJob {
 
   public DemoJob allowConfigChange(boolean allow) {
     this.allowConfigChange = allow;
+    return this;
+  }
+
+  /** Whether a checkpoint is saved each time val_loss improves (default true). */
+  public DemoJob saveBest(boolean save) {
+    this.saveBest = save;
     return this;
   }
 
@@ -95,12 +102,15 @@ public final class DemoJob {
       return new Result(dir, true, st.step(), st.step(), st.sessions(), Map.of(), Optional.empty());
     }
     Network.configureEngine(settings.threads(), engineCache(runsDir));
-    CheckpointPolicy policy =
+    CheckpointPolicy.Builder b =
         CheckpointPolicy.builder()
             .everySteps(Math.max(1, settings.checkpointEverySteps()))
-            .every(settings.checkpointEvery())
-            .onBest("val_loss", RetentionPolicy.Goal.MIN)
-            .retention(
+            .every(settings.checkpointEvery());
+    if (saveBest) {
+      b.onBest("val_loss", RetentionPolicy.Goal.MIN);
+    }
+    CheckpointPolicy policy =
+        b.retention(
                 RetentionPolicy.builder()
                     .keepLast(3)
                     .keepBest(1, "val_loss", RetentionPolicy.Goal.MIN)

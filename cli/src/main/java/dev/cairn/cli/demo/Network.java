@@ -14,10 +14,10 @@ import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.Batch;
-import ai.djl.training.listener.TrainingListener;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.training.tracker.WarmUpTracker;
+import dev.cairn.djl.CairnTrainingListener;
 import dev.cairn.djl.CheckpointableAdam;
 import dev.cairn.manager.DataCursor;
 import java.nio.file.Path;
@@ -33,10 +33,15 @@ final class Network implements AutoCloseable {
   final CheckpointableAdam optimizer;
   final Model model;
   final Trainer trainer;
+  private final CairnTrainingListener cairn;
   private final float[] x;
   private final float[] y;
 
-  Network(DemoSettings s, CheckpointableAdam optimizer, TrainingListener... listeners) {
+  /**
+   * @param cairn the listener attached to the trainer (null: plain DJL)
+   */
+  Network(DemoSettings s, CheckpointableAdam optimizer, CairnTrainingListener cairn) {
+    this.cairn = cairn;
     this.settings = s;
     this.data =
         new SyntheticData(
@@ -57,8 +62,8 @@ final class Network implements AutoCloseable {
             .add(Linear.builder().setUnits(DemoSettings.CLASSES).build()));
     DefaultTrainingConfig config =
         new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss()).optOptimizer(optimizer);
-    if (listeners.length > 0) {
-      config.addTrainingListeners(listeners);
+    if (cairn != null) {
+      config.addTrainingListeners(cairn);
     }
     this.trainer = model.newTrainer(config);
     trainer.initialize(new Shape(s.batchSize(), DemoSettings.FEATURES));
@@ -109,7 +114,11 @@ final class Network implements AutoCloseable {
       NDArray xs = m.create(x, new Shape(b, DemoSettings.FEATURES));
       NDArray ys = m.create(y, new Shape(b));
       Batch batch = new Batch(m, new NDList(xs), new NDList(ys), b, null, null, 0, 1);
-      EasyTrain.trainBatch(trainer, batch);
+      if (cairn != null) {
+        cairn.trainBatch(trainer, batch);
+      } else {
+        EasyTrain.trainBatch(trainer, batch);
+      }
       trainer.step();
     }
     cursor.advance(b, DemoSettings.TRAIN_SIZE);

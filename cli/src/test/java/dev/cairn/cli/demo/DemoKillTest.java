@@ -32,7 +32,7 @@ class DemoKillTest {
 
   @Test
   void killedAndResumedDemoEndsIdenticalToUninterruptedDemo() throws Exception {
-    killAndCompare(3000, 3, 1.0, 5.0, 11);
+    killAndCompare(6000, 3, 0.8, 2.5, 11);
   }
 
   /** The medium-scale run: over a minute of training, several kills ({@code mvn -Pmedium}). */

@@ -54,13 +54,14 @@ class DemoTriggersTest {
       }
       if (reasons.contains("time")) {
         timeSaves++;
+        // Never early; late only when the previous save was still being written (a time
+        // trigger does not wait for it: it fires at the first step after it completes).
         assertThat(step - previous)
             .as("a time save %d s after the last", step - previous)
-            .isBetween(25L, 26L);
+            .isBetween(25L, 40L);
       }
-      // The time trigger bounds the work at risk: no gap between saves exceeds it (plus the one
-      // step a save is reported late).
-      assertThat(step - previous).isLessThanOrEqualTo(26);
+      // The time trigger bounds the work at risk.
+      assertThat(step - previous).isLessThanOrEqualTo(40);
       previous = step;
     }
     assertThat(stepSaves).containsExactly(40L, 80L, 120L, 160L, 200L, 240L);

@@ -1,0 +1,142 @@
+package dev.cairn.cli.demo;
+
+import dev.cairn.manager.DataCursor;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.LongConsumer;
+
+/**
+ * Cairn's cost on the demo's training loop. The same network, data and schedule are trained twice
+ * in one process, with plain DJL and as the demo job with Cairn attached (metrics every step, a
+ * checkpoint every 60 s, progress, heartbeat and control polling), in alternating blocks of steps
+ * on the same thread: each Cairn block is followed by a plain block, so the machine's slow phases
+ * hit both alike (whole-run timings on a shared machine vary by ±15%, more than the cost being
+ * measured). The overhead is the median over block pairs of (Cairn time / plain time) − 1.
+ */
+public final class DemoOverhead {
+  /** Block timings and their summary. */
+  public record Pairs(
+      double plainStepsPerSecond,
+      double otherStepsPerSecond,
+      double medianRatio,
+      double totalRatio,
+      int pairs) {}
+
+  /**
+   * @param cairn Cairn-attached blocks against plain blocks
+   * @param control plain blocks against plain blocks, alternated the same way: the method's own
+   *     bias and noise floor, measured in the same run
+   */
+  public record Result(long steps, int block, Pairs cairn, Pairs control) {
+    /** The median per-pair slowdown with Cairn: 0.01 is 1%. */
+    public double overhead() {
+      return cairn.medianRatio() - 1;
+    }
+  }
+
+  private DemoOverhead() {}
+
+  public static Result run(long steps, int block, Path dir, PrintWriter log) throws IOException {
+    DemoSettings s =
+        DemoSettings.defaults().withSteps(steps).withCheckpoints(0, Duration.ofSeconds(60));
+    if (block % s.validateEvery() != 0 || steps % block != 0) {
+      throw new IllegalArgumentException(
+          "--block must be a multiple of " + s.validateEvery() + " and divide --steps");
+    }
+    Network.configureEngine(s.threads(), DemoJob.engineCache(dir));
+    Path runs = Files.createTempDirectory(dir, "cairn-bench-demo-");
+    try {
+      Pairs control = measure(s, runs, block, false, log);
+      Pairs cairn = measure(s, runs, block, true, log);
+      return new Result(s.steps(), block, cairn, control);
+    } finally {
+      dev.cairn.store.Storage.local().deleteTree(runs);
+    }
+  }
+
+  private static Pairs measure(
+      DemoSettings s, Path runs, int block, boolean withCairn, PrintWriter log) throws IOException {
+    List<Long> cairnBlocks = new ArrayList<>();
+    List<Long> plainBlocks = new ArrayList<>();
+    DataCursor cursor = new DataCursor("data");
+    try (Network plain = new Network(s, Network.adam(s), null)) {
+      long[] blockStart = {0};
+      long[] plainStep = {0};
+      LongConsumer hook =
+          step -> {
+            if (step == 0) {
+              blockStart[0] = System.nanoTime();
+              return;
+            }
+            if ((step + 1) % block != 0) {
+              return;
+            }
+            long t0 = System.nanoTime();
+            cairnBlocks.add(t0 - blockStart[0]);
+            for (int i = 0; i < block; i++) {
+              plain.step(cursor);
+              if (++plainStep[0] % s.validateEvery() == 0) {
+                plain.validate();
+              }
+            }
+            long t1 = System.nanoTime();
+            plainBlocks.add(t1 - t0);
+            blockStart[0] = System.nanoTime();
+          };
+      if (withCairn) {
+        new DemoJob(s, runs, "overhead").saveBest(false).afterStep(hook).run();
+      } else {
+        plainLoop(s, hook);
+      }
+    }
+    // The first pairs warm up the JIT and the engine for both; they are not counted.
+    int skip = Math.min(2, cairnBlocks.size() - 1);
+    int pairs = cairnBlocks.size() - skip;
+    double[] ratios = new double[pairs];
+    long cairnSum = 0;
+    long plainSum = 0;
+    for (int i = 0; i < pairs; i++) {
+      long c = cairnBlocks.get(i + skip);
+      long p = plainBlocks.get(i + skip);
+      ratios[i] = c / (double) p;
+      cairnSum += c;
+      plainSum += p;
+    }
+    Arrays.sort(ratios);
+    double median =
+        pairs % 2 == 1 ? ratios[pairs / 2] : (ratios[pairs / 2 - 1] + ratios[pairs / 2]) / 2;
+    double cairnRate = pairs * (double) block * 1e9 / cairnSum;
+    double plainRate = pairs * (double) block * 1e9 / plainSum;
+    log.printf(
+        java.util.Locale.ROOT,
+        "%d block pairs of %d steps: plain %.1f steps/s, %s %.1f steps/s, median ratio %.4f%n",
+        pairs,
+        block,
+        plainRate,
+        withCairn ? "cairn" : "plain (control)",
+        cairnRate,
+        median);
+    log.flush();
+    return new Pairs(plainRate, cairnRate, median, cairnSum / (double) plainSum, pairs);
+  }
+
+  /** The demo job's loop without Cairn (the control's outer loop): step, validate, hook. */
+  private static void plainLoop(DemoSettings s, LongConsumer afterStep) {
+    DataCursor cursor = new DataCursor("data");
+    try (Network net = new Network(s, Network.adam(s), null)) {
+      for (long step = 0; step < s.steps(); step++) {
+        net.step(cursor);
+        if ((step + 1) % s.validateEvery() == 0 || step + 1 == s.steps()) {
+          net.validate();
+        }
+        afterStep.accept(step);
+      }
+    }
+  }
+}
