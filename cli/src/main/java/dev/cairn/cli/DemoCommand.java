@@ -108,6 +108,17 @@ final class DemoCommand implements Callable<Integer> {
   int validateEvery;
 
   @Option(
+      names = "--plot-every",
+      defaultValue = "60s",
+      paramLabel = "DURATION",
+      description =
+          "draw plots/ this often and at each checkpoint, 0: only at checkpoints (default ${DEFAULT-VALUE})")
+  String plotEvery;
+
+  @Option(names = "--no-plots", description = "draw no plots")
+  boolean noPlots;
+
+  @Option(
       names = "--allow-config-change",
       description = "resume even when the settings differ from the run's (recorded as an event)")
   boolean allowConfigChange;
@@ -156,6 +167,7 @@ final class DemoCommand implements Callable<Integer> {
     DemoJob job =
         new DemoJob(settings, runs, name)
             .allowConfigChange(allowConfigChange)
+            .plots(noPlots ? null : plotSettings())
             .onStart(
                 (run, start) -> {
                   if (start > 0) {
@@ -227,6 +239,11 @@ final class DemoCommand implements Callable<Integer> {
       first.started(run, start);
       progress.start(run, steps);
     };
+  }
+
+  private dev.cairn.plots.PlotSettings plotSettings() {
+    Duration d = plotEvery.trim().equals("0") ? null : Durations.parse(plotEvery);
+    return dev.cairn.plots.PlotSettings.defaults().every(d);
   }
 
   private static void checkRunsFolder(Path runs) {

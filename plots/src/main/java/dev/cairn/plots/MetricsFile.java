@@ -1,15 +1,8 @@
 package dev.cairn.plots;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
@@ -17,25 +10,22 @@ import java.util.function.Consumer;
 
 /**
  * A run's metrics.jsonl read incrementally: each {@link #poll} parses only the complete lines added
- * since the last one (a line being written is left for the next poll), so a background plotter
- * can follow a long run without re-reading it. Also derives {@code steps_per_s} from the records'
+ * since the last one (a line being written is left for the next poll), so a background plotter can
+ * follow a long run without re-reading it. Also derives {@code steps_per_s} from the records'
  * times, one point per second or more of training.
  */
 public final class MetricsFile {
   /** The metric derived from the records' times. */
   public static final String STEPS_PER_SECOND = "steps_per_s";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-
-  private final Path file;
+  private final JsonlTail tail;
   private final Map<String, Series> series = new TreeMap<>();
-  private long offset;
   private long lastStep = -1;
   private long rateStep = -1;
   private long rateMillis;
 
   public MetricsFile(Path file) {
-    this.file = file;
+    this.tail = new JsonlTail(file);
   }
 
   /** Reads a whole file once. */
@@ -47,60 +37,20 @@ public final class MetricsFile {
 
   /** Reads the lines added since the last poll; true when there were any. */
   public synchronized boolean poll() throws IOException {
-    long size;
-    try {
-      size = Files.size(file);
-    } catch (NoSuchFileException e) {
-      return false;
-    }
-    if (size < offset) {
-      offset = 0; // replaced by a shorter file: start over
+    boolean[] any = {false};
+    if (tail.poll(
+        r -> {
+          any[0] = true;
+          record(r);
+        })) {
       series.clear();
+      lastStep = -1;
+      rateStep = -1;
     }
-    if (size == offset) {
-      return false;
-    }
-    boolean any = false;
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-      byte[] carry = new byte[0];
-      long pos = offset;
-      while (pos < size) {
-        buf.clear();
-        int r = ch.read(buf, pos);
-        if (r <= 0) {
-          break;
-        }
-        pos += r;
-        byte[] chunk = new byte[carry.length + r];
-        System.arraycopy(carry, 0, chunk, 0, carry.length);
-        buf.flip();
-        buf.get(chunk, carry.length, r);
-        int start = 0;
-        for (int i = 0; i < chunk.length; i++) {
-          if (chunk[i] == '\n') {
-            line(new String(chunk, start, i - start, StandardCharsets.UTF_8));
-            any = true;
-            offset += i - start + 1;
-            start = i + 1;
-          }
-        }
-        carry = java.util.Arrays.copyOfRange(chunk, start, chunk.length);
-      }
-    }
-    return any;
+    return any[0];
   }
 
-  private void line(String text) {
-    if (text.isBlank()) {
-      return;
-    }
-    JsonNode r;
-    try {
-      r = JSON.readTree(text);
-    } catch (IOException e) {
-      return; // a damaged line (a crash mid-write) carries no data worth a chart
-    }
+  private void record(JsonNode r) {
     JsonNode stepNode = r.get("step");
     if (stepNode == null || !stepNode.canConvertToLong()) {
       return;

@@ -64,13 +64,11 @@ public final class Series {
     while (start < n && x[start] < from) {
       start++;
     }
-    return new double[][] {
-      Arrays.copyOfRange(x, start, n), Arrays.copyOfRange(y, start, n)
-    };
+    return new double[][] {Arrays.copyOfRange(x, start, n), Arrays.copyOfRange(y, start, n)};
   }
 
   /** Trailing moving average over {@code window} points. */
-  static double[] movingAverage(double[] v, int window) {
+  public static double[] movingAverage(double[] v, int window) {
     double[] out = new double[v.length];
     double sum = 0;
     for (int i = 0; i < v.length; i++) {

@@ -7,6 +7,8 @@ import dev.cairn.djl.CheckpointableAdam;
 import dev.cairn.manager.CheckpointManager;
 import dev.cairn.manager.CheckpointPolicy;
 import dev.cairn.manager.DataCursor;
+import dev.cairn.plots.PlotSettings;
+import dev.cairn.plots.Plots;
 import dev.cairn.run.Cairn;
 import dev.cairn.run.Run;
 import dev.cairn.run.RunOptions;
@@ -49,6 +51,7 @@ public final class DemoJob {
   private Clock clock = Clock.systemUTC();
   private boolean allowConfigChange;
   private boolean saveBest = true;
+  private PlotSettings plotSettings = PlotSettings.defaults();
   private LongConsumer afterStep = s -> {};
   private StartListener onStart = (r, s) -> {};
 
@@ -65,6 +68,12 @@ public final class DemoJob {
 
   public DemoJob allowConfigChange(boolean allow) {
     this.allowConfigChange = allow;
+    return this;
+  }
+
+  /** How plots are drawn (default {@link PlotSettings#defaults()}); null: no plots. */
+  public DemoJob plots(PlotSettings settings) {
+    this.plotSettings = settings;
     return this;
   }
 
@@ -139,8 +148,8 @@ public final class DemoJob {
             .allowConfigChange(allowConfigChange);
     Files.createDirectories(runsDir);
     try (Run run = Cairn.open(runsDir, options)) {
-      try {
-        return train(run, policy);
+      try (Plots plots = plotSettings == null ? null : Plots.start(run, plotSettings)) {
+        return train(run, policy, plots);
       } catch (RuntimeException | IOException | Error e) {
         run.fail(e);
         throw e;
@@ -148,7 +157,7 @@ public final class DemoJob {
     }
   }
 
-  private Result train(Run run, CheckpointPolicy policy) throws IOException {
+  private Result train(Run run, CheckpointPolicy policy, Plots plots) throws IOException {
     CheckpointManager checkpoints = run.checkpoints(policy);
     run.batchSize(settings.batchSize(), 0);
     DataCursor cursor = new DataCursor("data");
@@ -174,6 +183,9 @@ public final class DemoJob {
           cairn.record("val_loss", v[0]);
           cairn.record("val_accuracy", v[1]);
           cairn.record("samples_per_s", samplesPerSecond);
+          if (plots != null) {
+            net.plotInternals(plots, step);
+          }
           last.put("val_loss", v[0]);
           last.put("val_accuracy", v[1]);
           windowStart = now;

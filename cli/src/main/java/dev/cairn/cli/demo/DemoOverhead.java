@@ -90,7 +90,7 @@ public final class DemoOverhead {
             blockStart[0] = System.nanoTime();
           };
       if (withCairn) {
-        new DemoJob(s, runs, "overhead").saveBest(false).afterStep(hook).run();
+        new DemoJob(s, runs, "overhead").saveBest(false).plots(null).afterStep(hook).run();
       } else {
         plainLoop(s, hook);
       }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.DefaultTrainingConfig;
@@ -17,10 +18,14 @@ import ai.djl.training.dataset.Batch;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.training.tracker.WarmUpTracker;
+import ai.djl.util.Pair;
 import dev.cairn.djl.CairnTrainingListener;
 import dev.cairn.djl.CheckpointableAdam;
 import dev.cairn.manager.DataCursor;
+import dev.cairn.plots.Plots;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The demo's network, optimizer and data, with or without Cairn attached (the overhead benchmark
@@ -122,6 +127,32 @@ final class Network implements AutoCloseable {
       trainer.step();
     }
     cursor.advance(b, DemoSettings.TRAIN_SIZE);
+  }
+
+  /**
+   * Model internals for the plots: the L2 norm of each layer's weights (one line per layer) and a
+   * histogram of the first layer's weights. Called every validation, not every step: each value
+   * read from the engine costs native calls.
+   */
+  void plotInternals(Plots plots, long step) {
+    Map<String, Double> norms = new LinkedHashMap<>();
+    float[] first = null;
+    for (Pair<String, Parameter> p : model.getBlock().getParameters()) {
+      if (!p.getKey().endsWith("weight")) {
+        continue;
+      }
+      NDArray w = p.getValue().getArray();
+      try (NDArray n = w.norm()) {
+        norms.put(p.getKey(), (double) n.getFloat());
+      }
+      if (first == null) {
+        first = w.toFloatArray();
+      }
+    }
+    plots.series("weight_norms", step, norms);
+    if (first != null) {
+      plots.histogram("first_layer_weights", step, first);
+    }
   }
 
   /** Loss and accuracy on the validation split: {loss, accuracy}. */
