@@ -108,9 +108,7 @@ final class PlotCommand implements Callable<Integer> {
         if (smooth > 1) {
           label += " (moving average of " + smooth + ")";
         }
-        lines.add(
-            new Charts.Line(
-                label, p[0], y, Charts.PALETTE[lines.size() % Charts.PALETTE.length], 2f));
+        lines.add(new Charts.Line(label, p[0], y, Charts.colour(lines.size()), 2f));
       }
     }
     String title =

@@ -72,9 +72,9 @@ class PlotCommandTest {
     BufferedImage img = ImageIO.read(png.toFile());
     assertThat(img.getWidth()).isEqualTo(1200);
     assertThat(img.getHeight()).isEqualTo(700);
-    assertThat(has(img, Charts.PALETTE[0])).as("run a's line").isTrue();
-    assertThat(has(img, Charts.PALETTE[1])).as("run b's line").isTrue();
-    assertThat(has(img, Charts.PALETTE[2])).as("no third line").isFalse();
+    assertThat(has(img, Charts.colour(0))).as("run a's line").isTrue();
+    assertThat(has(img, Charts.colour(1))).as("run b's line").isTrue();
+    assertThat(has(img, Charts.colour(2))).as("no third line").isFalse();
   }
 
   @Test
@@ -82,8 +82,7 @@ class PlotCommandTest {
     Path a = run("a", 1.0);
     Path png = dir.resolve("none.png");
     assertThat(cairn("plot", a.toString(), "-m", "accuracy", "-o", png.toString())).isEqualTo(2);
-    assertThat(err.toString())
-        .contains("run a has no metric 'accuracy'; it has: loss, lr");
+    assertThat(err.toString()).contains("run a has no metric 'accuracy'; it has: loss, lr");
     assertThat(png).doesNotExist();
     assertThat(cairn("plot", a.toString(), "-o", dir.resolve("x.jpg").toString())).isEqualTo(2);
     assertThat(err.toString()).contains("-o must name a .png file");

@@ -19,8 +19,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * each series by its colour). Long series are thinned to the min and max of each pixel column.
  */
 public final class Charts {
-  /** Series colours in order: strong, distinguishable, and never anti-aliased into each other. */
-  public static final Color[] PALETTE = {
+  /** Series colours in order: strong and distinguishable. */
+  private static final Color[] PALETTE = {
     new Color(0x1f, 0x77, 0xb4),
     new Color(0xd6, 0x27, 0x28),
     new Color(0x2c, 0xa0, 0x2c),
@@ -38,6 +38,11 @@ public final class Charts {
   }
 
   private Charts() {}
+
+  /** The colour of the {@code i}-th series (cycling through eight). */
+  public static Color colour(int i) {
+    return PALETTE[Math.floorMod(i, PALETTE.length)];
+  }
 
   /** One line of a chart. */
   public record Line(String label, double[] x, double[] y, Color color, float width) {}

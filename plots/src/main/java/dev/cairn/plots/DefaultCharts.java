@@ -35,20 +35,20 @@ final class DefaultCharts {
       List<Charts.Line> lines = new ArrayList<>();
       if (loss != null) {
         double[][] p = loss.points(Double.NEGATIVE_INFINITY);
-        lines.add(new Charts.Line("loss", p[0], p[1], Charts.PALETTE[0], 1f));
+        lines.add(new Charts.Line("loss", p[0], p[1], Charts.colour(0), 1f));
         if (st.smoothing() > 1 && p[0].length > st.smoothing()) {
           lines.add(
               new Charts.Line(
                   "loss, moving average of " + st.smoothing(),
                   p[0],
                   Series.movingAverage(p[1], st.smoothing()),
-                  Charts.PALETTE[1],
+                  Charts.colour(1),
                   2.5f));
         }
       }
       if (val != null) {
         double[][] p = val.points(Double.NEGATIVE_INFINITY);
-        lines.add(new Charts.Line("val_loss", p[0], p[1], Charts.PALETTE[2], 2.5f));
+        lines.add(new Charts.Line("val_loss", p[0], p[1], Charts.colour(2), 2.5f));
       }
       out.add(new Charts.Spec(TITLE_LOSS, "step", "loss", lines, st.logLoss(), w, h));
     }
@@ -60,7 +60,7 @@ final class DefaultCharts {
               TITLE_LR,
               "step",
               "learning rate",
-              List.of(new Charts.Line("lr", p[0], p[1], Charts.PALETTE[0], 2f)),
+              List.of(new Charts.Line("lr", p[0], p[1], Charts.colour(0), 2f)),
               false,
               w,
               h));
@@ -75,7 +75,7 @@ final class DefaultCharts {
               TITLE_THROUGHPUT,
               "step",
               unit,
-              List.of(new Charts.Line(unit, p[0], p[1], Charts.PALETTE[0], 2f)),
+              List.of(new Charts.Line(unit, p[0], p[1], Charts.colour(0), 2f)),
               false,
               w,
               h));
@@ -84,7 +84,7 @@ final class DefaultCharts {
     for (String name : m.metrics()) {
       if (name.contains("accuracy")) {
         double[][] p = m.series(name).points(Double.NEGATIVE_INFINITY);
-        acc.add(new Charts.Line(name, p[0], p[1], Charts.PALETTE[acc.size() % 8], 2f));
+        acc.add(new Charts.Line(name, p[0], p[1], Charts.colour(acc.size()), 2f));
       }
     }
     if (!acc.isEmpty()) {

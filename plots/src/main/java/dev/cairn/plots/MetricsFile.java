@@ -50,7 +50,7 @@ public final class MetricsFile {
     return any[0];
   }
 
-  private void record(JsonNode r) {
+  private synchronized void record(JsonNode r) {
     JsonNode stepNode = r.get("step");
     if (stepNode == null || !stepNode.canConvertToLong()) {
       return;
@@ -70,7 +70,7 @@ public final class MetricsFile {
     }
   }
 
-  private void rate(long step, String time) {
+  private synchronized void rate(long step, String time) {
     long millis;
     try {
       millis = Instant.parse(time).toEpochMilli();

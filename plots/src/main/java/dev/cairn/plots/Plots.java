@@ -262,7 +262,7 @@ public final class Plots implements AutoCloseable {
       List<Charts.Line> out = new ArrayList<>();
       if (histogram != null) {
         double[][] h = Charts.histogram(histogram, 60);
-        out.add(new Charts.Line(name + " at step " + step, h[0], h[1], Charts.PALETTE[0], 2f));
+        out.add(new Charts.Line(name + " at step " + step, h[0], h[1], Charts.colour(0), 2f));
         return new Charts.Spec(
             name + " (histogram, step " + step + ")",
             "value",
@@ -278,8 +278,7 @@ public final class Plots implements AutoCloseable {
       int i = 0;
       for (Series s : lines.values()) {
         double[][] p = s.points(Double.NEGATIVE_INFINITY);
-        out.add(
-            new Charts.Line(s.name(), p[0], p[1], Charts.PALETTE[i++ % Charts.PALETTE.length], 2f));
+        out.add(new Charts.Line(s.name(), p[0], p[1], Charts.colour(i++), 2f));
       }
       return new Charts.Spec(name, "step", name, out, false, st.width(), st.height());
     }

@@ -46,7 +46,7 @@ public final class Series {
       x[i] = (x[2 * i] + x[2 * i + 1]) / 2;
       y[i] = (y[2 * i] + y[2 * i + 1]) / 2;
     }
-    if (n % 2 == 1) {
+    if ((n & 1) == 1) {
       x[m] = x[n - 1];
       y[m] = y[n - 1];
       m++;

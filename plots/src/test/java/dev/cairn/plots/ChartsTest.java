@@ -44,7 +44,7 @@ class ChartsTest {
             "Parabola",
             "step",
             "value",
-            List.of(new Charts.Line("y = x^2/100", x, y, Charts.PALETTE[0], 2f)),
+            List.of(new Charts.Line("y = x^2/100", x, y, Charts.colour(0), 2f)),
             false,
             1200,
             700);
@@ -57,7 +57,7 @@ class ChartsTest {
 
     // The legend sits below the plot; look above it.
     int rows = 600;
-    boolean[][] m = mask(img, Charts.PALETTE[0], rows);
+    boolean[][] m = mask(img, Charts.colour(0), rows);
     int minX = Integer.MAX_VALUE;
     int maxX = -1;
     int minY = Integer.MAX_VALUE;

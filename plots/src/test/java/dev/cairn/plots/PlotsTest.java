@@ -85,9 +85,9 @@ class PlotsTest {
         assertThat(latest.getHeight()).isEqualTo(700);
         assertThat(latest.getRGB(600, 350)).isEqualTo(step.getRGB(600, 350));
         // Three lines in the loss chart: raw, moving average, val_loss.
-        assertThat(hasColour(latest, Charts.PALETTE[0])).isTrue();
-        assertThat(hasColour(latest, Charts.PALETTE[1])).isTrue();
-        assertThat(hasColour(latest, Charts.PALETTE[2])).isTrue();
+        assertThat(hasColour(latest, Charts.colour(0))).isTrue();
+        assertThat(hasColour(latest, Charts.colour(1))).isTrue();
+        assertThat(hasColour(latest, Charts.colour(2))).isTrue();
       }
     }
   }
