@@ -32,7 +32,7 @@ final class PlotCommand implements Callable<Integer> {
       names = {"-m", "--metric"},
       paramLabel = "M",
       description = "metric to draw, repeatable (default: loss)")
-  List<String> metrics = new ArrayList<>();
+  List<String> metrics;
 
   @Option(
       names = "--smooth",
@@ -85,7 +85,7 @@ final class PlotCommand implements Callable<Integer> {
     if (parent == null || !Files.isDirectory(parent)) {
       throw new IllegalArgumentException("the folder of -o " + output + " does not exist");
     }
-    List<String> wanted = metrics.isEmpty() ? List.of("loss") : metrics;
+    List<String> wanted = metrics == null || metrics.isEmpty() ? List.of("loss") : metrics;
     List<Charts.Line> lines = new ArrayList<>();
     for (Path run : runs) {
       RunArgs.requireRun(run);

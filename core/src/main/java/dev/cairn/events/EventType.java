@@ -19,6 +19,9 @@ public enum EventType {
   MONITORING_FAILED("monitoring_failed", true),
   SHUTDOWN("shutdown", false),
   RESTART("restart", true),
+  API_CALL_FAILED("api_call_failed", true),
+  API_CIRCUIT_OPEN("api_circuit_open", true),
+  API_CIRCUIT_CLOSED("api_circuit_closed", false),
   WARNING("warning", true),
   FINISHED("finished", false);
 

@@ -110,7 +110,7 @@ public final class DemoOverhead {
     }
     Arrays.sort(ratios);
     double median =
-        pairs % 2 == 1 ? ratios[pairs / 2] : (ratios[pairs / 2 - 1] + ratios[pairs / 2]) / 2;
+        (pairs & 1) == 1 ? ratios[pairs / 2] : (ratios[pairs / 2 - 1] + ratios[pairs / 2]) / 2;
     double cairnRate = pairs * (double) block * 1e9 / cairnSum;
     double plainRate = pairs * (double) block * 1e9 / plainSum;
     log.printf(
