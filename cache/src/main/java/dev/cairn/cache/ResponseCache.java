@@ -41,14 +41,17 @@ public final class ResponseCache implements AutoCloseable {
 
   private final Path file;
   private final Connection db;
+  // Reads use their own connection: in WAL mode they proceed while the writer waits for fsync.
+  private final Connection reader;
   private final PreparedStatement select;
   private final PreparedStatement insert;
 
-  private ResponseCache(Path file, Connection db) throws SQLException {
+  private ResponseCache(Path file, Connection db, Connection reader) throws SQLException {
     this.file = file;
     this.db = db;
+    this.reader = reader;
     this.select =
-        db.prepareStatement(
+        reader.prepareStatement(
             "SELECT request, response, prompt_tokens, completion_tokens, cost, latency_ms,"
                 + " attempts, created_at FROM responses WHERE key = ?");
     this.insert =
@@ -69,13 +72,15 @@ public final class ResponseCache implements AutoCloseable {
     SQLiteConfig config = new SQLiteConfig();
     config.setBusyTimeout(30_000);
     Connection db = null;
+    Connection reader = null;
+    String url = "jdbc:sqlite:" + file.toAbsolutePath();
     try {
-      db =
-          DriverManager.getConnection(
-              "jdbc:sqlite:" + file.toAbsolutePath(), config.toProperties());
+      db = DriverManager.getConnection(url, config.toProperties());
       prepare(file, db);
-      return new ResponseCache(file, db);
+      reader = DriverManager.getConnection(url, config.toProperties());
+      return new ResponseCache(file, db, reader);
     } catch (SQLException e) {
+      closeQuietly(reader);
       closeQuietly(db);
       throw translate(file, e);
     } catch (CacheFileException e) {
@@ -161,7 +166,13 @@ public final class ResponseCache implements AutoCloseable {
   }
 
   /** The stored answer for a key. */
-  public synchronized Optional<CachedAnswer> get(String key) throws IOException {
+  public Optional<CachedAnswer> get(String key) throws IOException {
+    synchronized (select) {
+      return read(key);
+    }
+  }
+
+  private Optional<CachedAnswer> read(String key) throws IOException {
     try {
       select.setString(1, key);
       try (ResultSet rs = select.executeQuery()) {
@@ -188,28 +199,115 @@ public final class ResponseCache implements AutoCloseable {
   /**
    * Stores an answer durably (fsynced before returning).
    *
+   * <p>Group commit: answers stored by several threads at once go into one transaction and one
+   * fsync, and each caller returns when the transaction holding its answer is durable. One thread
+   * storing alone pays one fsync per answer.
+   *
    * @return false when the key already had an answer (which is kept)
    */
-  public synchronized boolean put(CachedAnswer a) throws IOException {
+  public boolean put(CachedAnswer a) throws IOException {
+    Pending mine = new Pending(a);
+    List<Pending> batch;
+    synchronized (queueLock) {
+      queue.add(mine);
+      while (!mine.done && committing) {
+        try {
+          queueLock.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while storing an answer", e);
+        }
+      }
+      if (mine.done) {
+        return mine.result();
+      }
+      committing = true;
+      batch = queue;
+      queue = new ArrayList<>();
+    }
     try {
-      insert.setString(1, a.key());
-      insert.setString(2, a.request());
-      insert.setString(3, a.response());
-      insert.setLong(4, a.promptTokens());
-      insert.setLong(5, a.completionTokens());
-      insert.setDouble(6, a.cost());
-      insert.setLong(7, a.latencyMillis());
-      insert.setInt(8, a.attempts());
-      insert.setString(9, a.createdAt().toString());
-      return insert.executeUpdate() == 1;
+      write(batch);
+    } finally {
+      synchronized (queueLock) {
+        committing = false;
+        for (Pending p : batch) {
+          p.done = true;
+        }
+        queueLock.notifyAll();
+      }
+    }
+    return mine.result();
+  }
+
+  private final Object queueLock = new Object();
+  private List<Pending> queue = new ArrayList<>();
+  private boolean committing;
+
+  /** An answer waiting for its transaction. */
+  private static final class Pending {
+    final CachedAnswer answer;
+    volatile boolean done;
+    volatile boolean stored;
+    volatile IOException error;
+
+    Pending(CachedAnswer answer) {
+      this.answer = answer;
+    }
+
+    boolean result() throws IOException {
+      if (error != null) {
+        throw new CacheFileException(error.getMessage(), error);
+      }
+      return stored;
+    }
+  }
+
+  private synchronized void write(List<Pending> batch) {
+    // Explicit BEGIN/COMMIT statements (not the driver's auto-commit switch), so that an error
+    // at commit, such as a full disk, is reported as itself.
+    try (Statement st = db.createStatement()) {
+      st.execute("BEGIN IMMEDIATE");
+      try {
+        for (Pending p : batch) {
+          CachedAnswer a = p.answer;
+          insert.setString(1, a.key());
+          insert.setString(2, a.request());
+          insert.setString(3, a.response());
+          insert.setLong(4, a.promptTokens());
+          insert.setLong(5, a.completionTokens());
+          insert.setDouble(6, a.cost());
+          insert.setLong(7, a.latencyMillis());
+          insert.setInt(8, a.attempts());
+          insert.setString(9, a.createdAt().toString());
+          p.stored = insert.executeUpdate() == 1;
+        }
+        st.execute("COMMIT");
+      } catch (SQLException e) {
+        try {
+          st.execute("ROLLBACK");
+        } catch (SQLException ignored) {
+          // SQLite may have rolled back already (it does on a full disk)
+        }
+        throw e;
+      }
     } catch (SQLException e) {
-      throw translate(file, e);
+      CacheFileException error = translate(file, e);
+      for (Pending p : batch) {
+        p.stored = false;
+        p.error = error;
+      }
     }
   }
 
   /** Stored answers. */
-  public synchronized long size() throws IOException {
-    try (Statement st = db.createStatement()) {
+  public long size() throws IOException {
+    synchronized (select) {
+      return count();
+    }
+  }
+
+  private long count() throws IOException {
+    try (Statement st = reader.createStatement()) {
       return Long.parseLong(single(st, "SELECT count(*) FROM responses"));
     } catch (SQLException e) {
       throw translate(file, e);
@@ -256,7 +354,10 @@ public final class ResponseCache implements AutoCloseable {
   @Override
   public synchronized void close() throws IOException {
     try {
-      select.close();
+      synchronized (select) {
+        select.close();
+        reader.close();
+      }
       insert.close();
       db.close();
     } catch (SQLException e) {

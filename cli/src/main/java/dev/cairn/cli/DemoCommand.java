@@ -108,6 +108,13 @@ final class DemoCommand implements Callable<Integer> {
   int validateEvery;
 
   @Option(
+      names = "--examples",
+      defaultValue = "16384",
+      paramLabel = "N",
+      description = "training examples, a power of two (default ${DEFAULT-VALUE})")
+  int examples;
+
+  @Option(
       names = "--plot-every",
       defaultValue = "60s",
       paramLabel = "DURATION",
@@ -134,17 +141,41 @@ final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--teacher",
       paramLabel = "URL",
-      description = "labels from an OpenAI-compatible endpoint (not in this build)")
+      description =
+          "labels from an OpenAI-compatible chat-completions endpoint, like"
+              + " http://127.0.0.1:8000/v1 (API key from OPENAI_API_KEY)")
   String teacher;
+
+  @Option(
+      names = "--teacher-model",
+      defaultValue = "gpt-4o-mini",
+      paramLabel = "MODEL",
+      description = "the teacher's model (default ${DEFAULT-VALUE})")
+  String teacherModel;
+
+  @Option(
+      names = "--teacher-price",
+      paramLabel = "IN,OUT",
+      description = "price per million prompt and completion tokens, for cost accounting")
+  String teacherPrice;
+
+  @Option(
+      names = "--teacher-threads",
+      defaultValue = "8",
+      paramLabel = "N",
+      description = "requests in parallel (default ${DEFAULT-VALUE})")
+  int teacherThreads;
+
+  @Option(
+      names = "--cache",
+      paramLabel = "FILE",
+      description =
+          "response cache file (default RUN_DIR/cache/responses.db); share one across runs")
+  Path cache;
 
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
-    if (teacher != null) {
-      throw new IllegalArgumentException(
-          "--teacher needs the teacher-API response cache, which this build does not have yet;"
-              + " run without --teacher");
-    }
     if (serve != null) {
       throw new IllegalArgumentException(
           "--serve needs the dashboard, which this build does not have yet; run without --serve"
@@ -161,13 +192,16 @@ final class DemoCommand implements Callable<Integer> {
             threads,
             validateEvery,
             everySteps,
-            interval.isZero() ? null : interval);
+            interval.isZero() ? null : interval,
+            examples);
     checkRunsFolder(runs);
     dev.cairn.checkpoint.Names.requireSafe(name, "--run");
     DemoJob job =
         new DemoJob(settings, runs, name)
             .allowConfigChange(allowConfigChange)
             .plots(noPlots ? null : plotSettings())
+            .teacher(teacher())
+            .console(out)
             .onStart(
                 (run, start) -> {
                   if (start > 0) {
@@ -239,6 +273,34 @@ final class DemoCommand implements Callable<Integer> {
       first.started(run, start);
       progress.start(run, steps);
     };
+  }
+
+  private dev.cairn.cli.demo.TeacherLabels.Teacher teacher() {
+    if (teacher == null) {
+      return null;
+    }
+    java.net.URI url;
+    try {
+      url = new java.net.URI(teacher);
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalArgumentException("--teacher " + teacher + " is not a URL");
+    }
+    if (url.getScheme() == null || !url.getScheme().matches("https?") || url.getHost() == null) {
+      throw new IllegalArgumentException(
+          "--teacher must be an http(s) URL like http://127.0.0.1:8000/v1, was " + teacher);
+    }
+    dev.cairn.cache.Price price = dev.cairn.cache.Price.FREE;
+    if (teacherPrice != null) {
+      String[] p = teacherPrice.split(",");
+      try {
+        price = new dev.cairn.cache.Price(Double.parseDouble(p[0]), Double.parseDouble(p[1]));
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException(
+            "--teacher-price must be IN,OUT prices per million tokens, like 0.15,0.60");
+      }
+    }
+    return new dev.cairn.cli.demo.TeacherLabels.Teacher(
+        url, teacherModel, System.getenv("OPENAI_API_KEY"), price, cache, teacherThreads);
   }
 
   private dev.cairn.plots.PlotSettings plotSettings() {

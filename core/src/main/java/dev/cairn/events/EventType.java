@@ -22,6 +22,7 @@ public enum EventType {
   API_CALL_FAILED("api_call_failed", true),
   API_CIRCUIT_OPEN("api_circuit_open", true),
   API_CIRCUIT_CLOSED("api_circuit_closed", false),
+  API_SUMMARY("api_summary", false),
   WARNING("warning", true),
   FINISHED("finished", false);
 

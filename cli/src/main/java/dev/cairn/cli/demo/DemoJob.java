@@ -52,6 +52,8 @@ public final class DemoJob {
   private boolean allowConfigChange;
   private boolean saveBest = true;
   private PlotSettings plotSettings = PlotSettings.defaults();
+  private TeacherLabels.Teacher teacher;
+  private java.io.PrintWriter console = new java.io.PrintWriter(java.io.Writer.nullWriter(), true);
   private LongConsumer afterStep = s -> {};
   private StartListener onStart = (r, s) -> {};
 
@@ -74,6 +76,18 @@ public final class DemoJob {
   /** How plots are drawn (default {@link PlotSettings#defaults()}); null: no plots. */
   public DemoJob plots(PlotSettings settings) {
     this.plotSettings = settings;
+    return this;
+  }
+
+  /** Labels from a teacher API through the response cache (null: the generated labels). */
+  public DemoJob teacher(TeacherLabels.Teacher t) {
+    this.teacher = t;
+    return this;
+  }
+
+  /** Where the job's own messages go (the teacher's summary). */
+  public DemoJob console(java.io.PrintWriter out) {
+    this.console = out;
     return this;
   }
 
@@ -102,6 +116,14 @@ public final class DemoJob {
   /** Where DJL unpacks the PyTorch library unless DJL_CACHE_DIR says otherwise. */
   public static Path engineCache(Path runsDir) {
     return runsDir.resolve(".cairn").resolve("engine-cache");
+  }
+
+  private Map<String, Object> config() {
+    Map<String, Object> c = settings.config();
+    if (teacher != null) {
+      c.put("labels", Map.of("teacher", teacher.url().toString(), "model", teacher.model()));
+    }
+    return c;
   }
 
   public Result run() throws IOException {
@@ -142,7 +164,7 @@ public final class DemoJob {
     }
     RunOptions options =
         RunOptions.named(name)
-            .config(settings.config())
+            .config(config())
             .totalSteps(settings.steps())
             .clock(clock)
             .allowConfigChange(allowConfigChange);
@@ -169,6 +191,9 @@ public final class DemoJob {
       CheckpointableAdam adam = Network.adam(settings);
       CairnTrainingListener cairn = new CairnTrainingListener(run, checkpoints, adam);
       net = new Network(settings, adam, cairn);
+      if (teacher != null) {
+        TeacherLabels.label(net.data, teacher, run, 0, console);
+      }
       start = cairn.restore(net.trainer, cursor);
       onStart.started(run, start);
       long windowStart = System.nanoTime();

@@ -18,21 +18,29 @@ public record DemoSettings(
     int threads,
     int validateEvery,
     long checkpointEverySteps,
-    Duration checkpointEvery) {
+    Duration checkpointEvery,
+    int examples) {
 
   static final int FEATURES = 32;
   static final int CLASSES = 10;
-  static final int TRAIN_SIZE = 16384;
+
+  /** Training examples by default. */
+  public static final int TRAIN_SIZE = 16384;
+
   static final int VAL_SIZE = 2048;
 
   public DemoSettings {
     if (steps < 1) {
       throw new IllegalArgumentException("--steps must be at least 1, was " + steps);
     }
-    if (batchSize < 1 || batchSize > 4096 || TRAIN_SIZE % batchSize != 0) {
+    if (examples < 64 || examples > (1 << 24) || Integer.bitCount(examples) != 1) {
+      throw new IllegalArgumentException(
+          "--examples must be a power of two from 64 to 16777216, was " + examples);
+    }
+    if (batchSize < 1 || batchSize > 4096 || examples % batchSize != 0) {
       throw new IllegalArgumentException(
           "--batch-size must divide "
-              + TRAIN_SIZE
+              + examples
               + " (a power of two up to 4096), was "
               + batchSize);
     }
@@ -57,7 +65,8 @@ public record DemoSettings(
 
   /** The defaults of {@code cairn demo}. */
   public static DemoSettings defaults() {
-    return new DemoSettings(10000, 42, 64, 256, 0.003f, 1, 100, 1000, Duration.ofSeconds(60));
+    return new DemoSettings(
+        10000, 42, 64, 256, 0.003f, 1, 100, 1000, Duration.ofSeconds(60), TRAIN_SIZE);
   }
 
   public DemoSettings withSteps(long s) {
@@ -70,12 +79,22 @@ public record DemoSettings(
         threads,
         validateEvery,
         checkpointEverySteps,
-        checkpointEvery);
+        checkpointEvery,
+        examples);
   }
 
   public DemoSettings withCheckpoints(long everySteps, Duration every) {
     return new DemoSettings(
-        steps, seed, batchSize, hidden, learningRate, threads, validateEvery, everySteps, every);
+        steps,
+        seed,
+        batchSize,
+        hidden,
+        learningRate,
+        threads,
+        validateEvery,
+        everySteps,
+        every,
+        examples);
   }
 
   /** The run's config: everything that changes the numbers. */
@@ -92,7 +111,7 @@ public record DemoSettings(
             "type", "synthetic gaussian mixture",
             "features", FEATURES,
             "classes", CLASSES,
-            "train", TRAIN_SIZE,
+            "train", examples,
             "val", VAL_SIZE));
     c.put("steps", steps);
     c.put("seed", seed);

@@ -53,7 +53,7 @@ final class Network implements AutoCloseable {
             s.seed(),
             DemoSettings.FEATURES,
             DemoSettings.CLASSES,
-            DemoSettings.TRAIN_SIZE,
+            s.examples(),
             DemoSettings.VAL_SIZE);
     this.optimizer = optimizer;
     Engine.getEngine("PyTorch").setRandomSeed((int) s.seed());
@@ -126,7 +126,7 @@ final class Network implements AutoCloseable {
       }
       trainer.step();
     }
-    cursor.advance(b, DemoSettings.TRAIN_SIZE);
+    cursor.advance(b, settings.examples());
   }
 
   /**

@@ -23,7 +23,9 @@ class DemoTriggersTest {
   @Test
   void stepAndTimeTriggersSaveTheRightStepsDuringRealTraining() throws Exception {
     MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
-    DemoSettings s = new DemoSettings(240, 3, 64, 32, 0.003f, 1, 1000, 40, Duration.ofSeconds(25));
+    DemoSettings s =
+        new DemoSettings(
+            240, 3, 64, 32, 0.003f, 1, 1000, 40, Duration.ofSeconds(25), DemoSettings.TRAIN_SIZE);
     // Every training step "takes" one second of the run's clock.
     DemoJob.Result r =
         new DemoJob(s, runs, "triggers")
