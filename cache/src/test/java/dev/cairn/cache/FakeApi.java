@@ -44,6 +44,8 @@ final class FakeApi implements AutoCloseable {
   volatile Function<String, String> answer = p -> "7";
 
   FakeApi() throws IOException {
+    // Without TCP_NODELAY the JDK server's small answers wait ~40 ms for delayed ACKs.
+    System.setProperty("sun.net.httpserver.nodelay", "true");
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.createContext("/v1/chat/completions", this::handle);
     server.setExecutor(Executors.newCachedThreadPool());

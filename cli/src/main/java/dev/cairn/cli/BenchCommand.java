@@ -17,7 +17,12 @@ import picocli.CommandLine.Spec;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Whole-process benchmarks (see BENCHMARKS.md).",
-    subcommands = {BenchCommand.Save.class, BenchCommand.Log.class, BenchCommand.Demo.class})
+    subcommands = {
+      BenchCommand.Save.class,
+      BenchCommand.Log.class,
+      BenchCommand.Demo.class,
+      BenchCommand.Cache.class
+    })
 final class BenchCommand implements Runnable {
   @Spec CommandLine.Model.CommandSpec spec;
 
@@ -241,6 +246,58 @@ final class BenchCommand implements Runnable {
             (r.cairn().totalRatio() - 1) * 100,
             (r.control().medianRatio() - 1) * 100,
             (r.control().totalRatio() - 1) * 100);
+      }
+      return 0;
+    }
+  }
+
+  /** {@code cairn bench cache}. */
+  @Command(
+      name = "cache",
+      mixinStandardHelpOptions = true,
+      description =
+          "Response cache: hit latency and throughput (1 and 8 threads), a miss against the raw"
+              + " HTTP call to a local server and against one fsync on the same disk.")
+  static final class Cache implements Callable<Integer> {
+    @Spec CommandLine.Model.CommandSpec spec;
+
+    @Option(
+        names = "--dir",
+        required = true,
+        paramLabel = "DIR",
+        description = "a folder on the disk to measure")
+    Path dir;
+
+    @Option(
+        names = "--entries",
+        defaultValue = "2000",
+        description = "distinct requests (default ${DEFAULT-VALUE})")
+    int entries;
+
+    @Option(names = "--json", description = "one JSON line")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      if (entries < 10) {
+        throw new IllegalArgumentException("--entries must be at least 10");
+      }
+      dev.cairn.bench.CacheBenchmark.Result r = dev.cairn.bench.CacheBenchmark.run(dir, entries);
+      PrintWriter out = spec.commandLine().getOut();
+      if (json) {
+        out.println(Json.MAPPER.writeValueAsString(r));
+      } else {
+        out.printf(
+            java.util.Locale.ROOT,
+            "hit %.1f us (median), %.0f hits/s on 1 thread, %.0f on 8; miss %.0f us vs raw call"
+                + " %.0f us and one fsync %.0f us (%d entries)%n",
+            r.hitMicros(),
+            r.hitsPerSecond1(),
+            r.hitsPerSecond8(),
+            r.missMicros(),
+            r.rawCallMicros(),
+            r.fsyncMicros(),
+            r.entries());
       }
       return 0;
     }

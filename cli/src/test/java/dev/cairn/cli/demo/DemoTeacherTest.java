@@ -38,6 +38,8 @@ class DemoTeacherTest {
   @BeforeEach
   void start() throws Exception {
     ObjectMapper json = new ObjectMapper();
+    // Without TCP_NODELAY the JDK server's small answers wait ~40 ms for delayed ACKs.
+    System.setProperty("sun.net.httpserver.nodelay", "true");
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.createContext(
         "/v1/chat/completions",
