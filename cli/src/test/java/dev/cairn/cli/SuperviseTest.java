@@ -160,13 +160,10 @@ class SuperviseTest {
             + started
             + "';"
             + " while true; do sleep 0.05; done";
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add("dev.cairn.cli.Main");
-    cmd.addAll(List.of("supervise", "--max-restarts", "3", "--backoff", "10ms", "--"));
-    cmd.addAll(List.of("sh", "-c", script));
+    List<String> args =
+        new ArrayList<>(List.of("supervise", "--max-restarts", "3", "--backoff", "10ms", "--"));
+    args.addAll(List.of("sh", "-c", script));
+    List<String> cmd = ChildJvm.cairn(args);
     Process supervisor =
         new ProcessBuilder(cmd)
             .redirectErrorStream(true)

@@ -32,8 +32,11 @@ public final class DemoOverhead {
    * @param cairn Cairn-attached blocks against plain blocks
    * @param control plain blocks against plain blocks, alternated the same way: the method's own
    *     bias and noise floor, measured in the same run
+   * @param cairnVsLossReading Cairn-attached blocks against plain blocks that read their loss every
+   *     step (what any loop logging its loss per step pays without Cairn)
    */
-  public record Result(long steps, int block, Pairs cairn, Pairs control) {
+  public record Result(
+      long steps, int block, Pairs cairn, Pairs control, Pairs cairnVsLossReading) {
     /** The median per-pair slowdown with Cairn: 0.01 is 1%. */
     public double overhead() {
       return cairn.medianRatio() - 1;
@@ -52,16 +55,23 @@ public final class DemoOverhead {
     Network.configureEngine(s.threads(), DemoJob.engineCache(dir));
     Path runs = Files.createTempDirectory(dir, "cairn-bench-demo-");
     try {
-      Pairs control = measure(s, runs, block, false, log);
-      Pairs cairn = measure(s, runs, block, true, log);
-      return new Result(s.steps(), block, cairn, control);
+      Pairs control = measure(s, runs, block, false, false, log);
+      Pairs cairn = measure(s, runs, block, true, false, log);
+      Pairs vsLoss = measure(s, runs, block, true, true, log);
+      return new Result(s.steps(), block, cairn, control, vsLoss);
     } finally {
       dev.cairn.store.Storage.local().deleteTree(runs);
     }
   }
 
   private static Pairs measure(
-      DemoSettings s, Path runs, int block, boolean withCairn, PrintWriter log) throws IOException {
+      DemoSettings s,
+      Path runs,
+      int block,
+      boolean withCairn,
+      boolean plainReadsLoss,
+      PrintWriter log)
+      throws IOException {
     List<Long> cairnBlocks = new ArrayList<>();
     List<Long> plainBlocks = new ArrayList<>();
     DataCursor cursor = new DataCursor("data");
@@ -90,7 +100,11 @@ public final class DemoOverhead {
             blockStart[0] = System.nanoTime();
           };
       if (withCairn) {
-        new DemoJob(s, runs, "overhead").saveBest(false).plots(null).afterStep(hook).run();
+        new DemoJob(s, runs, "overhead-" + plainReadsLoss)
+            .saveBest(false)
+            .plots(null)
+            .afterStep(hook)
+            .run();
       } else {
         plainLoop(s, hook);
       }
@@ -115,9 +129,10 @@ public final class DemoOverhead {
     double plainRate = pairs * (double) block * 1e9 / plainSum;
     log.printf(
         java.util.Locale.ROOT,
-        "%d block pairs of %d steps: plain %.1f steps/s, %s %.1f steps/s, median ratio %.4f%n",
+        "%d block pairs of %d steps: plain%s %.1f steps/s, %s %.1f steps/s, median ratio %.4f%n",
         pairs,
         block,
+        plainReadsLoss ? " (reading its loss)" : "",
         plainRate,
         withCairn ? "cairn" : "plain (control)",
         cairnRate,

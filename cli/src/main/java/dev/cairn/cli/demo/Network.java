@@ -155,6 +155,30 @@ final class Network implements AutoCloseable {
     }
   }
 
+  /**
+   * A plain DJL step that reads its loss, the least a loop logging the loss every step pays without
+   * Cairn (the overhead benchmark's second baseline): forward, loss, backward, update, {@code
+   * loss.getFloat()}.
+   */
+  float stepReadingLoss(DataCursor cursor) {
+    int b = settings.batchSize();
+    data.batch(cursor.epoch(), cursor.position(), b, x, y);
+    float value;
+    try (NDManager m = trainer.getManager().newSubManager()) {
+      NDList xs = new NDList(m.create(x, new Shape(b, DemoSettings.FEATURES)));
+      NDList ys = new NDList(m.create(y, new Shape(b)));
+      NDArray loss;
+      try (ai.djl.training.GradientCollector collector = trainer.newGradientCollector()) {
+        loss = trainer.getLoss().evaluate(ys, trainer.forward(xs, ys));
+        collector.backward(loss);
+      }
+      trainer.step();
+      value = loss.getFloat();
+    }
+    cursor.advance(b, settings.examples());
+    return value;
+  }
+
   /** Loss and accuracy on the validation split: {loss, accuracy}. */
   double[] validate() {
     int n = data.valSize;

@@ -126,21 +126,10 @@ class DemoKillTest {
   }
 
   private Process start(List<String> demoArgs, String run) throws Exception {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add("-Dai.djl.offline=true");
-    String cache = System.getProperty("DJL_CACHE_DIR");
-    if (cache != null) {
-      cmd.add("-DDJL_CACHE_DIR=" + cache);
-      cmd.add("-DENGINE_CACHE_DIR=" + cache);
-    }
-    cmd.add("dev.cairn.cli.Main");
-    cmd.add("demo");
-    cmd.addAll(demoArgs);
-    cmd.add("--run");
-    cmd.add(run);
+    List<String> args = new ArrayList<>(List.of("demo"));
+    args.addAll(demoArgs);
+    args.addAll(List.of("--run", run));
+    List<String> cmd = dev.cairn.cli.ChildJvm.cairn(args);
     File log = runs.resolve(run + ".log").toFile();
     return new ProcessBuilder(cmd)
         .redirectErrorStream(true)

@@ -134,17 +134,7 @@ class DemoTeacherTest {
   @Test
   void aRerunAfterKillMinus9PaysOnlyForWhatItHadNotReceived() throws Exception {
     delayMillis = 20;
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add("-Dai.djl.offline=true");
-    String cache = System.getProperty("DJL_CACHE_DIR");
-    if (cache != null) {
-      cmd.add("-DDJL_CACHE_DIR=" + cache);
-    }
-    cmd.add("dev.cairn.cli.Main");
-    cmd.addAll(List.of(demo("killed")));
+    List<String> cmd = dev.cairn.cli.ChildJvm.cairn(List.of(demo("killed")));
     Path log = dir.resolve("killed.log");
     Process p =
         new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
