@@ -104,6 +104,11 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
     return nextStep;
   }
 
+  /** The newest training loss read from the engine (NaN before the first). */
+  public double lastLoss() {
+    return lastLoss;
+  }
+
   /** The next step the listener expects (steps completed so far). */
   public long step() {
     return nextStep;
@@ -189,7 +194,7 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
   @Override
   public void onEpoch(Trainer trainer) {
     validationDone();
-    flushIfApplied();
+    flushIfApplied(true);
     readLosses();
   }
 
@@ -198,7 +203,7 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
     if (nextStep < 0) {
       return; // never restored, never trained
     }
-    boolean applied = flushIfApplied();
+    boolean applied = flushIfApplied(true);
     readLosses();
     if (!applied && pendingStep >= 0) {
       // The loop stopped between a batch's backward pass and its update (an exception): that
@@ -223,6 +228,14 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
 
   /** Reports the pending step when the optimizer shows its update was applied. */
   private boolean flushIfApplied() {
+    return flushIfApplied(false);
+  }
+
+  /**
+   * @param readNow read the waiting losses before reporting (at an epoch's or training's end, so
+   *     the step a final or epoch checkpoint records has its own loss)
+   */
+  private boolean flushIfApplied(boolean readNow) {
     if (pendingStep < 0 || optimizer.numUpdate() == updatesAtPending) {
       return false;
     }
@@ -236,7 +249,7 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
     } else {
       unlogged.add(new Unlogged(pendingStep, Map.copyOf(pendingMetrics), -1, (Double) pendingLoss));
     }
-    if (unreadLosses.size() >= LOSS_BATCH) {
+    if (readNow || unreadLosses.size() >= LOSS_BATCH) {
       readLosses();
     }
     if (!Double.isNaN(lastLoss)) {
