@@ -122,14 +122,30 @@ class CachedCallsTest {
       int n = i;
       assertThatThrownBy(() -> chat.ask("failing " + n, 4)).isInstanceOf(CallFailedException.class);
     }
+    long opened = System.nanoTime();
     assertThat(events).anyMatch(e -> e.startsWith("api_circuit_open"));
     int before = api.requests.get();
     assertThatThrownBy(() -> chat.ask("while open", 4))
         .isInstanceOf(CallFailedException.class)
         .hasMessageContaining("circuit breaker is open");
     assertThat(api.requests.get()).as("no request while open").isEqualTo(before);
-    Thread.sleep(600);
-    assertThat(chat.ask("after the delay", 4).content()).isEqualTo("7");
+    // Failsafe's breaker keeps its own time, so wait for the condition: keep asking until it
+    // lets a call through. Every refused call must not reach the server, and the first one let
+    // through must come after the breaker's delay.
+    Answer after = null;
+    long deadline = opened + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (after == null && System.nanoTime() < deadline) {
+      try {
+        after = chat.ask("after the delay", 4);
+      } catch (CallFailedException e) {
+        assertThat(e).hasMessageContaining("circuit breaker is open");
+        assertThat(api.requests.get()).isEqualTo(before);
+        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+      }
+    }
+    assertThat(after).as("the breaker let a call through").isNotNull();
+    assertThat(System.nanoTime() - opened).isGreaterThanOrEqualTo(450_000_000L);
+    assertThat(after.content()).isEqualTo("7");
     assertThat(events).anyMatch(e -> e.startsWith("api_circuit_closed"));
     assertThat(callsOf(chat).stats().breakerOpened()).isEqualTo(1);
   }
