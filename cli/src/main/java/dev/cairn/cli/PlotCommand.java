@@ -1,9 +1,9 @@
 package dev.cairn.cli;
 
+import dev.cairn.metrics.MetricsFile;
+import dev.cairn.metrics.Series;
 import dev.cairn.plots.Charts;
-import dev.cairn.plots.MetricsFile;
 import dev.cairn.plots.PlotFiles;
-import dev.cairn.plots.Series;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

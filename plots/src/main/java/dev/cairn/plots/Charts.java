@@ -1,5 +1,6 @@
 package dev.cairn.plots;
 
+import dev.cairn.metrics.Series;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;

@@ -1,5 +1,7 @@
 package dev.cairn.plots;
 
+import dev.cairn.metrics.MetricsFile;
+import dev.cairn.metrics.Series;
 import java.util.ArrayList;
 import java.util.List;
 

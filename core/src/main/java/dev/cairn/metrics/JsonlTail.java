@@ -1,4 +1,4 @@
-package dev.cairn.plots;
+package dev.cairn.metrics;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,20 +18,20 @@ import java.util.function.Consumer;
  * one, parsed; a line still being written waits for the next poll, a damaged line (a crash
  * mid-write) is skipped.
  */
-final class JsonlTail {
+public final class JsonlTail {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Path file;
   private long offset;
 
-  JsonlTail(Path file) {
+  public JsonlTail(Path file) {
     this.file = file;
   }
 
   /**
    * @return true when the file was replaced by a shorter one and reading started over
    */
-  boolean poll(Consumer<JsonNode> lines) throws IOException {
+  public boolean poll(Consumer<JsonNode> lines) throws IOException {
     long size;
     try {
       size = Files.size(file);

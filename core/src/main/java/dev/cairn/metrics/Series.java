@@ -1,22 +1,31 @@
-package dev.cairn.plots;
+package dev.cairn.metrics;
 
 import java.util.Arrays;
 
 /**
- * Points (step, value) of one metric in step order. Memory stays bounded on long runs: beyond
- * {@link #MAX_POINTS} points, neighbours are averaged pairwise (the curve keeps its shape; a chart
- * 1,200 pixels wide could not show more anyway).
+ * Points (step, value) of one metric in step order; a point at or before the last step (a resumed
+ * session logging again) replaces the points from that step on. Memory stays bounded on long runs:
+ * beyond a bound (by default {@link #MAX_POINTS}) points, neighbours are averaged pairwise (the
+ * curve keeps its shape; a chart 1,200 pixels wide could not show more anyway).
  */
 public final class Series {
-  static final int MAX_POINTS = 200_000;
+  /** The default bound: plenty for a chart, small for a long run's background plotter. */
+  public static final int MAX_POINTS = 200_000;
 
   private final String name;
+  private final int maxPoints;
   private double[] x = new double[1024];
   private double[] y = new double[1024];
   private int n;
 
   public Series(String name) {
+    this(name, MAX_POINTS);
+  }
+
+  /** A series holding up to {@code maxPoints} points at full resolution (at least 1,024). */
+  public Series(String name, int maxPoints) {
     this.name = name;
+    this.maxPoints = Math.max(1024, maxPoints);
   }
 
   public String name() {
@@ -27,12 +36,18 @@ public final class Series {
     if (!Double.isFinite(value)) {
       return;
     }
+    if (n > 0 && step <= x[n - 1]) {
+      // A resumed session logs again from its checkpoint's step: what the lost session logged
+      // past that point never reached a checkpoint, so the new points replace it.
+      n = lowerBound(step);
+    }
     if (n == x.length) {
-      if (n >= MAX_POINTS) {
+      if (n >= maxPoints) {
         halve();
       } else {
-        x = Arrays.copyOf(x, n * 2);
-        y = Arrays.copyOf(y, n * 2);
+        int grown = (int) Math.min(maxPoints, 2L * n);
+        x = Arrays.copyOf(x, grown);
+        y = Arrays.copyOf(y, grown);
       }
     }
     x[n] = step;
@@ -60,11 +75,41 @@ public final class Series {
 
   /** A copy of the points with step at least {@code from}: {xs, ys}. */
   public synchronized double[][] points(double from) {
-    int start = 0;
-    while (start < n && x[start] < from) {
-      start++;
-    }
+    int start = lowerBound(from);
     return new double[][] {Arrays.copyOfRange(x, start, n), Arrays.copyOfRange(y, start, n)};
+  }
+
+  /** Reads the points in place, under the series' lock; must not keep the arrays. */
+  public interface PointsReader<R> {
+    R read(double[] steps, double[] values, int start, int end);
+  }
+
+  /**
+   * Hands the points with step at least {@code from} to {@code reader} without copying them (a
+   * million-point series is read in place), holding the series' lock meanwhile.
+   */
+  public synchronized <R> R read(double from, PointsReader<R> reader) {
+    return reader.read(x, y, lowerBound(from), n);
+  }
+
+  /** The last point's step and value, or null when empty. */
+  public synchronized double[] last() {
+    return n == 0 ? null : new double[] {x[n - 1], y[n - 1]};
+  }
+
+  /** The index of the first point with step at least {@code step} (n when none). */
+  private int lowerBound(double step) {
+    int lo = 0;
+    int hi = n;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (x[mid] < step) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
   }
 
   /** Trailing moving average over {@code window} points. */
@@ -85,7 +130,7 @@ public final class Series {
    * At most about {@code 2 * buckets} points: the minimum and maximum of each bucket of steps, in
    * step order, so spikes survive the thinning (what the eye needs from a long noisy curve).
    */
-  static double[][] minMax(double[] xs, double[] ys, int buckets) {
+  public static double[][] minMax(double[] xs, double[] ys, int buckets) {
     if (xs.length <= 2 * buckets) {
       return new double[][] {xs, ys};
     }

@@ -1,4 +1,4 @@
-package dev.cairn.plots;
+package dev.cairn.metrics;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -19,13 +19,20 @@ public final class MetricsFile {
   public static final String STEPS_PER_SECOND = "steps_per_s";
 
   private final JsonlTail tail;
+  private final int maxPoints;
   private final Map<String, Series> series = new TreeMap<>();
   private long lastStep = -1;
   private long rateStep = -1;
   private long rateMillis;
 
   public MetricsFile(Path file) {
+    this(file, Series.MAX_POINTS);
+  }
+
+  /** A reader keeping up to {@code maxPointsPerSeries} points of each metric at full resolution. */
+  public MetricsFile(Path file, int maxPointsPerSeries) {
     this.tail = new JsonlTail(file);
+    this.maxPoints = maxPointsPerSeries;
   }
 
   /** Reads a whole file once. */
@@ -61,7 +68,9 @@ public final class MetricsFile {
         .forEach(
             e -> {
               if (e.getValue().isNumber() && !e.getKey().equals("step")) {
-                series.computeIfAbsent(e.getKey(), Series::new).add(step, e.getValue().asDouble());
+                series
+                    .computeIfAbsent(e.getKey(), k -> new Series(k, maxPoints))
+                    .add(step, e.getValue().asDouble());
               }
             });
     JsonNode time = r.get("time");
@@ -85,7 +94,7 @@ public final class MetricsFile {
     long dt = millis - rateMillis;
     if (dt >= 1000) {
       series
-          .computeIfAbsent(STEPS_PER_SECOND, Series::new)
+          .computeIfAbsent(STEPS_PER_SECOND, k -> new Series(k, maxPoints))
           .add(step, (step - rateStep) * 1000.0 / dt);
       rateStep = step;
       rateMillis = millis;

@@ -1,0 +1,84 @@
+package dev.cairn.web;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The dashboard's secret: 256 random bits as 64 hex digits, kept in a file only the owner can read
+ * so that a restarted server (or a second one on the same runs) accepts the same bookmarked URL. A
+ * file that others can read is not trusted and is replaced.
+ */
+final class AccessToken {
+  private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
+  private static final Set<PosixFilePermission> OWNER_ONLY =
+      EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+
+  private final byte[] value;
+  private final Path file;
+
+  private AccessToken(String value, Path file) {
+    this.value = value.getBytes(StandardCharsets.US_ASCII);
+    this.file = file;
+  }
+
+  /** Reads the token file when it is sound and private, otherwise writes a new token there. */
+  static AccessToken loadOrCreate(Path file) throws IOException {
+    boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+    if (Files.isRegularFile(file)) {
+      String text = Files.readString(file, StandardCharsets.US_ASCII).trim();
+      boolean private_ = !posix || OWNER_ONLY.containsAll(Files.getPosixFilePermissions(file));
+      if (HEX64.matcher(text).matches() && private_) {
+        return new AccessToken(text, file);
+      }
+    }
+    byte[] raw = new byte[32];
+    new SecureRandom().nextBytes(raw);
+    String token = HexFormat.of().formatHex(raw);
+    Path dir = file.toAbsolutePath().getParent();
+    if (dir == null) {
+      throw new IOException("no folder for the token file " + file);
+    }
+    Files.createDirectories(dir);
+    Path tmp = dir.resolve("." + file.getFileName() + "." + Long.toHexString(System.nanoTime()));
+    if (posix) {
+      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+    } else {
+      Files.createFile(tmp);
+    }
+    try {
+      Files.writeString(tmp, token + "\n", StandardCharsets.US_ASCII);
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+    return new AccessToken(token, file);
+  }
+
+  /** Constant-time comparison, so timing tells nothing about how much of a guess was right. */
+  boolean matches(String candidate) {
+    if (candidate == null) {
+      return false;
+    }
+    return MessageDigest.isEqual(value, candidate.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  String value() {
+    return new String(value, StandardCharsets.US_ASCII);
+  }
+
+  Path file() {
+    return file;
+  }
+}

@@ -1,0 +1,260 @@
+package dev.cairn.web;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.LinkedHashSet;
+import java.util.Locale;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The web dashboard over a folder of runs: REST API, server-sent events and the pages. It reads
+ * only the run folders, so it shows any job (running or not, in this process or another) and asks
+ * jobs to save through their control folders.
+ *
+ * <pre>{@code
+ * try (Dashboard d = Dashboard.builder(Path.of("runs")).port(8765).start()) {
+ *   System.out.println(d.url()); // http://127.0.0.1:8765/?token=...
+ * }
+ * }</pre>
+ */
+public final class Dashboard implements Closeable {
+  private static final Logger LOG = LoggerFactory.getLogger(Dashboard.class);
+
+  /** The port when none is given. */
+  public static final int DEFAULT_PORT = 8765;
+
+  private final Javalin app;
+  private final AccessToken token;
+  private final EventHub hub;
+  private final CheckpointTable checkpoints;
+  private final String host;
+  private final int port;
+
+  private Dashboard(Builder b) throws IOException {
+    RunCatalog catalog = new RunCatalog(b.runs, b.maxPointsPerSeries);
+    Path tokenFile =
+        b.tokenFile != null
+            ? b.tokenFile
+            : catalog.root().resolve(".cairn").resolve("dashboard-token");
+    this.token = AccessToken.loadOrCreate(tokenFile);
+    this.checkpoints = new CheckpointTable();
+    this.hub = new EventHub(b.clock, b.pollMillis);
+    Api api = new Api(catalog, checkpoints, b.clock);
+    Assets assets = Assets.load();
+    Set<String> hosts = new LinkedHashSet<>();
+    Guard guard = new Guard(token, hosts);
+    try {
+      this.app =
+          Javalin.create(
+              config -> {
+                config.startup.showJavalinBanner = false;
+                config.startup.showOldJavalinVersionWarning = false;
+                config.jetty.host = b.host;
+                config.jetty.port = b.port;
+                config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+                config.routes.before(guard::check);
+                config.routes.before(
+                    "/api/runs/{run}/events", ctx -> catalog.resolve(ctx.pathParam("run")));
+                config.routes.get("/", ctx -> asset(ctx, assets, "index.html"));
+                config.routes.get(
+                    "/static/{file}", ctx -> asset(ctx, assets, ctx.pathParam("file")));
+                config.routes.get("/api/runs", api::runs);
+                config.routes.get("/api/runs/{run}", api::run);
+                config.routes.get("/api/runs/{run}/metrics", api::metrics);
+                config.routes.get("/api/runs/{run}/checkpoints", api::checkpoints);
+                config.routes.post("/api/runs/{run}/checkpoints", api::save);
+                config.routes.post(
+                    "/api/runs/{run}/checkpoints/{ckpt}/pin", ctx -> api.pin(ctx, true));
+                config.routes.post(
+                    "/api/runs/{run}/checkpoints/{ckpt}/unpin", ctx -> api.pin(ctx, false));
+                config.routes.sse(
+                    "/api/runs/{run}/events",
+                    client ->
+                        hub.subscribe(catalog.resolve(client.ctx().pathParam("run")), client));
+                config.routes.exception(
+                    ApiError.class, (e, ctx) -> error(ctx, e.status(), e.getMessage()));
+                config.routes.exception(
+                    Exception.class,
+                    (e, ctx) -> {
+                      LOG.warn("{} {} failed", ctx.method(), ctx.path(), e);
+                      error(ctx, 500, "internal error (" + e.getClass().getSimpleName() + ")");
+                    });
+                config.routes.error(
+                    404,
+                    ctx -> {
+                      if (!"application/json".equals(ctx.res().getContentType())) {
+                        error(
+                            ctx,
+                            404,
+                            "no such page or endpoint: " + ctx.method() + " " + ctx.path());
+                      }
+                    });
+              });
+      app.start();
+    } catch (RuntimeException e) {
+      hub.close();
+      checkpoints.close();
+      if (e.getClass().getSimpleName().contains("Bind") || e.getCause() instanceof IOException) {
+        throw new IllegalArgumentException(
+            "cannot listen on "
+                + b.host
+                + ":"
+                + b.port
+                + " ("
+                + e.getMessage()
+                + "): choose another port with --port");
+      }
+      throw e;
+    }
+    this.host = b.host;
+    this.port = app.port();
+    for (String h : java.util.List.of("127.0.0.1", "localhost", "[::1]")) {
+      hosts.add(h + ":" + port);
+    }
+    if (!isLoopback(b.host)) {
+      hosts.add(b.host.toLowerCase(Locale.ROOT) + ":" + port);
+      try {
+        hosts.add(InetAddress.getLocalHost().getHostName().toLowerCase(Locale.ROOT) + ":" + port);
+      } catch (UnknownHostException e) {
+        LOG.debug("no local host name: {}", e.toString());
+      }
+    }
+    guard.accept(hosts);
+  }
+
+  public static Builder builder(Path runs) {
+    return new Builder(runs);
+  }
+
+  /** The URL to open: with the token, which the page swaps for a cookie at once. */
+  public String url() {
+    String h = isLoopback(host) || host.equals("0.0.0.0") ? "127.0.0.1" : host;
+    return "http://" + h + ":" + port + "/?token=" + token.value();
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** Where the token is kept (owner-only). */
+  public Path tokenFile() {
+    return token.file();
+  }
+
+  /** Whether the server listens on a loopback address only. */
+  public boolean loopbackOnly() {
+    return isLoopback(host);
+  }
+
+  static boolean isLoopback(String host) {
+    return host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1");
+  }
+
+  private static void asset(Context ctx, Assets assets, String name) {
+    Assets.Asset a = assets.get(name);
+    if (a == null) {
+      throw ApiError.notFound("no such file: " + RunCatalog.printable(name));
+    }
+    ctx.contentType(a.contentType());
+    ctx.result(a.bytes());
+  }
+
+  private static void error(Context ctx, int status, String message) {
+    Guard.headers(ctx);
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    o.put("error", message);
+    o.put("status", status);
+    ctx.status(status);
+    ctx.contentType("application/json");
+    ctx.result(o.toString());
+  }
+
+  @Override
+  public void close() {
+    hub.close();
+    checkpoints.close();
+    app.stop();
+  }
+
+  /** Where and how to serve; every setter validates its value. */
+  public static final class Builder {
+    private final Path runs;
+    private String host = "127.0.0.1";
+    private int port = DEFAULT_PORT;
+    private Path tokenFile;
+    private Clock clock = Clock.systemUTC();
+    private long pollMillis = 250;
+    private int maxPointsPerSeries = 2_000_000;
+
+    private Builder(Path runs) {
+      if (runs == null) {
+        throw new IllegalArgumentException("runs folder must not be null");
+      }
+      this.runs = runs;
+    }
+
+    /** Address to listen on; anything but loopback exposes the runs to the network. */
+    public Builder host(String host) {
+      if (host == null || host.isBlank()) {
+        throw new IllegalArgumentException("host must not be empty");
+      }
+      this.host = host.trim();
+      return this;
+    }
+
+    /** Port, 0 for any free one. */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port must be 0 to 65535, not " + port);
+      }
+      this.port = port;
+      return this;
+    }
+
+    /** Token file (default: RUNS/.cairn/dashboard-token). */
+    public Builder tokenFile(Path file) {
+      this.tokenFile = file;
+      return this;
+    }
+
+    public Builder clock(Clock clock) {
+      if (clock == null) {
+        throw new IllegalArgumentException("clock must not be null");
+      }
+      this.clock = clock;
+      return this;
+    }
+
+    /** How often watched runs' files are looked at for the event stream (default 250 ms). */
+    public Builder pollInterval(long millis) {
+      if (millis < 10) {
+        throw new IllegalArgumentException("poll interval must be at least 10 ms");
+      }
+      this.pollMillis = millis;
+      return this;
+    }
+
+    /** Points of each metric kept at full resolution (default 2,000,000; more are averaged). */
+    public Builder maxPointsPerSeries(int points) {
+      if (points < 1024) {
+        throw new IllegalArgumentException("keep at least 1024 points per series");
+      }
+      this.maxPointsPerSeries = points;
+      return this;
+    }
+
+    /** Starts serving; IllegalArgumentException when the port cannot be had. */
+    public Dashboard start() throws IOException {
+      return new Dashboard(this);
+    }
+  }
+}

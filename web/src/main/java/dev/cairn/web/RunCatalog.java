@@ -1,0 +1,85 @@
+package dev.cairn.web;
+
+import dev.cairn.checkpoint.Names;
+import dev.cairn.run.RunStatus;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The runs the dashboard may show: the run folders directly under one folder (or that folder alone
+ * when it is a run). A name from a request is checked against the safe-name pattern and then looked
+ * up among the folders that exist; it never becomes a path by itself. Followed runs (their metrics
+ * in memory) are kept for the most recently used few.
+ */
+final class RunCatalog {
+  private static final int FOLLOWED = 16;
+
+  private final Path root;
+  private final boolean single;
+  private final int maxPointsPerSeries;
+  private final Map<Path, RunView> views =
+      new LinkedHashMap<>(16, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Path, RunView> eldest) {
+          return size() > FOLLOWED;
+        }
+      };
+
+  RunCatalog(Path root, int maxPointsPerSeries) {
+    this.root = root.toAbsolutePath().normalize();
+    this.single = RunStatus.isRun(this.root);
+    this.maxPointsPerSeries = maxPointsPerSeries;
+  }
+
+  Path root() {
+    return root;
+  }
+
+  /** The run folders, sorted by name. */
+  List<Path> runs() {
+    if (single) {
+      return List.of(root);
+    }
+    try {
+      return RunStatus.runsIn(root);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The run with this folder name; 400 for a name that is not safe, 404 for an unknown one. */
+  RunView resolve(String name) {
+    if (!Names.isSafe(name)) {
+      throw ApiError.badRequest(
+          "run name '"
+              + printable(name)
+              + "' is not allowed: use 1 to 64 letters, digits, '.', '-' or '_'");
+    }
+    for (Path dir : runs()) {
+      Path file = dir.getFileName();
+      if (file != null && file.toString().equals(name)) {
+        return view(dir);
+      }
+    }
+    throw ApiError.notFound("no run named '" + name + "' under " + root);
+  }
+
+  synchronized RunView view(Path dir) {
+    return views.computeIfAbsent(dir, d -> new RunView(d, maxPointsPerSeries));
+  }
+
+  /** A name quoted back in an error, cut short and without control characters. */
+  static String printable(String s) {
+    if (s == null) {
+      return "";
+    }
+    String cut = s.length() > 80 ? s.substring(0, 80) + "..." : s;
+    return cut.replaceAll("\\p{Cntrl}", "?");
+  }
+}

@@ -1,0 +1,41 @@
+package dev.cairn.web;
+
+import dev.cairn.metrics.MetricsFile;
+import dev.cairn.run.RunFiles;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * One run as the dashboard follows it: its folder and its metrics, read incrementally (each request
+ * parses only the lines written since the previous one).
+ */
+final class RunView {
+  private final Path dir;
+  private final RunFiles files;
+  private final MetricsFile metrics;
+
+  RunView(Path dir, int maxPointsPerSeries) {
+    this.dir = dir;
+    this.files = new RunFiles(dir);
+    this.metrics = new MetricsFile(files.metrics(), maxPointsPerSeries);
+  }
+
+  String name() {
+    Path f = dir.getFileName();
+    return f == null ? dir.toString() : f.toString();
+  }
+
+  Path dir() {
+    return dir;
+  }
+
+  RunFiles files() {
+    return files;
+  }
+
+  /** The metrics, brought up to date with the file. */
+  MetricsFile metrics() throws IOException {
+    metrics.poll();
+    return metrics;
+  }
+}

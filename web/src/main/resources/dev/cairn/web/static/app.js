@@ -1,0 +1,657 @@
+// Cairn dashboard: three views over the REST API (runs, one run, compare), live through
+// server-sent events. Plain DOM building only (text goes in as text, never as HTML).
+(function () {
+  "use strict";
+
+  var COLORS = ["#3b6fd8", "#e8710a", "#1b873f", "#c62828", "#7b1fa2", "#00838f", "#6d4c41",
+    "#ad1457", "#558b2f", "#283593"];
+  var view = document.getElementById("view");
+  var crumbs = document.getElementById("crumbs");
+  var connection = document.getElementById("connection");
+  var cleanup = [];
+
+  // ---------- helpers ----------
+  function el(tag, attrs) {
+    var e = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v === null || v === undefined || v === false) return;
+        if (k === "text") e.textContent = v;
+        else if (k === "class") e.className = v;
+        else if (k.indexOf("on") === 0) e.addEventListener(k.substring(2), v);
+        else if (k === "style") e.setAttribute("style", v);
+        else e.setAttribute(k, v === true ? "" : v);
+      });
+    }
+    for (var i = 2; i < arguments.length; i++) {
+      var c = arguments[i];
+      if (c === null || c === undefined) continue;
+      if (Array.isArray(c)) c.forEach(function (x) { if (x) e.appendChild(x); });
+      else e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    }
+    return e;
+  }
+
+  function api(path, options) {
+    options = options || {};
+    options.credentials = "same-origin";
+    options.headers = Object.assign({ "Accept": "application/json" }, options.headers || {});
+    return fetch(path, options).then(function (r) {
+      return r.text().then(function (t) {
+        var body = null;
+        try { body = t ? JSON.parse(t) : null; } catch (e) { body = { error: t }; }
+        if (!r.ok) {
+          var err = new Error((body && body.error) || ("HTTP " + r.status));
+          err.status = r.status;
+          throw err;
+        }
+        return body;
+      });
+    });
+  }
+
+  function enc(s) { return encodeURIComponent(s); }
+
+  function fmtNum(v, digits) {
+    if (v === null || v === undefined || !isFinite(v)) return "–";
+    var a = Math.abs(v);
+    if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(digits || 3);
+    return Number(v.toPrecision(digits || 4)).toString();
+  }
+
+  function fmtInt(v) {
+    return (v === null || v === undefined) ? "–" : Number(v).toLocaleString("en-US");
+  }
+
+  function fmtDuration(s) {
+    if (s === null || s === undefined || !isFinite(s)) return "–";
+    s = Math.max(0, Math.round(s));
+    if (s < 60) return s + "s";
+    if (s < 3600) return Math.floor(s / 60) + "m " + (s % 60) + "s";
+    if (s < 86400) return Math.floor(s / 3600) + "h " + Math.floor((s % 3600) / 60) + "m";
+    return Math.floor(s / 86400) + "d " + Math.floor((s % 86400) / 3600) + "h";
+  }
+
+  function fmtAge(s) { return (s === null || s === undefined) ? "–" : fmtDuration(s) + " ago"; }
+
+  function fmtBytes(b) {
+    if (b === null || b === undefined) return "–";
+    var u = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
+    while (b >= 1024 && i < u.length - 1) { b /= 1024; i++; }
+    return (i === 0 ? b : b.toFixed(1)) + " " + u[i];
+  }
+
+  function fmtTime(iso) {
+    if (!iso) return "–";
+    var d = new Date(iso);
+    return isNaN(d) ? iso : d.toLocaleString();
+  }
+
+  function bar(percent, big) {
+    var p = (percent === null || percent === undefined || !isFinite(percent)) ? 0 : percent;
+    return el("span", { class: "bar" + (big ? " big" : ""), title: fmtNum(p, 3) + "%" },
+      el("span", { style: "width:" + Math.max(0, Math.min(100, p)) + "%" }));
+  }
+
+  function badge(status) {
+    return el("span", { class: "badge status-" + status, text: status });
+  }
+
+  function toast(kind, message, millis) {
+    var t = el("div", { class: "toast toast-" + kind, role: "status", text: message });
+    document.getElementById("toasts").appendChild(t);
+    setTimeout(function () { t.remove(); }, millis || 8000);
+  }
+
+  function onLeave(fn) { cleanup.push(fn); }
+
+  function flatten(obj, prefix, out) {
+    out = out || {};
+    if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+      out[prefix || "(value)"] = JSON.stringify(obj);
+      return out;
+    }
+    Object.keys(obj).sort().forEach(function (k) {
+      var key = prefix ? prefix + "." + k : k;
+      var v = obj[k];
+      if (v !== null && typeof v === "object" && !Array.isArray(v)) flatten(v, key, out);
+      else out[key] = JSON.stringify(v);
+    });
+    return out;
+  }
+
+  // Merges series with different steps into uPlot's one-x-axis table (gaps as null).
+  function align(list) {
+    var seen = {}, xs = [];
+    list.forEach(function (s) {
+      if (!s) return;
+      for (var i = 0; i < s.steps.length; i++) {
+        var x = s.steps[i];
+        if (!seen.hasOwnProperty(x)) { seen[x] = true; xs.push(x); }
+      }
+    });
+    xs.sort(function (a, b) { return a - b; });
+    var index = {};
+    xs.forEach(function (x, i) { index[x] = i; });
+    var data = [xs];
+    list.forEach(function (s) {
+      var col = new Array(xs.length).fill(null);
+      if (s) {
+        var ys = s.values;
+        for (var i = 0; i < s.steps.length; i++) col[index[s.steps[i]]] = ys[i];
+      }
+      data.push(col);
+    });
+    return data;
+  }
+
+  // ---------- charts ----------
+  // A chart card: title, optional controls, and a uPlot drawn from series the caller fetches.
+  function Chart(card, title, opts) {
+    this.card = card;
+    this.title = title;
+    this.opts = opts || {};
+    this.plot = null;
+    this.signature = "";
+    this.body = el("div", { class: "chart-body" }, el("div", { class: "empty", text: "no data yet" }));
+    card.appendChild(this.body);
+  }
+
+  Chart.prototype.width = function () {
+    return Math.max(300, Math.floor(this.card.clientWidth - 24));
+  };
+
+  // lines: [{label, color, steps, values, dash, width}]
+  Chart.prototype.draw = function (lines, log) {
+    var points = 0, lastStep = null;
+    lines = lines.filter(function (l) { return l && l.steps && l.steps.length; });
+    lines.forEach(function (l) {
+      points += l.steps.length;
+      var ls = l.steps[l.steps.length - 1];
+      if (lastStep === null || ls > lastStep) lastStep = ls;
+    });
+    this.card.setAttribute("data-points", String(points));
+    this.card.setAttribute("data-last-step", lastStep === null ? "" : String(lastStep));
+    if (!lines.length) {
+      if (this.plot) { this.plot.destroy(); this.plot = null; this.signature = ""; }
+      this.body.replaceChildren(el("div", { class: "empty", text: "no data yet" }));
+      return;
+    }
+    var positive = lines.every(function (l) { return l.values.every(function (v) { return v === null || v > 0; }); });
+    var useLog = !!log && positive;
+    var data = align(lines);
+    var signature = lines.map(function (l) { return l.label; }).join("|") + "|" + useLog;
+    if (this.plot && signature === this.signature) {
+      this.plot.setData(data);
+      return;
+    }
+    if (this.plot) this.plot.destroy();
+    this.signature = signature;
+    this.body.replaceChildren();
+    var series = [{ label: "step" }].concat(lines.map(function (l) {
+      return { label: l.label, stroke: l.color, width: l.width || 1.5, dash: l.dash,
+        spanGaps: true, points: { show: l.steps.length < 60 },
+        value: function (u, v) { return v === null ? "–" : fmtNum(v, 5); } };
+    }));
+    this.plot = new uPlot({
+      width: this.width(), height: this.opts.height || 260,
+      scales: { x: { time: false }, y: useLog ? { distr: 3 } : {} },
+      axes: [{ label: "step" }, { size: 60, values: function (u, vals) { return vals.map(function (v) { return fmtNum(v, 3); }); } }],
+      series: series,
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false } }
+    }, data, this.body);
+  };
+
+  Chart.prototype.resize = function () {
+    if (this.plot) this.plot.setSize({ width: this.width(), height: this.opts.height || 260 });
+  };
+
+  function chartCard(title, metric) {
+    var card = el("div", { class: "chart-card", "data-chart": metric });
+    var head = el("div", { class: "chart-head" }, el("h3", { text: title }));
+    card.appendChild(head);
+    return { card: card, head: head };
+  }
+
+  function pointsFor(chart) { return Math.min(2000, Math.max(200, chart.width())); }
+
+  // ---------- event stream ----------
+  function stream(run, handlers) {
+    var es = new EventSource("/api/runs/" + enc(run) + "/events");
+    es.onopen = function () { connection.className = "conn live"; connection.textContent = "live"; };
+    es.onerror = function () { connection.className = "conn down"; connection.textContent = "reconnecting"; };
+    Object.keys(handlers).forEach(function (type) {
+      es.addEventListener(type, function (e) {
+        var data;
+        try { data = JSON.parse(e.data); } catch (x) { return; }
+        handlers[type](data);
+      });
+    });
+    onLeave(function () { es.close(); connection.className = "conn"; connection.textContent = ""; });
+  }
+
+  // ---------- runs view ----------
+  var runsSort = { key: "name", dir: 1 };
+  var picked = {};
+
+  function renderRuns() {
+    crumbs.replaceChildren(el("span", { text: "Runs" }));
+    var compareBtn = el("button", { id: "compare-btn", class: "primary", disabled: true, text: "Compare selected",
+      onclick: function () { location.hash = "#/compare?runs=" + Object.keys(picked).filter(function (k) { return picked[k]; }).map(enc).join(","); } });
+    var columns = [
+      ["", null], ["Run", "name"], ["Status", "status"], ["Progress", "percent"], ["Step", "step"],
+      ["ETA", "eta_seconds"], ["Loss", "loss"], ["Last checkpoint", "last_checkpoint_age_seconds"],
+      ["Heartbeat", "heartbeat_age_seconds"], ["Sessions", "sessions"]];
+    var headRow = el("tr", null, columns.map(function (c) {
+      var th = el("th", c[1] ? { "data-sort": c[1], text: c[0] } : { text: c[0] });
+      if (c[1]) th.addEventListener("click", function () {
+        runsSort = { key: c[1], dir: runsSort.key === c[1] ? -runsSort.dir : 1 };
+        refresh();
+      });
+      return th;
+    }));
+    var tbody = el("tbody");
+    var table = el("table", { id: "runs-table" }, el("thead", null, headRow), tbody);
+    var summary = el("span", { class: "muted" });
+    view.replaceChildren(el("h2", { text: "Runs" }),
+      el("div", { class: "toolbar" }, summary, el("span", { class: "spacer" }), compareBtn),
+      el("div", { class: "card" }, table));
+
+    function updateCompare() {
+      var n = Object.keys(picked).filter(function (k) { return picked[k]; }).length;
+      compareBtn.disabled = n < 2;
+      compareBtn.textContent = n >= 2 ? "Compare " + n + " runs" : "Compare selected";
+    }
+
+    function refresh() {
+      api("/api/runs").then(function (runs) {
+        headRow.querySelectorAll("th[data-sort]").forEach(function (th) {
+          th.className = th.getAttribute("data-sort") === runsSort.key ? (runsSort.dir > 0 ? "asc" : "desc") : "";
+        });
+        runs.sort(function (a, b) {
+          var x = a[runsSort.key], y = b[runsSort.key];
+          if (x === y) return 0;
+          if (x === null || x === undefined) return 1;
+          if (y === null || y === undefined) return -1;
+          return (x < y ? -1 : 1) * runsSort.dir;
+        });
+        var running = runs.filter(function (r) { return r.status === "running"; }).length;
+        summary.textContent = runs.length + " run" + (runs.length === 1 ? "" : "s") + ", " + running + " running";
+        tbody.replaceChildren.apply(tbody, runs.map(function (r) {
+          var box = el("input", { type: "checkbox", class: "pick", "aria-label": "select " + r.name });
+          box.checked = !!picked[r.name];
+          box.addEventListener("change", function () { picked[r.name] = box.checked; updateCompare(); });
+          return el("tr", { "data-run": r.name },
+            el("td", null, box),
+            el("td", null, el("a", { class: "run-link", href: "#/run/" + enc(r.name), text: r.name })),
+            el("td", null, badge(r.status)),
+            el("td", null, bar(r.percent), " ", el("span", { class: "muted", text: r.percent === null || r.percent === undefined ? "" : fmtNum(r.percent, 3) + "%" })),
+            el("td", { class: "num", text: r.total_steps ? fmtInt(r.step) + " / " + fmtInt(r.total_steps) : fmtInt(r.step) }),
+            el("td", { class: "num", text: r.status === "running" ? fmtDuration(r.eta_seconds) : "–" }),
+            el("td", { class: "num", text: fmtNum(r.loss) }),
+            el("td", { class: "num", text: r.last_checkpoint_step === null || r.last_checkpoint_step === undefined ? "none" : "step " + fmtInt(r.last_checkpoint_step) + ", " + fmtAge(r.last_checkpoint_age_seconds) }),
+            el("td", { class: "num", text: fmtAge(r.heartbeat_age_seconds) }),
+            el("td", { class: "num", text: String(r.sessions === undefined ? "–" : r.sessions) }));
+        }));
+        if (!runs.length) tbody.appendChild(el("tr", null, el("td", { colspan: "10", class: "muted", text: "No runs in this folder yet." })));
+        updateCompare();
+      }).catch(function (e) { toast("error", "Could not list runs: " + e.message); });
+    }
+    refresh();
+    var timer = setInterval(refresh, 2000);
+    onLeave(function () { clearInterval(timer); });
+  }
+
+  // ---------- run view ----------
+  function renderRun(run) {
+    crumbs.replaceChildren(el("a", { href: "#/", text: "Runs" }), " / ", el("span", { text: run }));
+    var state = { step: 0, status: "", metrics: [], pending: {}, other: null, log: true };
+    var title = el("h2", { id: "run-title", text: run });
+    var statusBadge = el("span");
+    var progressBar = el("span");
+    var stats = el("div", { class: "run-head" });
+    var saveBtn = el("button", { id: "save-btn", class: "primary", text: "Save Checkpoint" });
+    var head = el("div", { class: "card" },
+      el("div", { class: "toolbar" }, title, statusBadge, el("span", { class: "spacer" }), saveBtn),
+      el("div", { class: "run-head" }, progressBar, stats));
+
+    var lossC = chartCard("Loss", "loss");
+    var logBox = el("input", { type: "checkbox", id: "log-scale" });
+    logBox.checked = true;
+    lossC.head.appendChild(el("label", { class: "muted" }, logBox, " log scale"));
+    var lrC = chartCard("Learning rate", "lr");
+    var tpC = chartCard("Throughput", "throughput");
+    var otherC = chartCard("Metric", "other");
+    var select = el("select", { id: "metric-select", "aria-label": "metric" });
+    otherC.head.appendChild(select);
+    var charts = {
+      loss: new Chart(lossC.card, "Loss"), lr: new Chart(lrC.card, "Learning rate"),
+      throughput: new Chart(tpC.card, "Throughput"), other: new Chart(otherC.card, "Metric")
+    };
+    var timeline = el("div", { class: "timeline", id: "sessions" });
+    var sessionsNote = el("div", { class: "muted" });
+    var events = el("div", { class: "events", id: "events-list" });
+    var config = el("table", { class: "config", id: "config" });
+    var ckptBody = el("tbody");
+    var ckptTable = el("table", { id: "checkpoints-table" },
+      el("thead", null, el("tr", null, ["Step", "Name", "Saved", "Size", "Metrics", "Flags", "Verified", ""].map(function (h) { return el("th", { text: h }); }))),
+      ckptBody);
+
+    view.replaceChildren(head,
+      el("div", { class: "charts" }, lossC.card, lrC.card, tpC.card, otherC.card),
+      el("div", { class: "card", style: "margin-top:14px" }, el("h3", { text: "Checkpoints" }), ckptTable),
+      el("div", { class: "card" }, el("h3", { text: "Sessions" }), timeline, sessionsNote),
+      el("div", { class: "grid2" },
+        el("div", { class: "card" }, el("h3", { text: "Events" }), events),
+        el("div", { class: "card" }, el("h3", { text: "Config" }), config)));
+
+    function showStatus(s) {
+      state.step = s.step; state.status = s.status;
+      statusBadge.replaceChildren(badge(s.status));
+      progressBar.replaceChildren(bar(s.percent, true));
+      saveBtn.disabled = !(s.status === "running" || s.status === "stalled");
+      saveBtn.title = saveBtn.disabled ? "only a running job can save" : "save a checkpoint at the next step";
+      stats.replaceChildren(
+        stat("step", s.total_steps ? fmtInt(s.step) + " / " + fmtInt(s.total_steps) : fmtInt(s.step)),
+        stat("progress", s.percent === null ? "–" : fmtNum(s.percent, 3) + "%"),
+        stat("ETA", s.status === "running" ? fmtDuration(s.eta_seconds) : "–"),
+        stat("loss", fmtNum(s.loss)),
+        stat("last checkpoint", s.last_checkpoint_step === null ? "none" : "step " + fmtInt(s.last_checkpoint_step) + ", " + fmtAge(s.last_checkpoint_age_seconds)),
+        stat("heartbeat", fmtAge(s.heartbeat_age_seconds)),
+        stat("sessions", String(s.sessions)));
+    }
+
+    function stat(label, value) {
+      return el("div", { class: "stat" }, el("small", { text: label }), el("b", { text: value }));
+    }
+
+    function addEvent(e, top) {
+      var lvl = e.level === "warn" || e.level === "warning" ? "lvl-warn" : (e.level === "error" ? "lvl-error" : "");
+      var row = el("div", { class: lvl },
+        el("time", { text: fmtTime(e.time) }),
+        el("b", { text: e.type || "" }), " ",
+        el("span", { text: (e.step !== undefined && e.step >= 0 ? "step " + e.step + ": " : "") + (e.message || "") }));
+      if (top) events.insertBefore(row, events.firstChild); else events.appendChild(row);
+      while (events.childNodes.length > 300) events.removeChild(events.lastChild);
+    }
+
+    function showSessions(sessions) {
+      var list = [], open = null;
+      sessions.forEach(function (r) {
+        if (r.type === "start") { open = { n: r.session, start: Date.parse(r.time), end: null, reason: null }; list.push(open); }
+        else if (r.type === "end" && open) { open.end = Date.parse(r.time); open.reason = r.reason; open.step = r.step; open = null; }
+      });
+      timeline.replaceChildren();
+      if (!list.length) { sessionsNote.textContent = "no sessions"; return; }
+      var now = Date.now();
+      var t0 = list[0].start;
+      var t1 = Math.max.apply(null, list.map(function (s) { return s.end || now; }));
+      var span = Math.max(1, t1 - t0);
+      list.forEach(function (s, i) {
+        var end = s.end || (i === list.length - 1 && state.status === "running" ? now : (list[i + 1] ? list[i + 1].start : now));
+        var left = 100 * (s.start - t0) / span, width = 100 * (end - s.start) / span;
+        var reason = s.reason || (i === list.length - 1 && (state.status === "running" || state.status === "stalled") ? "running" : "killed");
+        timeline.appendChild(el("div", { class: "session reason-" + reason + (s.end ? "" : " open"),
+          style: "left:" + left + "%;width:" + width + "%",
+          title: "session " + s.n + ": " + fmtTime(new Date(s.start).toISOString()) + " to " + (s.end ? fmtTime(new Date(s.end).toISOString()) : "no end recorded") + " (" + reason + ")",
+          text: "#" + s.n + " " + reason }));
+      });
+      sessionsNote.textContent = list.length + " session" + (list.length === 1 ? "" : "s") + " over " + fmtDuration(span / 1000) +
+        "; a session without an end was killed or is still running.";
+    }
+
+    function showConfig(cfg) {
+      var flat = flatten(cfg || {});
+      config.replaceChildren.apply(config, Object.keys(flat).map(function (k) {
+        return el("tr", null, el("td", { text: k }), el("td", { text: flat[k] }));
+      }));
+    }
+
+    function refreshCheckpoints() {
+      return api("/api/runs/" + enc(run) + "/checkpoints").then(function (list) {
+        ckptBody.replaceChildren.apply(ckptBody, list.map(function (c) {
+          var flags = el("td");
+          if (c.pinned) flags.appendChild(el("span", { class: "flag pinned", text: c.named ? "pinned (named)" : "pinned" }));
+          if (c.best) flags.appendChild(el("span", { class: "flag best", text: "best" }));
+          if (c.latest) flags.appendChild(el("span", { class: "flag latest", text: "latest" }));
+          var metrics = Object.keys(c.metrics || {}).sort().map(function (k) { return k + " " + fmtNum(c.metrics[k]); }).join(", ");
+          var action = c.named ? el("span", { class: "muted", text: "" }) :
+            el("button", { class: "pin-btn", text: c.pinned ? "Unpin" : "Pin", onclick: function (ev) {
+              ev.target.disabled = true;
+              api("/api/runs/" + enc(run) + "/checkpoints/" + enc(c.id) + "/" + (c.pinned ? "unpin" : "pin"), { method: "POST" })
+                .then(function () { toast("ok", (c.pinned ? "Unpinned " : "Pinned ") + c.id); refreshCheckpoints(); })
+                .catch(function (e) { toast("error", e.message); ev.target.disabled = false; });
+            } });
+          return el("tr", { "data-ckpt": c.id, "data-step": String(c.step) },
+            el("td", { class: "num", text: fmtInt(c.step) }),
+            el("td", { text: c.name || "" }),
+            el("td", { text: fmtTime(c.time) }),
+            el("td", { class: "num", text: fmtBytes(c.bytes) }),
+            el("td", { class: "muted", text: metrics, title: c.path }),
+            flags,
+            el("td", { class: "verified-" + c.verified, text: c.verified === "damaged" ? "damaged: " + (c.problem || "") : c.verified }),
+            el("td", null, action));
+        }));
+        if (!list.length) ckptBody.appendChild(el("tr", null, el("td", { colspan: "8", class: "muted", text: "No checkpoints yet." })));
+      }).catch(function (e) { toast("error", "Could not list checkpoints: " + e.message); });
+    }
+
+    var refreshing = false, again = false, lastDraw = 0, drawTimer = null;
+    function refreshCharts() {
+      if (refreshing) { again = true; return; }
+      refreshing = true;
+      var n = pointsFor(charts.loss);
+      var otherKey = state.other;
+      var keys = ["loss", "val_loss", "lr", "samples_per_s", "steps_per_s"];
+      if (otherKey && keys.indexOf(otherKey) < 0) keys.push(otherKey);
+      var url = "/api/runs/" + enc(run) + "/metrics?max_points=" + n + "&smooth=auto&keys=" + keys.map(enc).join(",");
+      api(url).then(function (m) {
+        var s = m.series;
+        var lossLines = [];
+        if (s.loss) {
+          lossLines.push({ label: "loss", color: "rgba(59,111,216,0.35)", steps: s.loss.steps, values: s.loss.values, width: 1 });
+          lossLines.push({ label: "loss (avg " + s.loss.smooth_window + ")", color: "#3b6fd8", steps: s.loss.steps, values: s.loss.smoothed, width: 2 });
+        }
+        if (s.val_loss) lossLines.push({ label: "val_loss", color: "#e8710a", steps: s.val_loss.steps, values: s.val_loss.values, width: 2 });
+        charts.loss.draw(lossLines, logBox.checked);
+        charts.lr.draw([s.lr && { label: "lr", color: "#1b873f", steps: s.lr.steps, values: s.lr.values }], false);
+        var tp = s.samples_per_s ? { label: "samples/s", s: s.samples_per_s } : (s.steps_per_s ? { label: "steps/s", s: s.steps_per_s } : null);
+        charts.throughput.draw([tp && { label: tp.label, color: "#7b1fa2", steps: tp.s.steps, values: tp.s.values }], false);
+        var o = otherKey && s[otherKey];
+        charts.other.draw([o && { label: otherKey, color: "#00838f", steps: o.steps, values: o.values }], false);
+      }).catch(function (e) { toast("error", "Could not read metrics: " + e.message); })
+        .then(function () {
+          refreshing = false; lastDraw = Date.now();
+          if (again) { again = false; scheduleCharts(); }
+        });
+    }
+    function scheduleCharts() {
+      if (drawTimer) return;
+      var wait = Math.max(0, 1000 - (Date.now() - lastDraw));
+      drawTimer = setTimeout(function () { drawTimer = null; refreshCharts(); }, wait);
+    }
+    onLeave(function () { if (drawTimer) clearTimeout(drawTimer); });
+    logBox.addEventListener("change", function () { charts.loss.signature = ""; refreshCharts(); });
+    select.addEventListener("change", function () { state.other = select.value; charts.other.signature = ""; refreshCharts(); });
+
+    function fillSelect(names) {
+      var skip = ["loss", "val_loss", "lr"];
+      var options = names.filter(function (n) { return skip.indexOf(n) < 0; });
+      if (options.join() === state.metrics.join()) return;
+      state.metrics = options;
+      if (!state.other || options.indexOf(state.other) < 0) {
+        state.other = options.indexOf("val_accuracy") >= 0 ? "val_accuracy" : (options[0] || null);
+      }
+      select.replaceChildren.apply(select, options.map(function (n) {
+        var o = el("option", { value: n, text: n });
+        if (n === state.other) o.selected = true;
+        return o;
+      }));
+    }
+
+    function load() {
+      return api("/api/runs/" + enc(run)).then(function (d) {
+        showStatus(d);
+        fillSelect(d.metrics || []);
+        events.replaceChildren();
+        (d.events || []).slice().reverse().forEach(function (e) { addEvent(e, false); });
+        showSessions(d.sessions || []);
+        showConfig(d.config);
+        refreshCharts();
+        refreshCheckpoints();
+        return d;
+      });
+    }
+
+    load().catch(function (e) {
+      view.replaceChildren(el("div", { class: "error-box", text: "Run '" + run + "': " + e.message }));
+    });
+
+    var sessionsTimer = setInterval(function () {
+      api("/api/runs/" + enc(run)).then(function (d) { showSessions(d.sessions || []); fillSelect(d.metrics || []); }).catch(function () {});
+    }, 10000);
+    onLeave(function () { clearInterval(sessionsTimer); });
+
+    stream(run, {
+      metrics: function () { scheduleCharts(); },
+      progress: function (s) { showStatus(s); },
+      event: function (e) { addEvent(e, true); if (e.type === "session_started" || e.type === "finished") load(); },
+      checkpoint: function (e) {
+        var p = e.request_id && state.pending[e.request_id];
+        if (e.type === "save_request_done" && p) {
+          delete state.pending[e.request_id];
+          clearTimeout(p.timer);
+          toast("ok", "Saved step " + e.step + (p.name ? " as '" + p.name + "'" : "") + ": " + e.path, 12000);
+        } else if (e.type === "save_request_failed" && p) {
+          delete state.pending[e.request_id];
+          clearTimeout(p.timer);
+          toast("error", "Save failed: " + (e.error || e.message), 15000);
+        } else if (e.type === "checkpoint_failed") {
+          toast("error", "Saving step " + e.step + " failed: " + (e.error || e.message), 15000);
+        }
+        refreshCheckpoints();
+      }
+    });
+
+    var dialog = document.getElementById("save-dialog");
+    var nameInput = document.getElementById("save-name");
+    saveBtn.addEventListener("click", function () {
+      nameInput.value = "manual-step-" + state.step;
+      dialog.showModal();
+      nameInput.select();
+    });
+    document.getElementById("save-cancel").onclick = function () { dialog.close("cancel"); };
+    document.getElementById("save-form").onsubmit = function (ev) {
+      ev.preventDefault();
+      var name = nameInput.value.trim();
+      dialog.close("ok");
+      saveBtn.disabled = true;
+      api("/api/runs/" + enc(run) + "/checkpoints", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ name: name || null })
+      }).then(function (r) {
+        toast("info", "Save requested at step " + fmtInt(r.step) + (r.name ? " as '" + r.name + "'" : "") + "…", 4000);
+        state.pending[r.request_id] = { name: r.name, timer: setTimeout(function () {
+          if (state.pending[r.request_id]) toast("warn", "No answer from the job yet for save request " + r.request_id + "; is it still running?", 10000);
+        }, 60000) };
+      }).catch(function (e) { toast("error", "Save refused: " + e.message, 12000); })
+        .then(function () { saveBtn.disabled = !(state.status === "running" || state.status === "stalled"); });
+    };
+    onLeave(function () {
+      document.getElementById("save-form").onsubmit = null;
+      Object.keys(state.pending).forEach(function (k) { clearTimeout(state.pending[k].timer); });
+    });
+    var onResize = function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); };
+    window.addEventListener("resize", onResize);
+    onLeave(function () { window.removeEventListener("resize", onResize); });
+  }
+
+  // ---------- compare view ----------
+  function renderCompare(runs) {
+    crumbs.replaceChildren(el("a", { href: "#/", text: "Runs" }), " / ", el("span", { text: "Compare" }));
+    if (runs.length < 2) {
+      view.replaceChildren(el("div", { class: "error-box", text: "Pick at least two runs on the Runs page to compare." }));
+      return;
+    }
+    var select = el("select", { id: "compare-metric", "aria-label": "metric" });
+    var onlyDiff = el("input", { type: "checkbox", id: "only-diff" });
+    onlyDiff.checked = true;
+    var smooth = el("input", { type: "checkbox", id: "compare-smooth" });
+    smooth.checked = true;
+    var c = chartCard("Overlay", "compare");
+    c.head.appendChild(select);
+    c.head.appendChild(el("label", { class: "muted" }, smooth, " smoothed"));
+    var chart = new Chart(c.card, "Overlay", { height: 360 });
+    var diffBody = el("tbody");
+    var legend = el("div", { class: "picker" });
+    view.replaceChildren(el("h2", { text: "Compare " + runs.join(", ") }), legend, c.card,
+      el("div", { class: "card", style: "margin-top:14px" },
+        el("div", { class: "toolbar" }, el("h3", { text: "Config" }), el("label", { class: "muted" }, onlyDiff, " only differences")),
+        el("table", { class: "config", id: "config-diff" },
+          el("thead", null, el("tr", null, [el("th", { text: "key" })].concat(runs.map(function (r) { return el("th", { text: r }); })))),
+          diffBody)));
+
+    var details = {};
+    Promise.all(runs.map(function (r) {
+      return api("/api/runs/" + enc(r)).then(function (d) { details[r] = d; });
+    })).then(function () {
+      var names = {};
+      runs.forEach(function (r, i) {
+        (details[r].metrics || []).forEach(function (m) { names[m] = true; });
+        legend.appendChild(el("span", null, el("span", { class: "badge", style: "background:" + COLORS[i % COLORS.length] + ";color:#fff", text: r }), " ", badge(details[r].status)));
+      });
+      var list = Object.keys(names).sort();
+      select.replaceChildren.apply(select, list.map(function (n) { return el("option", { value: n, text: n }); }));
+      if (list.indexOf("loss") >= 0) select.value = "loss";
+      draw();
+      diff();
+    }).catch(function (e) { view.replaceChildren(el("div", { class: "error-box", text: e.message })); });
+
+    function draw() {
+      var key = select.value;
+      if (!key) return;
+      var n = pointsFor(chart);
+      Promise.all(runs.map(function (r) {
+        return api("/api/runs/" + enc(r) + "/metrics?keys=" + enc(key) + "&max_points=" + n + (smooth.checked ? "&smooth=auto" : ""))
+          .then(function (m) { return m.series[key]; });
+      })).then(function (series) {
+        chart.draw(series.map(function (s, i) {
+          return s && { label: runs[i], color: COLORS[i % COLORS.length], steps: s.steps, values: smooth.checked && s.smoothed ? s.smoothed : s.values, width: 2 };
+        }), key.indexOf("loss") >= 0);
+      }).catch(function (e) { toast("error", e.message); });
+    }
+
+    function diff() {
+      var flats = runs.map(function (r) { return flatten(details[r].config || {}); });
+      var keys = {};
+      flats.forEach(function (f) { Object.keys(f).forEach(function (k) { keys[k] = true; }); });
+      diffBody.replaceChildren.apply(diffBody, Object.keys(keys).sort().map(function (k) {
+        var vals = flats.map(function (f) { return f.hasOwnProperty(k) ? f[k] : "(absent)"; });
+        var differs = vals.some(function (v) { return v !== vals[0]; });
+        if (onlyDiff.checked && !differs) return null;
+        return el("tr", { class: differs ? "diff" : "" }, [el("td", { text: k })].concat(vals.map(function (v) { return el("td", { text: v }); })));
+      }).filter(Boolean));
+      if (!diffBody.childNodes.length) diffBody.appendChild(el("tr", null, el("td", { colspan: String(runs.length + 1), class: "muted", text: "The configs are identical." })));
+    }
+    select.addEventListener("change", function () { chart.signature = ""; draw(); });
+    smooth.addEventListener("change", draw);
+    onlyDiff.addEventListener("change", diff);
+    var timer = setInterval(draw, 5000);
+    onLeave(function () { clearInterval(timer); });
+  }
+
+  // ---------- routing ----------
+  function route() {
+    cleanup.forEach(function (f) { try { f(); } catch (e) { /* leaving anyway */ } });
+    cleanup = [];
+    var h = location.hash || "#/";
+    var m;
+    if ((m = h.match(/^#\/run\/([^?]+)$/))) renderRun(decodeURIComponent(m[1]));
+    else if ((m = h.match(/^#\/compare\?runs=(.*)$/))) renderCompare(m[1].split(",").filter(Boolean).map(decodeURIComponent));
+    else renderRuns();
+  }
+  window.addEventListener("hashchange", route);
+  route();
+})();
