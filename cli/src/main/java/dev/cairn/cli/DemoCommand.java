@@ -3,6 +3,7 @@ package dev.cairn.cli;
 import dev.cairn.cli.demo.DemoJob;
 import dev.cairn.cli.demo.DemoSettings;
 import dev.cairn.run.ConfigChangedException;
+import dev.cairn.web.Dashboard;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -133,10 +134,18 @@ final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--serve",
       arity = "0..1",
-      fallbackValue = "0",
+      fallbackValue = "8765",
       paramLabel = "PORT",
-      description = "also serve the dashboard (not in this build)")
+      description =
+          "also serve the dashboard from this process (default port 8765; 0: any free port)")
   Integer serve;
+
+  @Option(
+      names = "--host",
+      defaultValue = "127.0.0.1",
+      paramLabel = "H",
+      description = "with --serve: address to listen on (default ${DEFAULT-VALUE})")
+  String host;
 
   @Option(
       names = "--teacher",
@@ -176,11 +185,6 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
-    if (serve != null) {
-      throw new IllegalArgumentException(
-          "--serve needs the dashboard, which this build does not have yet; run without --serve"
-              + " and watch with 'cairn tail RUN_DIR -f'");
-    }
     Duration interval = every.trim().equals("0") ? Duration.ZERO : Durations.parse(every);
     DemoSettings settings =
         new DemoSettings(
@@ -218,7 +222,8 @@ final class DemoCommand implements Callable<Integer> {
                   out.flush();
                 });
     DemoJob.Result r;
-    try (ProgressHolder progress = new ProgressHolder(out)) {
+    try (ProgressHolder progress = new ProgressHolder(out);
+        Dashboard dashboard = serve(out)) {
       r = job.onStart(chain(job, progress)).run();
     } catch (ConfigChangedException e) {
       throw new IllegalArgumentException(
@@ -241,6 +246,21 @@ final class DemoCommand implements Callable<Integer> {
         m.getOrDefault("val_accuracy", Double.NaN));
     r.finalCheckpoint().ifPresent(c -> out.printf("final checkpoint: %s%n", c.folder()));
     return 0;
+  }
+
+  /** With --serve, the dashboard over the runs folder, in this process (null without). */
+  private Dashboard serve(PrintWriter out) throws IOException {
+    if (serve == null) {
+      return null;
+    }
+    if (serve < 0 || serve > 65535) {
+      throw new IllegalArgumentException("--serve port must be 0 to 65535, not " + serve);
+    }
+    Files.createDirectories(runs);
+    Dashboard d = ServeCommand.start(runs, host, serve, null, spec.commandLine().getErr());
+    out.println("Cairn dashboard: " + d.url());
+    out.flush();
+    return d;
   }
 
   /** Progress lines (or a bar on a terminal) once training starts; closed with the job. */

@@ -482,7 +482,8 @@
       if (options.join() === state.metrics.join()) return;
       state.metrics = options;
       if (!state.other || options.indexOf(state.other) < 0) {
-        state.other = options.indexOf("val_accuracy") >= 0 ? "val_accuracy" : (options[0] || null);
+        var rest = options.filter(function (n) { return n !== "samples_per_s" && n !== "steps_per_s"; });
+        state.other = options.indexOf("val_accuracy") >= 0 ? "val_accuracy" : (rest[0] || options[0] || null);
       }
       select.replaceChildren.apply(select, options.map(function (n) {
         var o = el("option", { value: n, text: n });

@@ -1,0 +1,85 @@
+package dev.cairn.cli;
+
+import dev.cairn.web.Dashboard;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code cairn serve}: the dashboard over every run under a folder, until Ctrl-C. */
+@Command(
+    name = "serve",
+    mixinStandardHelpOptions = true,
+    description =
+        "Serve the dashboard for every run under RUNS (running or not, any process): runs,"
+            + " live charts, checkpoints, save now. Prints one URL with its token.")
+final class ServeCommand implements Callable<Integer> {
+  @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Parameters(
+      paramLabel = "RUNS",
+      defaultValue = "runs",
+      description = "runs folder, or one run folder (default: ./runs)")
+  Path runs;
+
+  @Option(
+      names = "--host",
+      defaultValue = "127.0.0.1",
+      paramLabel = "H",
+      description = "address to listen on (default ${DEFAULT-VALUE}; anything else is exposed)")
+  String host;
+
+  @Option(
+      names = "--port",
+      defaultValue = "8765",
+      paramLabel = "P",
+      description = "port (default ${DEFAULT-VALUE}; 0: any free port)")
+  int port;
+
+  @Option(
+      names = "--token-file",
+      paramLabel = "FILE",
+      description = "where the token is kept (default: RUNS/.cairn/dashboard-token)")
+  Path tokenFile;
+
+  @Override
+  public Integer call() throws IOException, InterruptedException {
+    if (!Files.isDirectory(runs)) {
+      throw new IllegalArgumentException(
+          "no runs folder at " + runs + "; give the folder that holds your runs");
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    CountDownLatch stop = new CountDownLatch(1);
+    try (Dashboard d = start(runs, host, port, tokenFile, err)) {
+      out.println("Cairn dashboard: " + d.url());
+      out.flush();
+      Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "cairn-serve-stop"));
+      stop.await();
+    }
+    return 0;
+  }
+
+  /** Starts a dashboard, warning on stderr when it listens beyond this machine. */
+  static Dashboard start(Path runs, String host, int port, Path tokenFile, PrintWriter err)
+      throws IOException {
+    Dashboard d = Dashboard.builder(runs).host(host).port(port).tokenFile(tokenFile).start();
+    if (!d.loopbackOnly()) {
+      err.println(
+          "warning: the dashboard listens on "
+              + host
+              + ":"
+              + d.port()
+              + ", beyond this machine: anyone who can reach it and has the token can read runs"
+              + " and save checkpoints, and plain HTTP carries the token unencrypted");
+      err.flush();
+    }
+    return d;
+  }
+}
