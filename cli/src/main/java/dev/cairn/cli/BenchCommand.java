@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
       BenchCommand.Save.class,
       BenchCommand.Log.class,
       BenchCommand.Demo.class,
-      BenchCommand.Cache.class
+      BenchCommand.Cache.class,
+      BenchCommand.Dashboard.class
     })
 final class BenchCommand implements Runnable {
   @Spec CommandLine.Model.CommandSpec spec;
@@ -302,6 +303,69 @@ final class BenchCommand implements Runnable {
             r.rawCallMicros(),
             r.fsyncMicros(),
             r.entries());
+      }
+      return 0;
+    }
+  }
+
+  /** {@code cairn bench dashboard}. */
+  @Command(
+      name = "dashboard",
+      mixinStandardHelpOptions = true,
+      description =
+          "Dashboard metrics endpoint on a long run: a real run folder and server, max_points=2000,"
+              + " against one in-memory copy of the series and the downsampling alone.")
+  static final class Dashboard implements Callable<Integer> {
+    @Spec CommandLine.Model.CommandSpec spec;
+
+    @Option(
+        names = "--dir",
+        required = true,
+        paramLabel = "DIR",
+        description = "a folder for the temporary run")
+    Path dir;
+
+    @Option(
+        names = "--points",
+        defaultValue = "1000000",
+        description = "logged steps (default ${DEFAULT-VALUE})")
+    int points;
+
+    @Option(
+        names = "--requests",
+        defaultValue = "50",
+        description = "warm requests (default ${DEFAULT-VALUE})")
+    int requests;
+
+    @Option(names = "--json", description = "one JSON line")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      if (points < 10_000 || requests < 5) {
+        throw new IllegalArgumentException("--points must be at least 10000, --requests 5");
+      }
+      dev.cairn.bench.DashboardBenchmark.Result r =
+          dev.cairn.bench.DashboardBenchmark.run(dir, points, requests);
+      PrintWriter out = spec.commandLine().getOut();
+      if (json) {
+        out.println(Json.MAPPER.writeValueAsString(r));
+      } else {
+        out.printf(
+            java.util.Locale.ROOT,
+            "%d points -> %d (max_points %d, %d bytes): first request %.0f ms (parses the file),"
+                + " warm median %.1f ms, with moving average %.1f ms; in-memory copy %.1f ms,"
+                + " downsampling alone %.1f ms (medians of %d)%n",
+            r.points(),
+            r.returnedPoints(),
+            r.maxPoints(),
+            r.responseBytes(),
+            r.coldMillis(),
+            r.warmMedianMillis(),
+            r.warmSmoothMedianMillis(),
+            r.copyMedianMillis(),
+            r.lttbMedianMillis(),
+            requests);
       }
       return 0;
     }

@@ -20,14 +20,13 @@ public final class Downsampling {
     if (n <= 0) {
       return new int[0];
     }
-    if (n <= maxPoints || maxPoints < 3) {
-      int count = Math.min(n, Math.max(maxPoints, n <= maxPoints ? n : 2));
-      if (count == n) {
-        int[] all = new int[n];
-        Arrays.setAll(all, i -> start + i);
-        return all;
-      }
-      return count == 1 ? new int[] {start} : new int[] {start, end - 1};
+    if (n <= maxPoints) {
+      int[] all = new int[n];
+      Arrays.setAll(all, i -> start + i);
+      return all;
+    }
+    if (maxPoints < 3) {
+      return maxPoints <= 1 ? new int[] {start} : new int[] {start, end - 1};
     }
     int[] out = new int[maxPoints];
     int k = 0;
