@@ -17,3 +17,4 @@ done
 "$root/cairn" bench log --dir "$dir" --json > "$out/bench-log.json"
 "${java_[@]}" org.openjdk.jmh.Main MetricsLogJmh -prof gc -rf json -rff "$out/jmh-metrics.json" > "$out/jmh-metrics.txt" 2>&1
 "${java_[@]}" dev.cairn.bench.OverheadBenchmark "$dir/overhead" 65 2 4000000 > "$out/overhead.json"
+"$root/cairn" bench dashboard --dir "$dir" --json > "$out/bench-dashboard.json"
