@@ -55,11 +55,7 @@ public final class MetricsFile {
   public synchronized boolean poll() throws IOException {
     boolean[] any = {false};
     tail.poll(
-        () -> {
-          series.clear();
-          lastStep = -1;
-          rateStep = -1;
-        },
+        this::reset,
         (b, off, len) -> {
           if (record(b, off, len)) {
             any[0] = true;
@@ -68,11 +64,18 @@ public final class MetricsFile {
     return any[0];
   }
 
+  /** The file was replaced: start over. */
+  private synchronized void reset() {
+    series.clear();
+    lastStep = -1;
+    rateStep = -1;
+  }
+
   /**
    * One record, read with Jackson's streaming parser (no tree, no strings but the field names,
    * which the parser interns): a long run's million lines are read in about a second.
    */
-  private boolean record(byte[] b, int off, int len) {
+  private synchronized boolean record(byte[] b, int off, int len) {
     int k = 0;
     long step = -1;
     boolean hasStep = false;

@@ -25,6 +25,8 @@ final class AccessToken {
   private static final Set<PosixFilePermission> OWNER_ONLY =
       EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
+  private static final SecureRandom RANDOM = new SecureRandom();
+
   private final byte[] value;
   private final Path file;
 
@@ -44,7 +46,7 @@ final class AccessToken {
       }
     }
     byte[] raw = new byte[32];
-    new SecureRandom().nextBytes(raw);
+    RANDOM.nextBytes(raw);
     String token = HexFormat.of().formatHex(raw);
     Path dir = file.toAbsolutePath().getParent();
     if (dir == null) {

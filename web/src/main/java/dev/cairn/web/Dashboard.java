@@ -120,8 +120,11 @@ public final class Dashboard implements Closeable {
     for (String h : java.util.List.of("127.0.0.1", "localhost", "[::1]")) {
       hosts.add(h + ":" + port);
     }
+    if (!b.host.equals("0.0.0.0") && !b.host.equals("::")) {
+      String h = b.host.toLowerCase(Locale.ROOT);
+      hosts.add((h.contains(":") ? "[" + h + "]" : h) + ":" + port);
+    }
     if (!isLoopback(b.host)) {
-      hosts.add(b.host.toLowerCase(Locale.ROOT) + ":" + port);
       try {
         hosts.add(InetAddress.getLocalHost().getHostName().toLowerCase(Locale.ROOT) + ":" + port);
       } catch (UnknownHostException e) {
@@ -137,7 +140,10 @@ public final class Dashboard implements Closeable {
 
   /** The URL to open: with the token, which the page swaps for a cookie at once. */
   public String url() {
-    String h = isLoopback(host) || host.equals("0.0.0.0") ? "127.0.0.1" : host;
+    String h =
+        host.equals("0.0.0.0") || host.equals("::") || host.equals("localhost")
+            ? "127.0.0.1"
+            : host.contains(":") ? "[" + host + "]" : host;
     return "http://" + h + ":" + port + "/?token=" + token.value();
   }
 
@@ -156,7 +162,11 @@ public final class Dashboard implements Closeable {
   }
 
   static boolean isLoopback(String host) {
-    return host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1");
+    try {
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      return false;
+    }
   }
 
   private static void asset(Context ctx, Assets assets, String name) {

@@ -378,4 +378,13 @@ class DashboardApiTest {
           }
         });
   }
+
+  @Test
+  void aTakenPortIsOneClearLine() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> Dashboard.builder(runs).port(port).start())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cannot listen on 127.0.0.1:" + port)
+        .hasMessageContaining("--port");
+  }
 }
