@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -49,15 +50,7 @@ final class BenchCommand implements Runnable {
         description = "how much tensor data, like 512MiB or 2GiB")
     String bytes;
 
-    @Option(
-        names = "--dir",
-        required = true,
-        paramLabel = "DIR",
-        description = "a folder on the disk to measure (a temporary sub-folder is used)")
-    Path dir;
-
-    @Option(names = "--json", description = "one JSON line")
-    boolean json;
+    @Mixin Where where;
 
     @Option(
         names = "--repeat",
@@ -85,7 +78,7 @@ final class BenchCommand implements Runnable {
       if (tensors < 1) {
         throw new IllegalArgumentException("--tensors must be 1 or more");
       }
-      SaveBenchmark.Result r = SaveBenchmark.run(size, tensors, repeat, dir, dropCaches);
+      SaveBenchmark.Result r = SaveBenchmark.run(size, tensors, repeat, where.dir, dropCaches);
       PrintWriter out = spec.commandLine().getOut();
       ObjectNode o = Json.MAPPER.createObjectNode();
       o.put("bytes", r.bytes());
@@ -103,7 +96,7 @@ final class BenchCommand implements Runnable {
       o.set("save_runs", Json.MAPPER.valueToTree(r.saveRuns()));
       o.set("restore_runs", Json.MAPPER.valueToTree(r.restoreRuns()));
       o.put("caches_dropped", r.cachesDropped());
-      if (json) {
+      if (where.json) {
         out.println(Json.MAPPER.writeValueAsString(o));
       } else {
         out.printf(
@@ -135,15 +128,7 @@ final class BenchCommand implements Runnable {
   static final class Log implements Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(
-        names = "--dir",
-        required = true,
-        paramLabel = "DIR",
-        description = "where the temporary metrics file goes")
-    Path dir;
-
-    @Option(names = "--json", description = "one JSON line")
-    boolean json;
+    @Mixin Where where;
 
     @Option(names = "--batches", defaultValue = "200", description = "(default ${DEFAULT-VALUE})")
     int batches;
@@ -159,9 +144,10 @@ final class BenchCommand implements Runnable {
       if (batches < 1 || calls < 1) {
         throw new IllegalArgumentException("--batches and --calls must be 1 or more");
       }
-      dev.cairn.bench.LogBenchmark.Result r = dev.cairn.bench.LogBenchmark.run(dir, batches, calls);
+      dev.cairn.bench.LogBenchmark.Result r =
+          dev.cairn.bench.LogBenchmark.run(where.dir, batches, calls);
       PrintWriter out = spec.commandLine().getOut();
-      if (json) {
+      if (where.json) {
         ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("ns_per_call", r.nsPerCall());
         o.put("p10_ns", r.p10());
@@ -191,12 +177,7 @@ final class BenchCommand implements Runnable {
   static final class Demo implements Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(
-        names = "--dir",
-        required = true,
-        paramLabel = "DIR",
-        description = "where the temporary run goes")
-    Path dir;
+    @Mixin Where where;
 
     @Option(
         names = "--steps",
@@ -210,9 +191,6 @@ final class BenchCommand implements Runnable {
         description = "steps per block, a multiple of 100 (default ${DEFAULT-VALUE})")
     int block;
 
-    @Option(names = "--json", description = "one JSON line")
-    boolean json;
-
     @Override
     public Integer call() throws IOException {
       if (steps < 2 || block < 1) {
@@ -220,8 +198,8 @@ final class BenchCommand implements Runnable {
       }
       PrintWriter out = spec.commandLine().getOut();
       dev.cairn.cli.demo.DemoOverhead.Result r =
-          dev.cairn.cli.demo.DemoOverhead.run(steps, block, dir, spec.commandLine().getErr());
-      if (json) {
+          dev.cairn.cli.demo.DemoOverhead.run(steps, block, where.dir, spec.commandLine().getErr());
+      if (where.json) {
         ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("steps", r.steps());
         o.put("block", r.block());
@@ -266,12 +244,7 @@ final class BenchCommand implements Runnable {
   static final class Cache implements Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(
-        names = "--dir",
-        required = true,
-        paramLabel = "DIR",
-        description = "a folder on the disk to measure")
-    Path dir;
+    @Mixin Where where;
 
     @Option(
         names = "--entries",
@@ -279,17 +252,15 @@ final class BenchCommand implements Runnable {
         description = "distinct requests (default ${DEFAULT-VALUE})")
     int entries;
 
-    @Option(names = "--json", description = "one JSON line")
-    boolean json;
-
     @Override
     public Integer call() throws Exception {
       if (entries < 10) {
         throw new IllegalArgumentException("--entries must be at least 10");
       }
-      dev.cairn.bench.CacheBenchmark.Result r = dev.cairn.bench.CacheBenchmark.run(dir, entries);
+      dev.cairn.bench.CacheBenchmark.Result r =
+          dev.cairn.bench.CacheBenchmark.run(where.dir, entries);
       PrintWriter out = spec.commandLine().getOut();
-      if (json) {
+      if (where.json) {
         out.println(Json.MAPPER.writeValueAsString(r));
       } else {
         out.printf(
@@ -318,12 +289,7 @@ final class BenchCommand implements Runnable {
   static final class Dashboard implements Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(
-        names = "--dir",
-        required = true,
-        paramLabel = "DIR",
-        description = "a folder for the temporary run")
-    Path dir;
+    @Mixin Where where;
 
     @Option(
         names = "--points",
@@ -337,18 +303,15 @@ final class BenchCommand implements Runnable {
         description = "warm requests (default ${DEFAULT-VALUE})")
     int requests;
 
-    @Option(names = "--json", description = "one JSON line")
-    boolean json;
-
     @Override
     public Integer call() throws Exception {
       if (points < 10_000 || requests < 5) {
         throw new IllegalArgumentException("--points must be at least 10000, --requests 5");
       }
       dev.cairn.bench.DashboardBenchmark.Result r =
-          dev.cairn.bench.DashboardBenchmark.run(dir, points, requests);
+          dev.cairn.bench.DashboardBenchmark.run(where.dir, points, requests);
       PrintWriter out = spec.commandLine().getOut();
-      if (json) {
+      if (where.json) {
         out.println(Json.MAPPER.writeValueAsString(r));
       } else {
         out.printf(
@@ -369,5 +332,18 @@ final class BenchCommand implements Runnable {
       }
       return 0;
     }
+  }
+
+  /** What every bench command takes: where to measure, and whether to print one JSON line. */
+  static final class Where {
+    @Option(
+        names = "--dir",
+        required = true,
+        paramLabel = "DIR",
+        description = "a folder on the disk to measure (a temporary sub-folder is used)")
+    Path dir;
+
+    @Option(names = "--json", description = "one JSON line")
+    boolean json;
   }
 }
