@@ -60,6 +60,14 @@
     return Number(v.toPrecision(digits || 4)).toString();
   }
 
+  // Axis ticks: short ("1e-6", "0.25", "2.5e+6"), or they overlap on a log scale.
+  function fmtAxis(v) {
+    if (v === null || v === undefined || !isFinite(v)) return "";
+    var a = Math.abs(v);
+    if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2).replace(/\.?0+e/, "e");
+    return Number(v.toPrecision(3)).toString();
+  }
+
   function fmtInt(v) {
     return (v === null || v === undefined) ? "–" : Number(v).toLocaleString("en-US");
   }
@@ -178,8 +186,15 @@
       this.body.replaceChildren(el("div", { class: "empty", text: "no data yet" }));
       return;
     }
-    var positive = lines.every(function (l) { return l.values.every(function (v) { return v === null || v > 0; }); });
-    var useLog = !!log && positive;
+    // A log scale drops values at or below zero (a loss that reached 0 exactly) as gaps, as
+    // long as something positive is left to draw.
+    var anyPositive = lines.some(function (l) { return l.values.some(function (v) { return v !== null && v > 0; }); });
+    var useLog = !!log && anyPositive;
+    if (useLog) {
+      lines = lines.map(function (l) {
+        return Object.assign({}, l, { values: l.values.map(function (v) { return v !== null && v > 0 ? v : null; }) });
+      });
+    }
     var data = align(lines);
     var signature = lines.map(function (l) { return l.label; }).join("|") + "|" + useLog;
     if (this.plot && signature === this.signature) {
@@ -197,7 +212,7 @@
     this.plot = new uPlot({
       width: this.width(), height: this.opts.height || 260,
       scales: { x: { time: false }, y: useLog ? { distr: 3 } : {} },
-      axes: [{ label: "step" }, { size: 60, values: function (u, vals) { return vals.map(function (v) { return fmtNum(v, 3); }); } }],
+      axes: [{ label: "step" }, { size: 64, values: function (u, vals) { return vals.map(fmtAxis); } }],
       series: series,
       legend: { live: true },
       cursor: { drag: { x: true, y: false } }
@@ -392,7 +407,10 @@
       list.forEach(function (s, i) {
         var end = s.end || (i === list.length - 1 && state.status === "running" ? now : (list[i + 1] ? list[i + 1].start : now));
         var left = 100 * (s.start - t0) / span, width = 100 * (end - s.start) / span;
-        var reason = s.reason || (i === list.length - 1 && (state.status === "running" || state.status === "stalled") ? "running" : "killed");
+        var last = i === list.length - 1;
+        var reason = s.reason || (!last ? "killed" :
+          (state.status === "running" || state.status === "stalled") ? state.status :
+          (state.status === "dead" ? "killed" : state.status || "no end"));
         timeline.appendChild(el("div", { class: "session reason-" + reason + (s.end ? "" : " open"),
           style: "left:" + left + "%;width:" + width + "%",
           title: "session " + s.n + ": " + fmtTime(new Date(s.start).toISOString()) + " to " + (s.end ? fmtTime(new Date(s.end).toISOString()) : "no end recorded") + " (" + reason + ")",
