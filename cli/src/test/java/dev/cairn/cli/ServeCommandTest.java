@@ -146,4 +146,24 @@ class ServeCommandTest {
     assertThat(code2).isEqualTo(2);
     assertThat(err2.toString()).contains("port must be 0 to 65535");
   }
+
+  @Test
+  void listeningBeyondLoopbackWarns() throws Exception {
+    StringWriter err = new StringWriter();
+    try (dev.cairn.web.Dashboard d =
+        ServeCommand.start(dir, "0.0.0.0", 0, dir.resolve("token"), new PrintWriter(err))) {
+      assertThat(d.loopbackOnly()).isFalse();
+      assertThat(err.toString())
+          .startsWith("warning: the dashboard listens on 0.0.0.0:" + d.port())
+          .contains("unencrypted");
+      String token = java.nio.file.Files.readString(dir.resolve("token")).trim();
+      assertThat(get(String.valueOf(d.port()), token, "/api/runs").statusCode()).isEqualTo(200);
+    }
+    StringWriter quiet = new StringWriter();
+    try (dev.cairn.web.Dashboard d =
+        ServeCommand.start(dir, "127.0.0.1", 0, dir.resolve("token"), new PrintWriter(quiet))) {
+      assertThat(d.loopbackOnly()).isTrue();
+      assertThat(quiet.toString()).isEmpty();
+    }
+  }
 }
