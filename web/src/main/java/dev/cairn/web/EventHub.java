@@ -152,7 +152,12 @@ final class EventHub implements AutoCloseable {
       return;
     }
     for (SseClient c : w.clients) {
-      c.sendEvent(event, json);
+      try {
+        c.sendEvent(event, json);
+      } catch (RuntimeException e) {
+        // One browser tab gone mid-send must not cost the others this event.
+        w.clients.remove(c);
+      }
     }
   }
 
