@@ -301,6 +301,9 @@ final class DefaultCheckpointStore implements CheckpointStore {
     }
     List<Long> deleted = new ArrayList<>();
     for (CheckpointInfo c : Retention.toDelete(list(), policy)) {
+      if (storage.exists(pinFile(c.step()))) {
+        continue; // pinned by another process (the dashboard) since the list was read
+      }
       Path doomed = folder.resolve(StepFolders.deleting(c.step(), CheckpointCommit.randomHex()));
       // Renamed first so a crash mid-delete never leaves a half-deleted step-N that looks real.
       storage.rename(c.folder(), doomed);

@@ -265,6 +265,34 @@ class CheckpointStoreTest {
   }
 
   @Test
+  void aPinFromAnotherProcessDuringRetentionIsHonoured() throws IOException {
+    dev.cairn.testkit.CrashFileSystem fs = dev.cairn.testkit.CrashFileSystem.wrap(dir);
+    Path folder = fs.root().resolve("pinned-during");
+    try (CheckpointStore store = CheckpointStore.builder(folder).events(e -> {}).open()) {
+      for (long step = 1; step <= 3; step++) {
+        store.save(Fixtures.checkpoint(step, 64));
+      }
+      // While retention removes step 1, someone pins step 2 (the dashboard's Pin button): the
+      // list retention decided on is already stale.
+      boolean[] pinned = {false};
+      fs.setFaultHook(
+          (index, op, path) -> {
+            if (!pinned[0]
+                && op == dev.cairn.testkit.FaultHook.Op.RENAME
+                && path.toString().contains("step-1")) {
+              pinned[0] = true;
+              Files.createDirectories(folder.resolve("pinned"));
+              Files.createFile(folder.resolve("pinned").resolve("step-2"));
+            }
+          });
+      assertThat(store.applyRetention(RetentionPolicy.builder().keepLast(1).build()))
+          .containsExactly(1L);
+      assertThat(pinned[0]).isTrue();
+      assertThat(store.list()).extracting(CheckpointInfo::step).containsExactly(2L, 3L);
+    }
+  }
+
+  @Test
   void oneWriterAtATime() throws IOException {
     try (CheckpointStore store = open()) {
       assertThatThrownBy(this::open)
