@@ -3,6 +3,7 @@ package dev.cairn.metrics;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -18,7 +19,9 @@ import java.util.function.Consumer;
  * times, one point per second or more of training.
  */
 public final class MetricsFile {
-  private static final JsonFactory FACTORY = new JsonFactory();
+  // Numbers are most of a metrics line: Jackson's FastDoubleParser reads them about twice as fast.
+  private static final JsonFactory FACTORY =
+      JsonFactory.builder().enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER).build();
 
   /** The metric derived from the records' times. */
   public static final String STEPS_PER_SECOND = "steps_per_s";
