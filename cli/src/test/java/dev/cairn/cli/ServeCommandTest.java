@@ -128,7 +128,7 @@ class ServeCommandTest {
   }
 
   @Test
-  void refusesAMissingFolderAndABadPort() {
+  void refusesAMissingFolderABadPortAndAnUnwritableTokenFile() throws Exception {
     StringWriter err = new StringWriter();
     int code =
         Main.run(
@@ -145,6 +145,25 @@ class ServeCommandTest {
             new PrintWriter(err2));
     assertThat(code2).isEqualTo(2);
     assertThat(err2.toString()).contains("port must be 0 to 65535");
+    java.nio.file.Path blocker = dir.resolve("a-file");
+    java.nio.file.Files.writeString(blocker, "x");
+    StringWriter err3 = new StringWriter();
+    int code3 =
+        Main.run(
+            new String[] {
+              "serve",
+              dir.toString(),
+              "--port",
+              "0",
+              "--token-file",
+              blocker.resolve("token").toString()
+            },
+            new PrintWriter(new StringWriter()),
+            new PrintWriter(err3));
+    assertThat(code3).isEqualTo(2);
+    assertThat(err3.toString())
+        .contains("cannot keep the dashboard token in")
+        .contains("--token-file");
   }
 
   @Test

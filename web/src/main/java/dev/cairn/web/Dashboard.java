@@ -45,7 +45,19 @@ public final class Dashboard implements Closeable {
         b.tokenFile != null
             ? b.tokenFile
             : catalog.root().resolve(".cairn").resolve("dashboard-token");
-    this.token = AccessToken.loadOrCreate(tokenFile);
+    try {
+      this.token = AccessToken.loadOrCreate(tokenFile);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(
+          "cannot keep the dashboard token in "
+              + tokenFile
+              + " ("
+              + e.getClass().getSimpleName()
+              + ": "
+              + e.getMessage()
+              + "); give a writable file with --token-file",
+          e);
+    }
     this.checkpoints = new CheckpointTable();
     this.hub = new EventHub(b.clock, b.pollMillis);
     Api api = new Api(catalog, checkpoints, b.clock);
