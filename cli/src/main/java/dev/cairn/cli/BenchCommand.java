@@ -242,7 +242,6 @@ final class BenchCommand implements Runnable {
           "Response cache: hit latency and throughput (1 and 8 threads), a miss against the raw"
               + " HTTP call to a local server and against one fsync on the same disk.")
   static final class Cache implements Callable<Integer> {
-    @Spec CommandLine.Model.CommandSpec spec;
 
     @Mixin Where where;
 
@@ -259,22 +258,20 @@ final class BenchCommand implements Runnable {
       }
       dev.cairn.bench.CacheBenchmark.Result r =
           dev.cairn.bench.CacheBenchmark.run(where.dir, entries);
-      PrintWriter out = spec.commandLine().getOut();
-      if (where.json) {
-        out.println(Json.MAPPER.writeValueAsString(r));
-      } else {
-        out.printf(
-            java.util.Locale.ROOT,
-            "hit %.1f us (median), %.0f hits/s on 1 thread, %.0f on 8; miss %.0f us vs raw call"
-                + " %.0f us and one fsync %.0f us (%d entries)%n",
-            r.hitMicros(),
-            r.hitsPerSecond1(),
-            r.hitsPerSecond8(),
-            r.missMicros(),
-            r.rawCallMicros(),
-            r.fsyncMicros(),
-            r.entries());
-      }
+      where.report(
+          r,
+          out ->
+              out.printf(
+                  java.util.Locale.ROOT,
+                  "hit %.1f us (median), %.0f hits/s on 1 thread, %.0f on 8; miss %.0f us vs raw call"
+                      + " %.0f us and one fsync %.0f us (%d entries)%n",
+                  r.hitMicros(),
+                  r.hitsPerSecond1(),
+                  r.hitsPerSecond8(),
+                  r.missMicros(),
+                  r.rawCallMicros(),
+                  r.fsyncMicros(),
+                  r.entries()));
       return 0;
     }
   }
@@ -287,7 +284,6 @@ final class BenchCommand implements Runnable {
           "Dashboard metrics endpoint on a long run: a real run folder and server, max_points=2000,"
               + " against one in-memory copy of the series and the downsampling alone.")
   static final class Dashboard implements Callable<Integer> {
-    @Spec CommandLine.Model.CommandSpec spec;
 
     @Mixin Where where;
 
@@ -310,32 +306,33 @@ final class BenchCommand implements Runnable {
       }
       dev.cairn.bench.DashboardBenchmark.Result r =
           dev.cairn.bench.DashboardBenchmark.run(where.dir, points, requests);
-      PrintWriter out = spec.commandLine().getOut();
-      if (where.json) {
-        out.println(Json.MAPPER.writeValueAsString(r));
-      } else {
-        out.printf(
-            java.util.Locale.ROOT,
-            "%d points -> %d (max_points %d, %d bytes): first request %.0f ms (parses the file),"
-                + " warm median %.1f ms, with moving average %.1f ms; in-memory copy %.1f ms,"
-                + " downsampling alone %.1f ms (medians of %d)%n",
-            r.points(),
-            r.returnedPoints(),
-            r.maxPoints(),
-            r.responseBytes(),
-            r.coldMillis(),
-            r.warmMedianMillis(),
-            r.warmSmoothMedianMillis(),
-            r.copyMedianMillis(),
-            r.lttbMedianMillis(),
-            requests);
-      }
+      where.report(
+          r,
+          out ->
+              out.printf(
+                  java.util.Locale.ROOT,
+                  "%d points -> %d (max_points %d, %d bytes): first request %.0f ms (parses the file),"
+                      + " warm median %.1f ms, with moving average %.1f ms; in-memory copy %.1f ms,"
+                      + " downsampling alone %.1f ms (medians of %d)%n",
+                  r.points(),
+                  r.returnedPoints(),
+                  r.maxPoints(),
+                  r.responseBytes(),
+                  r.coldMillis(),
+                  r.warmMedianMillis(),
+                  r.warmSmoothMedianMillis(),
+                  r.copyMedianMillis(),
+                  r.lttbMedianMillis(),
+                  requests));
       return 0;
     }
   }
 
   /** What every bench command takes: where to measure, and whether to print one JSON line. */
   static final class Where {
+    @Spec(Spec.Target.MIXEE)
+    CommandLine.Model.CommandSpec mixee;
+
     @Option(
         names = "--dir",
         required = true,
@@ -345,5 +342,17 @@ final class BenchCommand implements Runnable {
 
     @Option(names = "--json", description = "one JSON line")
     boolean json;
+
+    /** The result as one JSON line with --json, otherwise the command's own text. */
+    void report(Object result, java.util.function.Consumer<PrintWriter> text)
+        throws java.io.IOException {
+      PrintWriter out = mixee.commandLine().getOut();
+      if (json) {
+        out.println(Json.MAPPER.writeValueAsString(result));
+      } else {
+        text.accept(out);
+      }
+      out.flush();
+    }
   }
 }
