@@ -254,6 +254,10 @@ public final class MetricsLog implements AutoCloseable {
     int unsyncedRecords = 0;
     long written = 0;
     while (true) {
+      // Read once per round: close() may set it at any moment, and a round that saw it unset
+      // when deciding whether to write the buffer must not see it set when deciding to return
+      // (that lost up to 64 KB of formatted records at close).
+      boolean closingNow = closing;
       long h = head.get();
       boolean have = h < tail && published.get((int) (h & mask)) == h + 1;
       try {
@@ -293,10 +297,10 @@ public final class MetricsLog implements AutoCloseable {
                 && (durability == Durability.OS_BUFFERED
                     || unsyncedRecords >= GROUP_COMMIT_RECORDS
                     || now - unsyncedSince >= GROUP_COMMIT_NANOS
-                    || closing
+                    || closingNow
                     || flushRequested);
         if (out.position() > 0
-            && (syncDue || closing || now - unwrittenSince >= WRITE_DELAY_NANOS)) {
+            && (syncDue || closingNow || now - unwrittenSince >= WRITE_DELAY_NANOS)) {
           writeOut();
           unwrittenSince = 0;
         }
@@ -311,10 +315,10 @@ public final class MetricsLog implements AutoCloseable {
           flushRequested = false;
         }
         reportDrops();
-        if (closing && head.get() >= tail) {
+        if (closingNow && head.get() >= tail) {
           return;
         }
-        if (flushRequested || closing) {
+        if (flushRequested || closingNow) {
           continue;
         }
         LockSupport.parkNanos(idleNanos);
