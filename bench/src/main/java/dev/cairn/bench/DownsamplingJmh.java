@@ -29,6 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
 public class DownsamplingJmh {
   static final int POINTS = 1_000_000;
 
+  private final Random noise = new Random(1);
   private double[] xs;
   private double[] ys;
   private int[] chosen;
@@ -37,10 +38,9 @@ public class DownsamplingJmh {
   public void data() {
     xs = new double[POINTS];
     ys = new double[POINTS];
-    Random r = new Random(1);
     for (int i = 0; i < POINTS; i++) {
       xs[i] = i;
-      ys[i] = 2.0 / (1 + i * 1e-4) + r.nextGaussian() * 0.05;
+      ys[i] = 2.0 / (1 + i * 1e-4) + noise.nextGaussian() * 0.05;
     }
     chosen = Downsampling.lttb(xs, ys, 0, POINTS, 2000);
   }
