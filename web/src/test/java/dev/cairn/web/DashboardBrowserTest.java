@@ -169,6 +169,23 @@ class DashboardBrowserTest {
     assertThat(browser.findElements(By.cssSelector("#toasts .toast-error"))).isEmpty();
     screenshot("4-grown");
 
+    // A refused save is an error toast that says why (the name is taken).
+    wait.until(d -> save.isEnabled());
+    save.click();
+    wait.until(d -> name.isDisplayed());
+    name.clear();
+    name.sendKeys("from-browser");
+    browser.findElement(By.id("save-ok")).click();
+    WebElement refused =
+        wait.until(
+            d ->
+                d.findElements(By.cssSelector("#toasts .toast-error")).stream()
+                    .findFirst()
+                    .orElse(null));
+    assertThat(refused.getText())
+        .contains("Save refused")
+        .contains("already has a checkpoint named 'from-browser'");
+
     browser.get(dashboard.url().replace("/?token=" + tokenOf(), "/#/"));
     wait.until(d -> d.findElements(By.cssSelector("#runs-table input.pick")).size() == 2);
     for (WebElement box : browser.findElements(By.cssSelector("#runs-table input.pick"))) {
