@@ -139,15 +139,7 @@ class DashboardBrowserTest {
     wait.until(d -> d.findElement(By.id("config")).getText().contains("lr"));
     screenshot("2-run");
 
-    WebElement save = browser.findElement(By.id("save-btn"));
-    wait.until(d -> save.isEnabled());
-    save.click();
-    WebElement name = browser.findElement(By.id("save-name"));
-    wait.until(d -> name.isDisplayed());
-    assertThat(name.getAttribute("value")).startsWith("manual-step-");
-    name.clear();
-    name.sendKeys("from-browser");
-    browser.findElement(By.id("save-ok")).click();
+    assertThat(saveFromPage("from-browser")).startsWith("manual-step-");
     WebElement toast =
         wait.until(
             d ->
@@ -170,12 +162,7 @@ class DashboardBrowserTest {
     screenshot("4-grown");
 
     // A refused save is an error toast that says why (the name is taken).
-    wait.until(d -> save.isEnabled());
-    save.click();
-    wait.until(d -> name.isDisplayed());
-    name.clear();
-    name.sendKeys("from-browser");
-    browser.findElement(By.id("save-ok")).click();
+    saveFromPage("from-browser");
     WebElement refused =
         wait.until(
             d ->
@@ -202,6 +189,20 @@ class DashboardBrowserTest {
     List<WebElement> legend = browser.findElements(By.cssSelector(".u-legend .u-series"));
     assertThat(legend.size()).isGreaterThanOrEqualTo(3); // step + two runs
     screenshot("5-compare");
+  }
+
+  /** Presses Save Checkpoint, types the name, confirms; returns the name the dialog suggested. */
+  private static String saveFromPage(String typed) {
+    WebElement save = browser.findElement(By.id("save-btn"));
+    wait.until(d -> save.isEnabled());
+    save.click();
+    WebElement name = browser.findElement(By.id("save-name"));
+    wait.until(d -> name.isDisplayed());
+    String suggested = name.getAttribute("value");
+    name.clear();
+    name.sendKeys(typed);
+    browser.findElement(By.id("save-ok")).click();
+    return suggested;
   }
 
   private static String tokenOf() {
