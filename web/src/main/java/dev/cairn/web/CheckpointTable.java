@@ -48,6 +48,12 @@ final class CheckpointTable implements AutoCloseable {
         best = Math.max(best, c.step());
       }
     }
+    // Verdicts of checkpoints that retention has since removed are forgotten, so a server
+    // watching a long run does not keep one per checkpoint ever written.
+    Path folder = run.files().checkpoints();
+    java.util.Set<Path> present = new java.util.HashSet<>();
+    infos.forEach(c -> present.add(c.folder()));
+    verdicts.keySet().removeIf(p -> p.startsWith(folder) && !present.contains(p));
     ArrayNode out = JsonNodeFactory.instance.arrayNode();
     for (int i = infos.size() - 1; i >= 0; i--) {
       CheckpointInfo c = infos.get(i);
@@ -123,6 +129,11 @@ final class CheckpointTable implements AutoCloseable {
       return null; // closing
     }
     return pending;
+  }
+
+  /** How many verification results are remembered (for tests). */
+  int remembered() {
+    return verdicts.size();
   }
 
   /** The checkpoint with this folder name or checkpoint name, among those that exist. */

@@ -62,8 +62,7 @@ public final class Dashboard implements Closeable {
     this.hub = new EventHub(b.clock, b.pollMillis);
     Api api = new Api(catalog, checkpoints, b.clock);
     Assets assets = Assets.load();
-    Set<String> hosts = new LinkedHashSet<>();
-    Guard guard = new Guard(token, hosts);
+    Guard guard = new Guard(token);
     try {
       this.app =
           Javalin.create(
@@ -129,6 +128,7 @@ public final class Dashboard implements Closeable {
     }
     this.host = b.host;
     this.port = app.port();
+    Set<String> hosts = new LinkedHashSet<>();
     for (String h : java.util.List.of("127.0.0.1", "localhost", "[::1]")) {
       hosts.add(h + ":" + port);
     }

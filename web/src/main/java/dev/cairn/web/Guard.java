@@ -21,11 +21,11 @@ final class Guard {
   /** Accepted Host values, lower case with the port; empty (refuse all) until the port is known. */
   private volatile Set<String> hosts = Set.of();
 
-  Guard(AccessToken token, Set<String> hosts) {
+  Guard(AccessToken token) {
     this.token = token;
-    accept(hosts);
   }
 
+  /** The Host values to accept, lower case with the port, once the server knows its port. */
   void accept(Set<String> hostsWithPort) {
     this.hosts = new java.util.LinkedHashSet<>(hostsWithPort);
   }
