@@ -386,9 +386,9 @@ public final class SafetensorsFormat {
           file,
           at,
           where
-              + " has dtype '"
+              + " has unknown dtype '"
               + dtypeName
-              + "', which this version of Cairn does not know (known: "
+              + "' (this version of Cairn knows "
               + Arrays.toString(DType.values())
               + ")");
     }
@@ -435,7 +435,7 @@ public final class SafetensorsFormat {
       BigInteger v = p.getBigIntegerValue();
       if (v.signum() < 0 || v.compareTo(U64_MAX) > 0) {
         throw new MalformedSafetensorsException(
-            file, offset(p), what + " must hold integers from 0 to 2^64-1");
+            file, offset(p), what + " must hold non-negative integers up to 2^64-1");
       }
       values.add(v.longValue());
     }

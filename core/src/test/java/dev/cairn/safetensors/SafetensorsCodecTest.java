@@ -188,7 +188,7 @@ class SafetensorsCodecTest {
     assertMalformed(pastEnd, "runs past the end");
 
     assertMalformed(raw("{\"a\": nope}", new byte[0]), "not valid JSON");
-    assertMalformed(raw("[1,2]", new byte[0]), "does not start with '{'");
+    assertMalformed(raw("[1,2]", new byte[0]), "expected the header object");
     assertMalformed(raw(ok.replace("F32", "F12"), new byte[8]), "unknown dtype 'F12'");
     assertMalformed(raw(ok, new byte[4]), "offsets past the end");
     assertMalformed(raw(ok, new byte[12]), "tensors cover 8 data bytes but the file holds 12");
