@@ -65,7 +65,8 @@ final class Api {
     o.set("config", runJson.path("config"));
     o.set("run", runJson);
     o.set("progress", readOrNull(run.files().progress()));
-    ArrayNode sessions = o.putArray("sessions");
+    // "sessions" is the count (as in the status); the records go under their own key.
+    ArrayNode sessions = o.putArray("session_records");
     for (ObjectNode r : JsonLines.read(run.files().sessions()).records()) {
       sessions.add(r);
     }

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * try (Dashboard d = Dashboard.builder(Path.of("runs")).port(8765).start()) {
- *   System.out.println(d.url()); // http://127.0.0.1:8765/?token=...
+ *   System.out.println(d.url()); // http://127.0.0.1:8765/#token=...
  * }
  * }</pre>
  */
@@ -62,7 +62,8 @@ public final class Dashboard implements Closeable {
     this.hub = new EventHub(b.clock, b.pollMillis);
     Api api = new Api(catalog, checkpoints, b.clock);
     Assets assets = Assets.load();
-    Guard guard = new Guard(token);
+    StreamTickets tickets = new StreamTickets(b.clock);
+    Guard guard = new Guard(token, tickets);
     try {
       this.app =
           Javalin.create(
@@ -76,6 +77,15 @@ public final class Dashboard implements Closeable {
                 config.routes.before(
                     "/api/runs/{run}/events", ctx -> catalog.resolve(ctx.pathParam("run")));
                 config.routes.get("/", ctx -> asset(ctx, assets, "index.html"));
+                config.routes.get("/favicon.ico", ctx -> asset(ctx, assets, "favicon.ico"));
+                config.routes.post(
+                    "/api/stream-tickets",
+                    ctx -> {
+                      ObjectNode t = Json.MAPPER.createObjectNode();
+                      t.put("ticket", tickets.issue());
+                      t.put("expires_in_seconds", StreamTickets.LIFETIME.toSeconds());
+                      Api.send(ctx, 201, t);
+                    });
                 config.routes.get(
                     "/static/{file}", ctx -> asset(ctx, assets, ctx.pathParam("file")));
                 config.routes.get("/api/runs", api::runs);
@@ -150,13 +160,16 @@ public final class Dashboard implements Closeable {
     return new Builder(runs);
   }
 
-  /** The URL to open: with the token, which the page swaps for a cookie at once. */
+  /**
+   * The URL to open, with the token in its fragment: a browser never sends a fragment to any
+   * server; the page moves it into this origin's sessionStorage and out of the address bar.
+   */
   public String url() {
     String h =
         host.equals("0.0.0.0") || host.equals("::") || host.equals("localhost")
             ? "127.0.0.1"
             : host.contains(":") ? "[" + host + "]" : host;
-    return "http://" + h + ":" + port + "/?token=" + token.value();
+    return "http://" + h + ":" + port + "/#token=" + token.value();
   }
 
   public int port() {

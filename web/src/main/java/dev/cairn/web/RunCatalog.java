@@ -67,7 +67,8 @@ final class RunCatalog {
         return view(dir);
       }
     }
-    throw ApiError.notFound("no run named '" + name + "' under " + root);
+    // The runs folder's path is not named: it is nobody's business but the owner's.
+    throw ApiError.notFound("no run named '" + name + "' in this dashboard's runs folder");
   }
 
   synchronized RunView view(Path dir) {

@@ -2,16 +2,20 @@ package dev.cairn.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.cairn.run.Cairn;
 import dev.cairn.run.Run;
 import dev.cairn.run.RunOptions;
 import java.io.File;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -19,6 +23,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
@@ -56,7 +61,19 @@ class DashboardBrowserTest {
         Cairn.open(
             runs,
             RunOptions.named("baseline")
-                .config(Map.of("steps", 400, "lr", 0.1, "model", Map.of("size", 64)))
+                .config(
+                    Map.of(
+                        "steps",
+                        400,
+                        "lr",
+                        0.1,
+                        "model",
+                        Map.of("size", 64),
+                        // Long values without spaces: the config table must wrap them.
+                        "data",
+                        "/datasets/" + "shard-0001-of-4096/".repeat(16),
+                        "layers",
+                        java.util.Collections.nCopies(80, 256)))
                 .totalSteps(400))) {
       for (int s = 0; s < 400; s++) {
         r.log(s, Map.of("loss", 2.0 / (1 + s * 0.05), "lr", 0.1));
@@ -173,7 +190,7 @@ class DashboardBrowserTest {
         .contains("Save refused")
         .contains("already has a checkpoint named 'from-browser'");
 
-    browser.get(dashboard.url().replace("/?token=" + tokenOf(), "/#/"));
+    browser.get(bare(dashboard));
     wait.until(d -> d.findElements(By.cssSelector("#runs-table input.pick")).size() == 2);
     for (WebElement box : browser.findElements(By.cssSelector("#runs-table input.pick"))) {
       box.click();
@@ -189,6 +206,125 @@ class DashboardBrowserTest {
     List<WebElement> legend = browser.findElements(By.cssSelector(".u-legend .u-series"));
     assertThat(legend.size()).isGreaterThanOrEqualTo(3); // step + two runs
     screenshot("5-compare");
+  }
+
+  @Test
+  void runPagesShowNoObjectTextFitAt1400PixelsAndHaveAFavicon() throws Exception {
+    browser.get(dashboard.url());
+    wait.until(d -> d.findElements(By.cssSelector("#runs-table tr[data-run='live']")).size() == 1);
+    JavascriptExecutor js = (JavascriptExecutor) browser;
+    for (String run : List.of("baseline", "live")) {
+      browser.get(bare(dashboard) + "run/" + run);
+      By loss = By.cssSelector(".chart-card[data-chart='loss']");
+      wait.until(d -> attr(loss, "data-points") > 10);
+      wait.until(d -> !d.findElements(By.cssSelector("#sessions .session")).isEmpty());
+      wait.until(d -> d.findElement(By.id("config")).getText().contains("lr"));
+      if (run.equals("live")) {
+        wait.until(
+            d -> !d.findElements(By.cssSelector("#checkpoints-table tr[data-ckpt]")).isEmpty());
+      }
+      assertThat(js.executeScript("return window.innerWidth")).isEqualTo(1400L);
+      String text = (String) js.executeScript("return document.body.innerText");
+      assertThat(text).as("the %s page", run).doesNotContain("[object").doesNotContain("undefined");
+      Object sessions =
+          js.executeScript(
+              "var s = Array.from(document.querySelectorAll('.run-head .stat')).filter("
+                  + "function (e) { return e.querySelector('small').textContent === 'sessions'; });"
+                  + "return s.length ? s[0].querySelector('b').textContent : null;");
+      assertThat(String.valueOf(sessions)).as("the %s page's session count", run).isEqualTo("1");
+      Object overflow =
+          js.executeScript(
+              "var w = document.documentElement.clientWidth, out = [];"
+                  + "document.querySelectorAll('body *').forEach(function (e) {"
+                  + "  var r = e.getBoundingClientRect();"
+                  + "  if (r.right > w + 0.5) out.push(e.tagName + '.' + e.className + ' ' +"
+                  + " Math.round(r.right)); });"
+                  + "return document.documentElement.scrollWidth + ' > ' + w + ': ' +"
+                  + " out.slice(0, 10).join(', ');");
+      assertThat(
+              (Long) js.executeScript("return document.documentElement.scrollWidth")
+                  <= (Long) js.executeScript("return document.documentElement.clientWidth"))
+          .as("no horizontal scrolling on the %s page at 1400 px: %s", run, overflow)
+          .isTrue();
+      screenshot("6-" + run + "-1400px");
+    }
+    Object favicon =
+        js.executeAsyncScript(
+            "var done = arguments[arguments.length - 1];"
+                + "fetch('/favicon.ico').then(function (r) {"
+                + "  done(r.status + ' ' + r.headers.get('content-type')); });");
+    assertThat(String.valueOf(favicon)).startsWith("200 image/");
+  }
+
+  @Test
+  void anotherLocalServerInTheSameBrowserGetsNoToken() throws Exception {
+    List<String> seen = new CopyOnWriteArrayList<>();
+    HttpServer other = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    other.createContext(
+        "/",
+        ex -> {
+          StringBuilder b = new StringBuilder(ex.getRequestMethod() + " " + ex.getRequestURI());
+          ex.getRequestHeaders().forEach((k, v) -> b.append('\n').append(k).append(": ").append(v));
+          seen.add(b.toString());
+          byte[] page =
+              "<!doctype html><title>other</title><img src=/pixel.png><p>another local app"
+                  .getBytes(StandardCharsets.UTF_8);
+          ex.getResponseHeaders().add("Content-Type", "text/html");
+          ex.sendResponseHeaders(200, page.length);
+          ex.getResponseBody().write(page);
+          ex.close();
+        });
+    other.start();
+    try {
+      // The dashboard in use: the runs list, a run page (fetches and the event stream).
+      browser.get(dashboard.url());
+      wait.until(
+          d -> d.findElements(By.cssSelector("#runs-table tr[data-run='live']")).size() == 1);
+      browser.get(bare(dashboard) + "run/live");
+      wait.until(d -> attr(By.cssSelector(".chart-card[data-chart='loss']"), "data-points") > 10);
+      wait.until(d -> d.findElement(By.id("connection")).getText().equals("live"));
+      String otherUrl = "http://127.0.0.1:" + other.getAddress().getPort() + "/";
+      browser.get(otherUrl);
+      wait.until(d -> d.getTitle().equals("other"));
+      browser.get(otherUrl + "again?x=1");
+      wait.until(d -> seen.size() >= 2);
+      String script =
+          "return document.cookie + ' | ' + JSON.stringify(sessionStorage) + ' | ' +"
+              + " JSON.stringify(localStorage)";
+      String storage = (String) ((JavascriptExecutor) browser).executeScript(script);
+      assertThat(String.join("\n\n", seen)).isNotEmpty().doesNotContain(tokenOf());
+      assertThat(storage).doesNotContain(tokenOf());
+    } finally {
+      other.stop(0);
+    }
+  }
+
+  @Test
+  void twoDashboardsOnDifferentPortsWorkInOneBrowser() throws Exception {
+    Path otherToken = profile.resolveSibling(profile.getFileName() + "-second-token");
+    try (Dashboard second =
+        Dashboard.builder(runs).port(0).pollInterval(100).tokenFile(otherToken).start()) {
+      assertThat(second.url()).isNotEqualTo(dashboard.url());
+      By liveRow = By.cssSelector("#runs-table tr[data-run='live']");
+      browser.get(dashboard.url());
+      wait.until(d -> d.findElements(liveRow).size() == 1);
+      browser.get(second.url());
+      wait.until(d -> d.findElements(liveRow).size() == 1);
+      // Back to the first by its plain address: it still has its own credential.
+      for (Dashboard d : List.of(dashboard, second, dashboard)) {
+        browser.get(bare(d));
+        wait.until(b -> b.findElements(liveRow).size() == 1);
+        wait.until(b -> b.findElement(liveRow).getText().contains("running"));
+        assertThat(browser.findElements(By.cssSelector("#toasts .toast-error")))
+            .as("no refusal on port %d", d.port())
+            .isEmpty();
+      }
+    }
+  }
+
+  /** The dashboard's address without the token: what a person types or bookmarks. */
+  private static String bare(Dashboard d) {
+    return "http://127.0.0.1:" + d.port() + "/#/";
   }
 
   /** Presses Save Checkpoint, types the name, confirms; returns the name the dialog suggested. */
