@@ -144,11 +144,17 @@ final class CheckpointTable implements AutoCloseable {
               + RunCatalog.printable(id)
               + "' is not allowed: use 1 to 64 letters, digits, '.', '-' or '_'");
     }
-    for (CheckpointInfo c : infos(run)) {
+    // A folder name wins over a checkpoint name: the page's buttons name folders, and a
+    // checkpoint someone named "step-20" must not take over folder step-20's.
+    List<CheckpointInfo> all = infos(run);
+    for (CheckpointInfo c : all) {
       Path f = c.folder().getFileName();
-      boolean byFolder = f != null && f.toString().equals(id);
-      boolean byName = c.hasManifest() && id.equals(c.manifest().name());
-      if (c.hasManifest() && (byFolder || byName)) {
+      if (c.hasManifest() && f != null && f.toString().equals(id)) {
+        return c;
+      }
+    }
+    for (CheckpointInfo c : all) {
+      if (c.hasManifest() && id.equals(c.manifest().name())) {
         return c;
       }
     }
