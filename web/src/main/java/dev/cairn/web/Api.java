@@ -64,7 +64,7 @@ final class Api {
         Path f = dir.getFileName();
         o.put("name", f == null ? dir.toString() : f.toString());
         o.put("status", "unreadable");
-        o.put("error", String.valueOf(e.getMessage()));
+        o.put("error", Failures.answer(e, o.path("name").asText()).getMessage());
       }
     }
     send(ctx, 200, out);

@@ -200,6 +200,15 @@ final class CheckpointTable implements AutoCloseable {
 
   private static List<CheckpointInfo> infos(RunView run) throws IOException {
     Path folder = run.files().checkpoints();
+    if (Files.isSymbolicLink(folder)) {
+      // The store never follows links (it would answer "no such file"): say so instead.
+      throw ApiError.conflict(
+          "run '"
+              + run.name()
+              + "' has a checkpoints folder that is a symbolic link, which the checkpoint store"
+              + " does not follow: keep checkpoints/ a plain folder (to use another disk, put the"
+              + " whole runs folder there)");
+    }
     if (!Files.isDirectory(folder)) {
       return List.of();
     }

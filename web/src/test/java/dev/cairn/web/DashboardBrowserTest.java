@@ -214,7 +214,18 @@ class DashboardBrowserTest {
     wait.until(d -> d.findElements(By.cssSelector("#runs-table tr[data-run='live']")).size() == 1);
     JavascriptExecutor js = (JavascriptExecutor) browser;
     for (String run : List.of("baseline", "live")) {
-      browser.get(bare(dashboard) + "run/" + run);
+      // Watch every change of the page while it loads: a wrong text shown only until the first
+      // update from the event stream counts too.
+      browser.get(bare(dashboard));
+      wait.until(d -> d.findElements(By.cssSelector("#runs-table tr[data-run]")).size() >= 2);
+      js.executeScript(
+          "window.objectText = [];"
+              + "new MutationObserver(function () {"
+              + "  var t = document.body.textContent, i = t.indexOf('[object');"
+              + "  if (i >= 0) window.objectText.push(t.substring(Math.max(0, i - 40), i + 20));"
+              + "}).observe(document.body, { subtree: true, childList: true, characterData: true });"
+              + "location.hash = '#/run/' + arguments[0];",
+          run);
       By loss = By.cssSelector(".chart-card[data-chart='loss']");
       wait.until(d -> attr(loss, "data-points") > 10);
       wait.until(d -> !d.findElements(By.cssSelector("#sessions .session")).isEmpty());
@@ -224,6 +235,9 @@ class DashboardBrowserTest {
             d -> !d.findElements(By.cssSelector("#checkpoints-table tr[data-ckpt]")).isEmpty());
       }
       assertThat(js.executeScript("return window.innerWidth")).isEqualTo(1400L);
+      assertThat(String.valueOf(js.executeScript("return window.objectText.join(' | ')")))
+          .as("the %s page never shows [object ...]", run)
+          .isEmpty();
       String text = (String) js.executeScript("return document.body.innerText");
       assertThat(text).as("the %s page", run).doesNotContain("[object").doesNotContain("undefined");
       Object sessions =

@@ -205,15 +205,33 @@ class DashboardHardeningTest {
       }
     }
 
-    // A checkpoints folder that is a dangling link: a sentence, not NoSuchFileException.
+    // A checkpoints folder that is a link, dangling or not: a sentence saying why, not
+    // NoSuchFileException (the checkpoint store never follows links).
     try (Run r = Cairn.open(runs, RunOptions.named("dangling"))) {
       r.finish(Map.of());
     }
     Files.createSymbolicLink(
         runs.resolve("dangling/checkpoints"), outside.resolve("no-such-folder"));
-    RawHttp.Response list = get("/api/runs/dangling/checkpoints");
-    assertThat(list.status()).as(list.body()).isIn(200, 404);
-    assertThat(list.body()).doesNotContain("Exception").doesNotContain(outside.toString());
+    answered(get("/api/runs/dangling/checkpoints"), 409, "checkpoints folder that is a symbolic");
+    try (Run r = Cairn.open(runs, RunOptions.named("ckptlink"))) {
+      r.finish(Map.of());
+    }
+    Path disk = outside.resolve("big-disk/checkpoints");
+    try (var store = dev.cairn.checkpoint.CheckpointStore.open(disk)) {
+      store.save(
+          dev.cairn.checkpoint.Checkpoint.at(7)
+              .tensors(
+                  "model",
+                  java.util.List.of(dev.cairn.safetensors.Tensor.of("w", new float[] {1}, 1)))
+              .build());
+    }
+    Files.createSymbolicLink(runs.resolve("ckptlink/checkpoints"), disk);
+    answered(get("/api/runs/ckptlink/checkpoints"), 409, "checkpoints folder that is a symbolic");
+    answered(
+        RawHttp.send(port, "POST", "/api/runs/ckptlink/checkpoints/step-7/pin", post(), null),
+        409,
+        "does not follow");
+    assertThat(disk.resolve("pinned")).doesNotExist();
   }
 
   @Test

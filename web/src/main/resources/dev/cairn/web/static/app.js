@@ -582,6 +582,10 @@
       return api("/api/runs/" + enc(run)).then(function (d) {
         showStatus(d);
         fillSelect(d.metrics || []);
+        if (d.metric_names_over_limit && !state.warnedLimit) {
+          state.warnedLimit = true;
+          toast("warn", "This run logs more than " + fmtInt(d.metric_names_limit) + " metric names; the dashboard follows the first " + fmtInt(d.metric_names_limit) + " it read.", 15000);
+        }
         events.replaceChildren();
         (d.events || []).slice().reverse().forEach(function (e) { addEvent(e, false); });
         showSessions(d.session_records || []);
@@ -639,7 +643,8 @@
         method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ name: name || null })
       }).then(function (r) {
-        toast("info", "Save requested at step " + fmtInt(r.step) + (r.name ? " as '" + r.name + "'" : "") + "…", 4000);
+        toast("info", r.coalesced ? "A save is already waiting for the job: this request joins it…" :
+          "Save requested at step " + fmtInt(r.step) + (r.name ? " as '" + r.name + "'" : "") + "…", 4000);
         state.pending[r.request_id] = { name: r.name, timer: setTimeout(function () {
           if (state.pending[r.request_id]) toast("warn", "No answer from the job yet for save request " + r.request_id + "; is it still running?", 10000);
         }, 60000) };
