@@ -157,19 +157,18 @@ class DashboardBrowserTest {
     screenshot("2-run");
 
     assertThat(saveFromPage("from-browser")).startsWith("manual-step-");
-    WebElement toast =
-        wait.until(
-            d ->
-                d.findElements(By.cssSelector("#toasts .toast-ok")).stream()
-                    .filter(t -> t.getText().contains("Saved step"))
-                    .findFirst()
-                    .orElse(null));
-    assertThat(toast.getText()).contains("from-browser").contains("/checkpoints/step-");
+    // Texts are read inside the waits: the table is redrawn whenever a checkpoint lands, and a
+    // toast goes away by itself, so an element found once may be gone the next moment.
+    String toast =
+        waitFor(
+            "the toast saying the save is done",
+            d -> firstText(d, By.cssSelector("#toasts .toast-ok"), "Saved step", null));
+    assertThat(toast).contains("from-browser").contains("/checkpoints/step-");
     By row = By.xpath("//table[@id='checkpoints-table']//tr[td[normalize-space()='from-browser']]");
-    WebElement saved = wait.until(d -> d.findElements(row).stream().findFirst().orElse(null));
-    assertThat(saved.getText()).contains("pinned");
-    String step = saved.getAttribute("data-step");
-    assertThat(toast.getText()).contains("step-" + step);
+    String saved = waitFor("the new row", d -> firstText(d, row, "", "data-step"));
+    assertThat(saved).contains("pinned");
+    String step = saved.substring(saved.lastIndexOf('@') + 1);
+    assertThat(toast).contains("step-" + step);
     assertThat(runs.resolve("live/checkpoints/step-" + step + "/manifest.json")).exists();
     screenshot("3-saved");
 
@@ -180,13 +179,11 @@ class DashboardBrowserTest {
 
     // A refused save is an error toast that says why (the name is taken).
     saveFromPage("from-browser");
-    WebElement refused =
-        wait.until(
-            d ->
-                d.findElements(By.cssSelector("#toasts .toast-error")).stream()
-                    .findFirst()
-                    .orElse(null));
-    assertThat(refused.getText())
+    String refused =
+        waitFor(
+            "the toast saying why the save was refused",
+            d -> firstText(d, By.cssSelector("#toasts .toast-error"), "", null));
+    assertThat(refused)
         .contains("Save refused")
         .contains("already has a checkpoint named 'from-browser'");
 
@@ -333,6 +330,43 @@ class DashboardBrowserTest {
             .as("no refusal on port %d", d.port())
             .isEmpty();
       }
+    }
+  }
+
+  /**
+   * The text of the first element found that contains {@code contains}, with "@" and the value of
+   * {@code attribute} appended when one is named; null when none (or it went stale).
+   */
+  private static String firstText(WebDriver d, By by, String contains, String attribute) {
+    for (WebElement e : d.findElements(by)) {
+      try {
+        String text = e.getText();
+        if (text.contains(contains)) {
+          return attribute == null ? text : text + "@" + e.getAttribute(attribute);
+        }
+      } catch (org.openqa.selenium.StaleElementReferenceException gone) {
+        return null; // redrawn meanwhile: the next poll finds the new one
+      }
+    }
+    return null;
+  }
+
+  /** Waits like {@code wait.until}; a timeout fails saying what the page showed meanwhile. */
+  private static <T> T waitFor(String what, java.util.function.Function<WebDriver, T> until)
+      throws Exception {
+    try {
+      return wait.until(until::apply);
+    } catch (org.openqa.selenium.TimeoutException e) {
+      screenshot("timeout");
+      String toasts =
+          String.valueOf(
+              ((JavascriptExecutor) browser)
+                  .executeScript(
+                      "return document.getElementById('connection').textContent + ' | toasts: '"
+                          + " + Array.from(document.querySelectorAll('#toasts .toast')).map("
+                          + "function (t) { return t.className + ': ' + t.textContent; })"
+                          + ".join(' / ')"));
+      throw new AssertionError("timed out waiting for " + what + "; the page showed " + toasts, e);
     }
   }
 

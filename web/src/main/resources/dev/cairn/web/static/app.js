@@ -294,9 +294,12 @@
       api("/api/stream-tickets", { method: "POST" }).then(function (t) {
         if (closed) return;
         es = new EventSource("/api/runs/" + enc(run) + "/events?ticket=" + enc(t.ticket));
-        es.onopen = function () { delay = 1000; connection.className = "conn live"; connection.textContent = "live"; };
+        es.onopen = function () {
+          delay = 1000; connection.className = "conn live"; connection.textContent = "live";
+          if (handlers.open) handlers.open();
+        };
         es.onerror = function () { es.close(); es = null; later(); };
-        Object.keys(handlers).forEach(function (type) {
+        Object.keys(handlers).filter(function (k) { return k !== "open"; }).forEach(function (type) {
           es.addEventListener(type, function (e) {
             var data;
             try { data = JSON.parse(e.data); } catch (x) { return; }
@@ -389,7 +392,7 @@
   // ---------- run view ----------
   function renderRun(run) {
     crumbs.replaceChildren(el("a", { href: "#/", text: "Runs" }), " / ", el("span", { text: run }));
-    var state = { step: 0, status: "", metrics: [], pending: {}, other: null, log: true };
+    var state = { step: 0, status: "", metrics: [], pending: {}, answered: {}, other: null, log: true };
     var title = el("h2", { id: "run-title", text: run });
     var statusBadge = el("span");
     var progressBar = el("span");
@@ -609,22 +612,33 @@
       metrics: function () { scheduleCharts(); },
       progress: function (s) { showStatus(s); },
       event: function (e) { addEvent(e, true); if (e.type === "session_started" || e.type === "finished") load(); },
+      // Each (re)connection starts with what is new from then on: answers the stream could
+      // not carry (sent before it connected, or while it was down) are in the run's events.
+      open: function () {
+        if (!Object.keys(state.pending).length) return;
+        api("/api/runs/" + enc(run)).then(function (d) { (d.events || []).forEach(settle); }).catch(function () {});
+        refreshCheckpoints();
+      },
       checkpoint: function (e) {
-        var p = e.request_id && state.pending[e.request_id];
-        if (e.type === "save_request_done" && p) {
-          delete state.pending[e.request_id];
-          clearTimeout(p.timer);
-          toast("ok", "Saved step " + e.step + (p.name ? " as '" + p.name + "'" : "") + ": " + e.path, 12000);
-        } else if (e.type === "save_request_failed" && p) {
-          delete state.pending[e.request_id];
-          clearTimeout(p.timer);
-          toast("error", "Save failed: " + (e.error || e.message), 15000);
-        } else if (e.type === "checkpoint_failed") {
+        settle(e);
+        if (e.type === "checkpoint_failed") {
           toast("error", "Saving step " + e.step + " failed: " + (e.error || e.message), 15000);
         }
         refreshCheckpoints();
       }
     });
+
+    // The job's answer to a save request: shown once, whether it comes before the page has
+    // the request's id (a fast job), on the stream, or from the events after a reconnection.
+    function settle(e) {
+      if (!e.request_id || (e.type !== "save_request_done" && e.type !== "save_request_failed")) return;
+      var p = state.pending[e.request_id];
+      if (!p) { state.answered[e.request_id] = e; return; }
+      delete state.pending[e.request_id];
+      clearTimeout(p.timer);
+      if (e.type === "save_request_done") toast("ok", "Saved step " + e.step + (p.name ? " as '" + p.name + "'" : "") + ": " + e.path, 12000);
+      else toast("error", "Save failed: " + (e.error || e.message), 15000);
+    }
 
     var dialog = document.getElementById("save-dialog");
     var nameInput = document.getElementById("save-name");
@@ -645,9 +659,12 @@
       }).then(function (r) {
         toast("info", r.coalesced ? "A save is already waiting for the job: this request joins it…" :
           "Save requested at step " + fmtInt(r.step) + (r.name ? " as '" + r.name + "'" : "") + "…", 4000);
+        if (state.pending[r.request_id]) return; // joined a save this page already waits for
         state.pending[r.request_id] = { name: r.name, timer: setTimeout(function () {
           if (state.pending[r.request_id]) toast("warn", "No answer from the job yet for save request " + r.request_id + "; is it still running?", 10000);
         }, 60000) };
+        var early = state.answered[r.request_id];
+        if (early) { delete state.answered[r.request_id]; settle(early); }
       }).catch(function (e) { toast("error", "Save refused: " + e.message, 12000); })
         .then(function () { saveBtn.disabled = !(state.status === "running" || state.status === "stalled"); });
     };
