@@ -209,12 +209,12 @@ public final class Dashboard implements Closeable {
    * A handler that answers JSON even when the JVM runs short of memory or stack: the allocation
    * that failed is gone, and the training job this server may live in goes on.
    */
-  private static Handler safe(Handler h) {
+  static Handler safe(Handler h) {
     return ctx -> {
       try {
         h.handle(ctx);
       } catch (OutOfMemoryError | StackOverflowError e) {
-        LOG.warn("{} {} ran out of memory or stack", ctx.method(), ctx.path(), e);
+        LOG.warn("a dashboard request ran short of memory or stack; answered 503", e);
         throw new ApiError(
             503,
             "the dashboard ran short of memory answering this and gave up on it; ask for fewer"
