@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code cairn serve} and {@code cairn demo --serve}, each in its own JVM, seen over HTTP. */
 class ServeCommandTest {
   private static final Pattern URL =
-      Pattern.compile("Cairn dashboard: (http://127\\.0\\.0\\.1:(\\d+)/\\?token=([0-9a-f]{64}))");
+      Pattern.compile("Cairn dashboard: (http://127\\.0\\.0\\.1:(\\d+)/#token=([0-9a-f]{64}))");
 
   @TempDir Path dir;
 

@@ -26,8 +26,14 @@ public final class MetricsFile {
   /** The metric derived from the records' times. */
   public static final String STEPS_PER_SECOND = "steps_per_s";
 
+  /** Metric names held per file when no other limit is given. */
+  public static final int DEFAULT_MAX_METRICS = 10_000;
+
   private final JsonlTail tail;
   private final int maxPoints;
+  private final int maxMetrics;
+  private final PointBudget budget;
+  private boolean overLimit;
   private String[] names = new String[16];
   private double[] values = new double[16];
   private final Map<String, Series> series = new TreeMap<>();
@@ -43,8 +49,23 @@ public final class MetricsFile {
 
   /** A reader keeping up to {@code maxPointsPerSeries} points of each metric at full resolution. */
   public MetricsFile(Path file, int maxPointsPerSeries) {
+    this(file, maxPointsPerSeries, DEFAULT_MAX_METRICS, PointBudget.unlimited());
+  }
+
+  /**
+   * A reader whose memory is bounded whatever the file holds: up to {@code maxPointsPerSeries}
+   * points of each metric, the first {@code maxMetrics} metric names it meets (values of later
+   * names are dropped, and {@link #overLimit} says so), points drawn from a {@code budget} that may
+   * be shared with other readers, and lines up to {@link JsonlTail#DEFAULT_MAX_LINE_BYTES}.
+   */
+  public MetricsFile(Path file, int maxPointsPerSeries, int maxMetrics, PointBudget budget) {
+    if (maxMetrics < 1) {
+      throw new IllegalArgumentException("keep at least one metric name, not " + maxMetrics);
+    }
     this.tail = new JsonlTail(file);
     this.maxPoints = maxPointsPerSeries;
+    this.maxMetrics = maxMetrics;
+    this.budget = budget;
   }
 
   /** Reads a whole file once. */
@@ -69,9 +90,20 @@ public final class MetricsFile {
 
   /** The file was replaced: start over. */
   private synchronized void reset() {
+    series.values().forEach(Series::release);
     series.clear();
+    overLimit = false;
     lastStep = -1;
     rateStep = -1;
+  }
+
+  /**
+   * Forgets every point, giving their room back to the budget; a later {@link #poll} reads the file
+   * again from its start.
+   */
+  public synchronized void close() {
+    reset();
+    tail.rewind();
   }
 
   /**
@@ -117,7 +149,10 @@ public final class MetricsFile {
     }
     lastStep = Math.max(lastStep, step);
     for (int i = 0; i < k; i++) {
-      series.computeIfAbsent(names[i], n -> new Series(n, maxPoints)).add(step, values[i]);
+      Series s = series(names[i], true);
+      if (s != null) {
+        s.add(step, values[i]);
+      }
     }
     if (time != null) {
       rate(step, time);
@@ -139,9 +174,10 @@ public final class MetricsFile {
     }
     long dt = millis - rateMillis;
     if (dt >= 1000) {
-      series
-          .computeIfAbsent(STEPS_PER_SECOND, k -> new Series(k, maxPoints))
-          .add(step, (step - rateStep) * 1000.0 / dt);
+      Series s = series(STEPS_PER_SECOND, true);
+      if (s != null) {
+        s.add(step, (step - rateStep) * 1000.0 / dt);
+      }
       rateStep = step;
       rateMillis = millis;
     } else if (dt < 0) {
@@ -181,8 +217,37 @@ public final class MetricsFile {
     return secondMillis + ms;
   }
 
+  /** The series of this name, created when there is room for one more name; else null. */
+  private Series series(String name, boolean create) {
+    Series s = series.get(name);
+    if (s == null && create) {
+      if (series.size() >= maxMetrics) {
+        overLimit = true;
+        return null;
+      }
+      s = new Series(name, maxPoints, budget);
+      series.put(name, s);
+    }
+    return s;
+  }
+
   public synchronized Series series(String metric) {
     return series.get(metric);
+  }
+
+  /** Whether the file names more metrics than this reader holds (the first ones are held). */
+  public synchronized boolean overLimit() {
+    return overLimit;
+  }
+
+  /** The most metric names held. */
+  public int maxMetrics() {
+    return maxMetrics;
+  }
+
+  /** Lines skipped for being longer than the line limit. */
+  public synchronized long skippedLines() {
+    return tail.skippedLines();
   }
 
   /** Names of the metrics seen so far, sorted. */

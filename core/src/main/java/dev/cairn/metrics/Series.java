@@ -5,18 +5,26 @@ import java.util.Arrays;
 /**
  * Points (step, value) of one metric in step order; a point at or before the last step (a resumed
  * session logging again) replaces the points from that step on. Memory stays bounded on long runs:
- * beyond a bound (by default {@link #MAX_POINTS}) points, neighbours are averaged pairwise (the
- * curve keeps its shape; a chart 1,200 pixels wide could not show more anyway).
+ * beyond a bound (by default {@link #MAX_POINTS}) points, or when the shared {@link PointBudget}
+ * refuses more room, neighbours are averaged pairwise (the curve keeps its shape; a chart 1,200
+ * pixels wide could not show more anyway). A series starts with room for {@link #INITIAL_CAPACITY}
+ * points and doubles it as points come, so a job logging thousands of rarely written metrics costs
+ * little.
  */
 public final class Series {
   /** The default bound: plenty for a chart, small for a long run's background plotter. */
   public static final int MAX_POINTS = 200_000;
 
+  /** Room a new series starts with (256 bytes). */
+  public static final int INITIAL_CAPACITY = 8;
+
   private final String name;
   private final int maxPoints;
-  private double[] x = new double[1024];
-  private double[] y = new double[1024];
+  private final PointBudget budget;
+  private double[] x = new double[INITIAL_CAPACITY];
+  private double[] y = new double[INITIAL_CAPACITY];
   private int n;
+  private boolean released;
 
   public Series(String name) {
     this(name, MAX_POINTS);
@@ -24,8 +32,18 @@ public final class Series {
 
   /** A series holding up to {@code maxPoints} points at full resolution (at least 1,024). */
   public Series(String name, int maxPoints) {
+    this(name, maxPoints, PointBudget.unlimited());
+  }
+
+  /**
+   * A series holding up to {@code maxPoints} points at full resolution (at least 1,024), and
+   * growing only as far as {@code budget} allows.
+   */
+  public Series(String name, int maxPoints, PointBudget budget) {
     this.name = name;
     this.maxPoints = Math.max(1024, maxPoints);
+    this.budget = budget;
+    budget.join(INITIAL_CAPACITY);
   }
 
   public String name() {
@@ -42,12 +60,12 @@ public final class Series {
       n = lowerBound(step);
     }
     if (n == x.length) {
-      if (n >= maxPoints) {
-        halve();
-      } else {
-        int grown = (int) Math.min(maxPoints, 2L * n);
+      int grown = (int) Math.min(maxPoints, 2L * n);
+      if (grown > n && !released && budget.tryGrow(x.length, grown)) {
         x = Arrays.copyOf(x, grown);
         y = Arrays.copyOf(y, grown);
+      } else {
+        halve();
       }
     }
     x[n] = step;
@@ -71,6 +89,22 @@ public final class Series {
 
   public synchronized int size() {
     return n;
+  }
+
+  /** Points this series has room for (what it holds of its budget). */
+  public synchronized int capacity() {
+    return x.length;
+  }
+
+  /**
+   * Gives this series' room back to its budget, once: the owner is dropping it. Points added
+   * afterwards stay within the room it had.
+   */
+  synchronized void release() {
+    if (!released) {
+      released = true;
+      budget.leave(x.length);
+    }
   }
 
   /** A copy of the points with step at least {@code from}: {xs, ys}. */

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.EnumSet;
@@ -18,7 +19,8 @@ import java.util.regex.Pattern;
 /**
  * The dashboard's secret: 256 random bits as 64 hex digits, kept in a file only the owner can read
  * so that a restarted server (or a second one on the same runs) accepts the same bookmarked URL. A
- * file that others can read is not trusted and is replaced.
+ * file that others can read, or that belongs to another user (who chose, and so knows, its token),
+ * is not trusted and is replaced.
  */
 final class AccessToken {
   private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
@@ -40,7 +42,10 @@ final class AccessToken {
     boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
     if (Files.isRegularFile(file)) {
       String text = Files.readString(file, StandardCharsets.US_ASCII).trim();
-      boolean private_ = !posix || OWNER_ONLY.containsAll(Files.getPosixFilePermissions(file));
+      boolean private_ =
+          !posix
+              || (OWNER_ONLY.containsAll(Files.getPosixFilePermissions(file))
+                  && ours(Files.getOwner(file)));
       if (HEX64.matcher(text).matches() && private_) {
         return new AccessToken(text, file);
       }
@@ -66,6 +71,25 @@ final class AccessToken {
       Files.deleteIfExists(tmp);
     }
     return new AccessToken(token, file);
+  }
+
+  /**
+   * Whether a file's owner is the user this process runs as. On Linux /proc/self belongs to the
+   * process's effective user; elsewhere the user.name property is looked up.
+   */
+  private static boolean ours(UserPrincipal owner) {
+    try {
+      Path self = Path.of("/proc/self");
+      UserPrincipal me =
+          Files.exists(self)
+              ? Files.getOwner(self)
+              : FileSystems.getDefault()
+                  .getUserPrincipalLookupService()
+                  .lookupPrincipalByName(System.getProperty("user.name"));
+      return me.equals(owner);
+    } catch (IOException | RuntimeException e) {
+      return false; // unknown: a new token costs only a new URL
+    }
   }
 
   /** Constant-time comparison, so timing tells nothing about how much of a guess was right. */

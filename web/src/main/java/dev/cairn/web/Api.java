@@ -7,7 +7,7 @@ import dev.cairn.checkpoint.CheckpointInfo;
 import dev.cairn.checkpoint.Names;
 import dev.cairn.control.ControlFolder;
 import dev.cairn.control.SaveRequest;
-import dev.cairn.events.JsonLines;
+import dev.cairn.metrics.JsonlTail;
 import dev.cairn.metrics.MetricsFile;
 import dev.cairn.metrics.Series;
 import dev.cairn.run.RunStatus;
@@ -30,6 +30,18 @@ final class Api {
   static final int MAX_POINTS = 5000;
   private static final int MAX_KEYS = 32;
   private static final int RECENT_EVENTS = 200;
+  // What one answer reads of a run's logs: their ends, never a whole long file.
+  private static final int RECENT_EVENT_BYTES = 4 << 20;
+  private static final int RECENT_SESSIONS = 2000;
+  private static final int RECENT_SESSION_BYTES = 1 << 20;
+  private static final long MAX_RUN_JSON_BYTES = 4 << 20;
+
+  /** Named save requests that may wait for the job at once, per run. */
+  static final int MAX_PENDING_NAMED = 4;
+
+  /** Checkpoint folder names: a checkpoint named like one would take over its Pin button. */
+  private static final java.util.regex.Pattern FOLDER_LIKE =
+      java.util.regex.Pattern.compile("(?i)step-[0-9]+(\\.tmp-.*)?");
 
   private final RunCatalog catalog;
   private final CheckpointTable checkpoints;
@@ -52,7 +64,7 @@ final class Api {
         Path f = dir.getFileName();
         o.put("name", f == null ? dir.toString() : f.toString());
         o.put("status", "unreadable");
-        o.put("error", String.valueOf(e.getMessage()));
+        o.put("error", Failures.answer(e, o.path("name").asText()).getMessage());
       }
     }
     send(ctx, 200, out);
@@ -60,22 +72,28 @@ final class Api {
 
   void run(Context ctx) throws IOException {
     RunView run = catalog.resolve(ctx.pathParam("run"));
+    if (Files.size(run.files().runJson()) > MAX_RUN_JSON_BYTES) {
+      throw new ApiError(
+          422, "run '" + run.name() + "' has a run.json over 4 MiB, more than the dashboard reads");
+    }
     ObjectNode o = status(RunStatus.of(run.dir(), clock));
     JsonNode runJson = Json.MAPPER.readTree(run.files().runJson().toFile());
     o.set("config", runJson.path("config"));
     o.set("run", runJson);
     o.set("progress", readOrNull(run.files().progress()));
-    ArrayNode sessions = o.putArray("sessions");
-    for (ObjectNode r : JsonLines.read(run.files().sessions()).records()) {
-      sessions.add(r);
-    }
-    List<ObjectNode> events = JsonLines.read(run.files().events()).records();
+    // "sessions" is the count (as in the status); the records go under their own key.
+    ArrayNode sessions = o.putArray("session_records");
+    JsonlTail.lastLines(run.files().sessions(), RECENT_SESSIONS, RECENT_SESSION_BYTES)
+        .forEach(sessions::add);
     ArrayNode recent = o.putArray("events");
-    for (int i = Math.max(0, events.size() - RECENT_EVENTS); i < events.size(); i++) {
-      recent.add(events.get(i));
-    }
+    JsonlTail.lastLines(run.files().events(), RECENT_EVENTS, RECENT_EVENT_BYTES)
+        .forEach(recent::add);
+    MetricsFile m = run.metrics();
     ArrayNode names = o.putArray("metrics");
-    run.metrics().metrics().forEach(names::add);
+    m.metrics().forEach(names::add);
+    o.put("metric_names_limit", m.maxMetrics());
+    o.put("metric_names_over_limit", m.overLimit());
+    o.put("metric_lines_skipped", m.skippedLines());
     send(ctx, 200, o);
   }
 
@@ -107,6 +125,21 @@ final class Api {
     o.put("last_step", m.lastStep());
     ObjectNode series = o.putObject("series");
     ArrayNode missing = o.putArray("missing");
+    if (!keys.isEmpty() && keys.stream().allMatch(k -> m.series(k) == null) && m.overLimit()) {
+      throw new ApiError(
+          422,
+          "run '"
+              + run.name()
+              + "' logs more than "
+              + m.maxMetrics()
+              + " metric names, the most the dashboard follows per run; it holds the first "
+              + m.maxMetrics()
+              + " it read, and "
+              + (keys.size() == 1
+                  ? "'" + RunCatalog.printable(keys.iterator().next()) + "' is"
+                  : "none of these is")
+              + " among them");
+    }
     for (String key : keys) {
       Series s = m.series(key);
       if (s == null) {
@@ -159,7 +192,8 @@ final class Api {
     send(ctx, 200, checkpoints.list(run));
   }
 
-  void save(Context ctx) throws IOException {
+  // One save decision at a time, so two quick requests cannot both pass the checks below.
+  synchronized void save(Context ctx) throws IOException {
     RunView run = catalog.resolve(ctx.pathParam("run"));
     JsonNode body = body(ctx);
     JsonNode nameNode = body.path("name");
@@ -176,6 +210,13 @@ final class Api {
             "checkpoint name '"
                 + RunCatalog.printable(name)
                 + "' is not allowed: use 1 to 64 letters, digits, '.', '-' or '_'");
+      } else if (FOLDER_LIKE.matcher(name).matches()) {
+        throw ApiError.badRequest(
+            "checkpoint name '"
+                + name
+                + "' looks like a checkpoint folder (step-N); choose another name, such as '"
+                + name
+                + "-manual'");
       }
     }
     RunStatus status = RunStatus.of(run.dir(), clock);
@@ -187,7 +228,25 @@ final class Api {
               + status.status()
               + ": only a running job can save; start or resume it first");
     }
-    if (name != null) {
+    Path control = run.files().control();
+    if (Files.isSymbolicLink(control)) {
+      throw ApiError.conflict(
+          "run '"
+              + run.name()
+              + "' has a control folder that is a symbolic link; the dashboard does not write"
+              + " through links: make control/ a plain folder in the run folder");
+    }
+    ControlFolder folder = new ControlFolder(control);
+    List<SaveRequest> pending = folder.pending();
+    if (name == null) {
+      for (SaveRequest p : pending) {
+        if (p.name() == null) {
+          // A save that has not happened yet covers this one too: one save, not one per click.
+          send(ctx, 202, accepted(run, p, status, true));
+          return;
+        }
+      }
+    } else {
       CheckpointInfo existing = checkpoints.named(run, name);
       if (existing != null) {
         throw ApiError.conflict(
@@ -199,18 +258,46 @@ final class Api {
                 + existing.step()
                 + "); choose another name");
       }
+      long named = 0;
+      for (SaveRequest p : pending) {
+        if (name.equals(p.name())) {
+          throw ApiError.conflict(
+              "a save named '"
+                  + name
+                  + "' is already waiting for run '"
+                  + run.name()
+                  + "' (request "
+                  + p.id()
+                  + "); choose another name");
+        }
+        named += p.name() != null ? 1 : 0;
+      }
+      if (named >= MAX_PENDING_NAMED) {
+        throw new ApiError(
+            429,
+            named
+                + " named saves are already waiting for run '"
+                + run.name()
+                + "'; wait until the job has made them, then ask again");
+      }
     }
-    SaveRequest r = new ControlFolder(run.files().control()).requestSave(name);
+    SaveRequest r = folder.requestSave(name);
+    send(ctx, 202, accepted(run, r, status, false));
+  }
+
+  private static ObjectNode accepted(
+      RunView run, SaveRequest r, RunStatus status, boolean coalesced) {
     ObjectNode o = Json.MAPPER.createObjectNode();
     o.put("request_id", r.id());
     o.put("run", run.name());
-    if (name == null) {
+    if (r.name() == null) {
       o.putNull("name");
     } else {
-      o.put("name", name);
+      o.put("name", r.name());
     }
     o.put("step", status.step());
-    send(ctx, 202, o);
+    o.put("coalesced", coalesced);
+    return o;
   }
 
   void pin(Context ctx, boolean pin) throws IOException {

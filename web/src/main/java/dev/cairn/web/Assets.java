@@ -28,6 +28,7 @@ final class Assets {
             "index.html", new Asset(read(own + "index.html"), "text/html; charset=utf-8"),
             "app.js", new Asset(read(own + "app.js"), "text/javascript; charset=utf-8"),
             "app.css", new Asset(read(own + "app.css"), "text/css; charset=utf-8"),
+            "favicon.ico", new Asset(read(own + "favicon.ico"), "image/x-icon"),
             "uPlot.js",
                 new Asset(read(uplot + "uPlot.iife.min.js"), "text/javascript; charset=utf-8"),
             "uPlot.css", new Asset(read(uplot + "uPlot.min.css"), "text/css; charset=utf-8")));

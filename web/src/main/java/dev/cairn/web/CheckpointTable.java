@@ -144,11 +144,17 @@ final class CheckpointTable implements AutoCloseable {
               + RunCatalog.printable(id)
               + "' is not allowed: use 1 to 64 letters, digits, '.', '-' or '_'");
     }
-    for (CheckpointInfo c : infos(run)) {
+    // A folder name wins over a checkpoint name: the page's buttons name folders, and a
+    // checkpoint someone named "step-20" must not take over folder step-20's.
+    List<CheckpointInfo> all = infos(run);
+    for (CheckpointInfo c : all) {
       Path f = c.folder().getFileName();
-      boolean byFolder = f != null && f.toString().equals(id);
-      boolean byName = c.committed() && id.equals(c.manifest().name());
-      if (c.committed() && (byFolder || byName)) {
+      if (c.committed() && f != null && f.toString().equals(id)) {
+        return c;
+      }
+    }
+    for (CheckpointInfo c : all) {
+      if (c.committed() && id.equals(c.manifest().name())) {
         return c;
       }
     }
@@ -194,6 +200,15 @@ final class CheckpointTable implements AutoCloseable {
 
   private static List<CheckpointInfo> infos(RunView run) throws IOException {
     Path folder = run.files().checkpoints();
+    if (Files.isSymbolicLink(folder)) {
+      // The store never follows links (it would answer "no such file"): say so instead.
+      throw ApiError.conflict(
+          "run '"
+              + run.name()
+              + "' has a checkpoints folder that is a symbolic link, which the checkpoint store"
+              + " does not follow: keep checkpoints/ a plain folder (to use another disk, put the"
+              + " whole runs folder there)");
+    }
     if (!Files.isDirectory(folder)) {
       return List.of();
     }

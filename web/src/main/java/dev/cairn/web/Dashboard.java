@@ -1,8 +1,11 @@
 package dev.cairn.web;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.metrics.MetricsFile;
+import dev.cairn.metrics.PointBudget;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -22,7 +25,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * try (Dashboard d = Dashboard.builder(Path.of("runs")).port(8765).start()) {
- *   System.out.println(d.url()); // http://127.0.0.1:8765/?token=...
+ *   System.out.println(d.url()); // http://127.0.0.1:8765/#token=...
  * }
  * }</pre>
  */
@@ -40,7 +43,11 @@ public final class Dashboard implements Closeable {
   private final int port;
 
   private Dashboard(Builder b) throws IOException {
-    RunCatalog catalog = new RunCatalog(b.runs, b.maxPointsPerSeries);
+    RunCatalog catalog =
+        new RunCatalog(
+            b.runs,
+            new RunCatalog.Limits(
+                b.maxPointsPerSeries, b.maxMetricNames, PointBudget.of(b.maxHeldPoints)));
     Path tokenFile =
         b.tokenFile != null
             ? b.tokenFile
@@ -62,7 +69,8 @@ public final class Dashboard implements Closeable {
     this.hub = new EventHub(b.clock, b.pollMillis);
     Api api = new Api(catalog, checkpoints, b.clock);
     Assets assets = Assets.load();
-    Guard guard = new Guard(token);
+    StreamTickets tickets = new StreamTickets(b.clock);
+    Guard guard = new Guard(token, tickets);
     try {
       this.app =
           Javalin.create(
@@ -76,17 +84,26 @@ public final class Dashboard implements Closeable {
                 config.routes.before(
                     "/api/runs/{run}/events", ctx -> catalog.resolve(ctx.pathParam("run")));
                 config.routes.get("/", ctx -> asset(ctx, assets, "index.html"));
+                config.routes.get("/favicon.ico", ctx -> asset(ctx, assets, "favicon.ico"));
+                config.routes.post(
+                    "/api/stream-tickets",
+                    ctx -> {
+                      ObjectNode t = Json.MAPPER.createObjectNode();
+                      t.put("ticket", tickets.issue());
+                      t.put("expires_in_seconds", StreamTickets.LIFETIME.toSeconds());
+                      Api.send(ctx, 201, t);
+                    });
                 config.routes.get(
                     "/static/{file}", ctx -> asset(ctx, assets, ctx.pathParam("file")));
-                config.routes.get("/api/runs", api::runs);
-                config.routes.get("/api/runs/{run}", api::run);
-                config.routes.get("/api/runs/{run}/metrics", api::metrics);
-                config.routes.get("/api/runs/{run}/checkpoints", api::checkpoints);
-                config.routes.post("/api/runs/{run}/checkpoints", api::save);
+                config.routes.get("/api/runs", safe(api::runs));
+                config.routes.get("/api/runs/{run}", safe(api::run));
+                config.routes.get("/api/runs/{run}/metrics", safe(api::metrics));
+                config.routes.get("/api/runs/{run}/checkpoints", safe(api::checkpoints));
+                config.routes.post("/api/runs/{run}/checkpoints", safe(api::save));
                 config.routes.post(
-                    "/api/runs/{run}/checkpoints/{ckpt}/pin", ctx -> api.pin(ctx, true));
+                    "/api/runs/{run}/checkpoints/{ckpt}/pin", safe(ctx -> api.pin(ctx, true)));
                 config.routes.post(
-                    "/api/runs/{run}/checkpoints/{ckpt}/unpin", ctx -> api.pin(ctx, false));
+                    "/api/runs/{run}/checkpoints/{ckpt}/unpin", safe(ctx -> api.pin(ctx, false)));
                 config.routes.sse(
                     "/api/runs/{run}/events",
                     client ->
@@ -96,19 +113,23 @@ public final class Dashboard implements Closeable {
                 config.routes.exception(
                     Exception.class,
                     (e, ctx) -> {
-                      LOG.warn("{} {} failed", ctx.method(), ctx.path(), e);
-                      error(ctx, 500, "internal error (" + e.getClass().getSimpleName() + ")");
-                    });
-                config.routes.error(
-                    404,
-                    ctx -> {
-                      if (!"application/json".equals(ctx.res().getContentType())) {
-                        error(
-                            ctx,
-                            404,
-                            "no such page or endpoint: " + ctx.method() + " " + ctx.path());
+                      ApiError answer = Failures.answer(e, ctx.pathParamMap().get("run"));
+                      if (answer.status() >= 500) {
+                        LOG.warn("{} {} failed", ctx.method(), ctx.path(), e);
                       }
+                      error(ctx, answer.status(), answer.getMessage());
                     });
+                // Whatever else Javalin or Jetty answers with (404, 405, ...) is JSON too.
+                for (int status : Failures.STATUSES) {
+                  config.routes.error(
+                      status,
+                      ctx -> {
+                        String type = ctx.res().getContentType();
+                        if (type == null || !type.startsWith("application/json")) {
+                          error(ctx, status, Failures.sentence(status, ctx));
+                        }
+                      });
+                }
               });
       app.start();
     } catch (RuntimeException e) {
@@ -150,13 +171,16 @@ public final class Dashboard implements Closeable {
     return new Builder(runs);
   }
 
-  /** The URL to open: with the token, which the page swaps for a cookie at once. */
+  /**
+   * The URL to open, with the token in its fragment: a browser never sends a fragment to any
+   * server; the page moves it into this origin's sessionStorage and out of the address bar.
+   */
   public String url() {
     String h =
         host.equals("0.0.0.0") || host.equals("::") || host.equals("localhost")
             ? "127.0.0.1"
             : host.contains(":") ? "[" + host + "]" : host;
-    return "http://" + h + ":" + port + "/?token=" + token.value();
+    return "http://" + h + ":" + port + "/#token=" + token.value();
   }
 
   public int port() {
@@ -179,6 +203,24 @@ public final class Dashboard implements Closeable {
     } catch (UnknownHostException e) {
       return false;
     }
+  }
+
+  /**
+   * A handler that answers JSON even when the JVM runs short of memory or stack: the allocation
+   * that failed is gone, and the training job this server may live in goes on.
+   */
+  static Handler safe(Handler h) {
+    return ctx -> {
+      try {
+        h.handle(ctx);
+      } catch (OutOfMemoryError | StackOverflowError e) {
+        LOG.warn("a dashboard request ran short of memory or stack; answered 503", e);
+        throw new ApiError(
+            503,
+            "the dashboard ran short of memory answering this and gave up on it; ask for fewer"
+                + " points or metrics, or give the server more heap (-Xmx)");
+      }
+    };
   }
 
   private static void asset(Context ctx, Assets assets, String name) {
@@ -216,6 +258,8 @@ public final class Dashboard implements Closeable {
     private Clock clock = Clock.systemUTC();
     private long pollMillis = 250;
     private int maxPointsPerSeries = 2_000_000;
+    private int maxMetricNames = MetricsFile.DEFAULT_MAX_METRICS;
+    private long maxHeldPoints = defaultHeldPoints();
 
     private Builder(Path runs) {
       if (runs == null) {
@@ -272,6 +316,36 @@ public final class Dashboard implements Closeable {
       }
       this.maxPointsPerSeries = points;
       return this;
+    }
+
+    /**
+     * Metric names followed per run (default 10,000): the values of names past the first ones read
+     * are dropped, and asking for only such names is a 422 that says so.
+     */
+    public Builder maxMetricNames(int names) {
+      if (names < 1) {
+        throw new IllegalArgumentException("follow at least one metric name per run");
+      }
+      this.maxMetricNames = names;
+      return this;
+    }
+
+    /**
+     * Points (16 bytes each) held in memory for all followed runs together; beyond it, series stop
+     * growing and average neighbouring points instead. Default: an eighth of the heap, from
+     * 1,000,000 to 16,000,000 points.
+     */
+    public Builder maxHeldPoints(long points) {
+      if (points < 1024) {
+        throw new IllegalArgumentException("hold at least 1024 points");
+      }
+      this.maxHeldPoints = points;
+      return this;
+    }
+
+    private static long defaultHeldPoints() {
+      long eighth = Runtime.getRuntime().maxMemory() / 8 / 16;
+      return Math.max(1_000_000, Math.min(16_000_000, eighth));
     }
 
     /** Starts serving; IllegalArgumentException when the port cannot be had. */

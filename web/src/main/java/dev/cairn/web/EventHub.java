@@ -99,6 +99,10 @@ final class EventHub implements AutoCloseable {
       } catch (IOException | RuntimeException e) {
         // A file mid-rewrite or a run folder removed: the next tick tries again.
         LOG.debug("watching {}: {}", w.run.name(), e.toString());
+      } catch (OutOfMemoryError e) {
+        // An exception out of a scheduled task would end every later tick; the failed
+        // allocation is gone, so the stream goes on (and the job this server lives in too).
+        LOG.warn("watching {} ran short of memory; trying again at the next tick", w.run.name());
       }
     }
   }

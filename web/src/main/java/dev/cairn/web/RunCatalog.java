@@ -1,10 +1,13 @@
 package dev.cairn.web;
 
 import dev.cairn.checkpoint.Names;
+import dev.cairn.metrics.PointBudget;
 import dev.cairn.run.RunStatus;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,42 +15,57 @@ import java.util.Map;
 /**
  * The runs the dashboard may show: the run folders directly under one folder (or that folder alone
  * when it is a run). A name from a request is checked against the safe-name pattern and then looked
- * up among the folders that exist; it never becomes a path by itself. Followed runs (their metrics
- * in memory) are kept for the most recently used few.
+ * up among the folders that exist; it never becomes a path by itself. A run folder that is a
+ * symbolic link is not shown: what the dashboard serves is what lies in the runs folder, not what a
+ * link there points to. Followed runs (their metrics in memory) are kept for the most recently used
+ * few, all drawing their points from one {@link PointBudget}.
  */
 final class RunCatalog {
   private static final int FOLLOWED = 16;
 
+  /** What following runs may cost: points per metric, metric names per run, points in all. */
+  record Limits(int pointsPerSeries, int metricNames, PointBudget budget) {}
+
   private final Path root;
   private final boolean single;
-  private final int maxPointsPerSeries;
+  private final Limits limits;
   private final Map<Path, RunView> views =
       new LinkedHashMap<>(16, 0.75f, true) {
         private static final long serialVersionUID = 1L;
 
         @Override
         protected boolean removeEldestEntry(Map.Entry<Path, RunView> eldest) {
-          return size() > FOLLOWED;
+          if (size() > FOLLOWED) {
+            eldest.getValue().forget(); // its points go back to the budget
+            return true;
+          }
+          return false;
         }
       };
 
-  RunCatalog(Path root, int maxPointsPerSeries) {
+  RunCatalog(Path root, Limits limits) {
     this.root = root.toAbsolutePath().normalize();
     this.single = RunStatus.isRun(this.root);
-    this.maxPointsPerSeries = maxPointsPerSeries;
+    this.limits = limits;
   }
 
   Path root() {
     return root;
   }
 
-  /** The run folders, sorted by name. */
+  /** The run folders, sorted by name; links are left out. */
   List<Path> runs() {
     if (single) {
       return List.of(root);
     }
     try {
-      return RunStatus.runsIn(root);
+      List<Path> out = new ArrayList<>();
+      for (Path dir : RunStatus.runsIn(root)) {
+        if (!Files.isSymbolicLink(dir)) {
+          out.add(dir);
+        }
+      }
+      return out;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -67,11 +85,12 @@ final class RunCatalog {
         return view(dir);
       }
     }
-    throw ApiError.notFound("no run named '" + name + "' under " + root);
+    // The runs folder's path is not named: a client has no business knowing it.
+    throw ApiError.notFound("no run named '" + name + "' in this dashboard's runs folder");
   }
 
   synchronized RunView view(Path dir) {
-    return views.computeIfAbsent(dir, d -> new RunView(d, maxPointsPerSeries));
+    return views.computeIfAbsent(dir, d -> new RunView(d, limits));
   }
 
   /** A name quoted back in an error, cut short and without control characters. */

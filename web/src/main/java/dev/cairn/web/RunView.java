@@ -7,17 +7,19 @@ import java.nio.file.Path;
 
 /**
  * One run as the dashboard follows it: its folder and its metrics, read incrementally (each request
- * parses only the lines written since the previous one).
+ * parses only the lines written since the previous one), within the catalog's limits.
  */
 final class RunView {
   private final Path dir;
   private final RunFiles files;
   private final MetricsFile metrics;
 
-  RunView(Path dir, int maxPointsPerSeries) {
+  RunView(Path dir, RunCatalog.Limits limits) {
     this.dir = dir;
     this.files = new RunFiles(dir);
-    this.metrics = new MetricsFile(files.metrics(), maxPointsPerSeries);
+    this.metrics =
+        new MetricsFile(
+            files.metrics(), limits.pointsPerSeries(), limits.metricNames(), limits.budget());
   }
 
   String name() {
@@ -37,5 +39,10 @@ final class RunView {
   MetricsFile metrics() throws IOException {
     metrics.poll();
     return metrics;
+  }
+
+  /** Drops the metrics held in memory (read again when next asked for). */
+  void forget() {
+    metrics.close();
   }
 }

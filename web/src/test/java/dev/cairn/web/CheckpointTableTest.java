@@ -33,7 +33,7 @@ class CheckpointTableTest {
                 .tensors("model", List.of(Tensor.of("w", new float[] {step}, 1)))
                 .build());
       }
-      RunView view = new RunView(dir, 1024);
+      RunView view = new RunView(dir, LIMITS);
       JsonNode rows = table.list(view);
       assertThat(rows).hasSize(3);
       assertThat(rows.get(0).path("step").asLong()).isEqualTo(3);
@@ -45,4 +45,30 @@ class CheckpointTableTest {
       assertThat(table.remembered()).isEqualTo(1);
     }
   }
+
+  @Test
+  void aFolderNameWinsOverACheckpointNamedLikeAFolder() throws Exception {
+    try (Run r = Cairn.open(runs, RunOptions.named("s"))) {
+      r.log(0, Map.of("loss", 1.0));
+      r.finish(Map.of());
+    }
+    Path dir = runs.resolve("s");
+    try (CheckpointStore store = CheckpointStore.open(dir.resolve("checkpoints"));
+        CheckpointTable table = new CheckpointTable()) {
+      store.save(
+          Checkpoint.at(20).tensors("model", List.of(Tensor.of("w", new float[] {1}, 1))).build());
+      // Named through the CLI, which allows any safe name: it must not shadow folder step-20.
+      store.save(
+          Checkpoint.at(40)
+              .name("step-20")
+              .tensors("model", List.of(Tensor.of("w", new float[] {2}, 1)))
+              .build());
+      RunView view = new RunView(dir, LIMITS);
+      assertThat(table.resolve(view, "step-20").step()).isEqualTo(20);
+      assertThat(table.resolve(view, "step-40").step()).isEqualTo(40);
+    }
+  }
+
+  static final RunCatalog.Limits LIMITS =
+      new RunCatalog.Limits(1024, 100, dev.cairn.metrics.PointBudget.of(100_000));
 }

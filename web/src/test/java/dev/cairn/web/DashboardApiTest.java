@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -94,7 +95,7 @@ class DashboardApiTest {
     assertThat(token).matches("[0-9a-f]{64}");
     assertThat(Files.getPosixFilePermissions(dashboard.tokenFile()))
         .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
-    assertThat(dashboard.url()).isEqualTo("http://127.0.0.1:" + port + "/?token=" + token);
+    assertThat(dashboard.url()).isEqualTo("http://127.0.0.1:" + port + "/#token=" + token);
     Path other = runs.resolve("other-token");
     try (Dashboard second = Dashboard.builder(runs).port(0).tokenFile(other).start()) {
       String t2 = Files.readString(other).trim();
@@ -117,43 +118,73 @@ class DashboardApiTest {
   }
 
   @Test
-  void tokenUrlBecomesAStrictHttpOnlyCookie() throws Exception {
-    RawHttp.Response r = RawHttp.send(port, "GET", "/?token=" + token, Map.of(), null);
-    assertThat(r.status()).isEqualTo(303);
-    assertThat(r.header("location")).isEqualTo("/");
-    String cookie = r.header("set-cookie");
-    assertThat(cookie)
-        .contains("cairn_token=" + token)
-        .contains("HttpOnly")
-        .contains("SameSite=Strict");
-    RawHttp.Response page =
-        RawHttp.send(port, "GET", "/", Map.of("Cookie", "cairn_token=" + token), null);
-    assertThat(page.status()).isEqualTo(200);
-    assertThat(page.body()).contains("<title>Cairn");
+  void noCookieIsEverSetAndTheTokenTravelsOnlyInAHeader() throws Exception {
+    // The page's own files need no token (a browser cannot add a header to a navigation) and
+    // hold no data; the page takes the token from the URL's fragment, which no server sees.
+    for (String path : List.of("/", "/?token=" + token, "/static/app.js", "/favicon.ico")) {
+      RawHttp.Response r = RawHttp.send(port, "GET", path, Map.of(), null);
+      assertThat(r.status()).as(path).isEqualTo(200);
+      assertThat(r.header("set-cookie")).as(path).isNull();
+      assertThat(r.header("location")).as(path).isNull();
+      assertThat(r.body()).as(path).doesNotContain(token);
+    }
+    RawHttp.Response page = RawHttp.send(port, "GET", "/", Map.of(), null);
+    assertThat(page.body()).contains("<title>Cairn").contains("/favicon.ico");
     assertThat(page.header("content-security-policy")).contains("script-src 'self'");
-    RawHttp.Response js =
-        RawHttp.send(
-            port, "GET", "/static/uPlot.js", Map.of("Cookie", "cairn_token=" + token), null);
-    assertThat(js.status()).isEqualTo(200);
-    assertThat(js.body()).contains("uPlot");
+    RawHttp.Response icon = RawHttp.send(port, "GET", "/favicon.ico", Map.of(), null);
+    assertThat(icon.header("content-type")).isEqualTo("image/x-icon");
+    // A cookie (as older versions set) is no credential, and is expired on sight.
+    RawHttp.Response withCookie =
+        RawHttp.send(port, "GET", "/api/runs", Map.of("Cookie", "cairn_token=" + token), null);
+    assertRefused(withCookie, 401, "no token");
+    assertThat(withCookie.header("set-cookie")).contains("cairn_token=;").contains("Max-Age=0");
+    assertThat(RawHttp.send(port, "GET", "/api/runs", auth(), null).status()).isEqualTo(200);
   }
 
   @Test
-  void refusesMissingAndWrongTokens() throws Exception {
-    assertRefused(RawHttp.send(port, "GET", "/api/runs", Map.of(), null), 401, "no token");
-    assertRefused(RawHttp.send(port, "GET", "/", Map.of(), null), 401, "no token");
+  void theEventStreamOpensWithASingleUseTicket() throws Exception {
+    RawHttp.Response issued = RawHttp.send(port, "POST", "/api/stream-tickets", post(), null);
+    assertThat(issued.status()).as(issued.body()).isEqualTo(201);
+    String ticket = json(issued).path("ticket").asText();
+    assertThat(ticket).matches("[0-9a-f]{32}").isNotEqualTo(token);
+    assertThat(json(issued).path("expires_in_seconds").asLong()).isEqualTo(30);
+    try (RawHttp.Stream events =
+        new RawHttp.Stream(port, "/api/runs/live/events?ticket=" + ticket, Map.of())) {
+      assertThat(events.until(l -> l.startsWith(":") || l.startsWith("HTTP/")))
+          .startsWith("HTTP/1.1 200");
+      events.until(l -> l.startsWith("event: metrics"));
+    }
+    assertRefused(
+        RawHttp.send(port, "GET", "/api/runs/live/events?ticket=" + ticket, Map.of(), null),
+        401,
+        "used or expired");
+    // A ticket opens an event stream and nothing else.
+    String another =
+        json(RawHttp.send(port, "POST", "/api/stream-tickets", post(), null))
+            .path("ticket")
+            .asText();
+    assertRefused(
+        RawHttp.send(port, "GET", "/api/runs?ticket=" + another, Map.of(), null), 401, "no token");
     assertRefused(
         RawHttp.send(
-            port, "GET", "/api/runs", Map.of("Authorization", "Bearer " + "0".repeat(64)), null),
+            port,
+            "POST",
+            "/api/stream-tickets",
+            Map.of("Origin", "http://127.0.0.1:" + port),
+            null),
         401,
-        "wrong token");
-    assertRefused(
-        RawHttp.send(port, "GET", "/api/runs", Map.of("Cookie", "cairn_token=abc"), null),
-        401,
-        "wrong token");
-    assertRefused(RawHttp.send(port, "GET", "/?token=nope", Map.of(), null), 401, "wrong token");
-    assertRefused(
-        RawHttp.send(port, "GET", "/api/runs/live/events", Map.of(), null), 401, "no token");
+        "no token");
+  }
+
+  @Test
+  void aSchemeRelativePathNeverRedirectsOffSite() throws Exception {
+    for (String path :
+        List.of("//other.example/?token=" + token, "//other.example/", "/\\other.example/")) {
+      RawHttp.Response r = RawHttp.send(port, "GET", path, Map.of(), null);
+      assertThat(r.status() / 100).as(path).isNotEqualTo(3);
+      assertThat(r.header("location")).as(path).isNull();
+      assertThat(r.body()).as(path).doesNotContain(token);
+    }
   }
 
   @Test
@@ -215,6 +246,7 @@ class DashboardApiTest {
     assertRefused(get("/api/runs/a%20b"), 400, "not allowed");
     assertRefused(get("/api/runs/" + "a".repeat(65)), 400, "not allowed");
     assertRefused(get("/api/runs/nosuchrun"), 404, "no run named 'nosuchrun'");
+    assertThat(get("/api/runs/nosuchrun").body()).doesNotContain(runs.toString());
     // A folder that exists but is not a run (no run.json) is not a run.
     assertRefused(get("/api/runs/.cairn"), 404, "no run named");
     assertRefused(get("/api/runs/live/checkpoints/..%2F..%2Frun.json/pin"), 404, "no such page");
@@ -275,7 +307,8 @@ class DashboardApiTest {
     assertThat(done.path("status").asText()).isEqualTo("finished");
     JsonNode detail = json(get("/api/runs/live"));
     assertThat(detail.path("config").path("lr").asDouble()).isEqualTo(0.05);
-    assertThat(detail.path("sessions")).hasSize(1);
+    assertThat(detail.path("sessions").asInt()).isEqualTo(1);
+    assertThat(detail.path("session_records")).hasSize(1);
     assertThat(detail.path("events").isArray()).isTrue();
     assertThat(detail.path("metrics").toString()).contains("loss", "lr", "val_loss");
   }

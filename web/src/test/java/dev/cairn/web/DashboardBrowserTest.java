@@ -2,16 +2,20 @@ package dev.cairn.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.cairn.run.Cairn;
 import dev.cairn.run.Run;
 import dev.cairn.run.RunOptions;
 import java.io.File;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -19,6 +23,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
@@ -56,7 +61,19 @@ class DashboardBrowserTest {
         Cairn.open(
             runs,
             RunOptions.named("baseline")
-                .config(Map.of("steps", 400, "lr", 0.1, "model", Map.of("size", 64)))
+                .config(
+                    Map.of(
+                        "steps",
+                        400,
+                        "lr",
+                        0.1,
+                        "model",
+                        Map.of("size", 64),
+                        // Long values without spaces: the config table must wrap them.
+                        "data",
+                        "/datasets/" + "shard-0001-of-4096/".repeat(16),
+                        "layers",
+                        java.util.Collections.nCopies(80, 256)))
                 .totalSteps(400))) {
       for (int s = 0; s < 400; s++) {
         r.log(s, Map.of("loss", 2.0 / (1 + s * 0.05), "lr", 0.1));
@@ -140,19 +157,18 @@ class DashboardBrowserTest {
     screenshot("2-run");
 
     assertThat(saveFromPage("from-browser")).startsWith("manual-step-");
-    WebElement toast =
-        wait.until(
-            d ->
-                d.findElements(By.cssSelector("#toasts .toast-ok")).stream()
-                    .filter(t -> t.getText().contains("Saved step"))
-                    .findFirst()
-                    .orElse(null));
-    assertThat(toast.getText()).contains("from-browser").contains("/checkpoints/step-");
+    // Texts are read inside the waits: the table is redrawn whenever a checkpoint lands, and a
+    // toast goes away by itself, so an element found once may be gone the next moment.
+    String toast =
+        waitFor(
+            "the toast saying the save is done",
+            d -> firstText(d, By.cssSelector("#toasts .toast-ok"), "Saved step", null));
+    assertThat(toast).contains("from-browser").contains("/checkpoints/step-");
     By row = By.xpath("//table[@id='checkpoints-table']//tr[td[normalize-space()='from-browser']]");
-    WebElement saved = wait.until(d -> d.findElements(row).stream().findFirst().orElse(null));
-    assertThat(saved.getText()).contains("pinned");
-    String step = saved.getAttribute("data-step");
-    assertThat(toast.getText()).contains("step-" + step);
+    String saved = waitFor("the new row", d -> firstText(d, row, "", "data-step"));
+    assertThat(saved).contains("pinned");
+    String step = saved.substring(saved.lastIndexOf('@') + 1);
+    assertThat(toast).contains("step-" + step);
     assertThat(runs.resolve("live/checkpoints/step-" + step + "/manifest.json")).exists();
     screenshot("3-saved");
 
@@ -163,17 +179,15 @@ class DashboardBrowserTest {
 
     // A refused save is an error toast that says why (the name is taken).
     saveFromPage("from-browser");
-    WebElement refused =
-        wait.until(
-            d ->
-                d.findElements(By.cssSelector("#toasts .toast-error")).stream()
-                    .findFirst()
-                    .orElse(null));
-    assertThat(refused.getText())
+    String refused =
+        waitFor(
+            "the toast saying why the save was refused",
+            d -> firstText(d, By.cssSelector("#toasts .toast-error"), "", null));
+    assertThat(refused)
         .contains("Save refused")
         .contains("already has a checkpoint named 'from-browser'");
 
-    browser.get(dashboard.url().replace("/?token=" + tokenOf(), "/#/"));
+    browser.get(bare(dashboard));
     wait.until(d -> d.findElements(By.cssSelector("#runs-table input.pick")).size() == 2);
     for (WebElement box : browser.findElements(By.cssSelector("#runs-table input.pick"))) {
       box.click();
@@ -189,6 +203,176 @@ class DashboardBrowserTest {
     List<WebElement> legend = browser.findElements(By.cssSelector(".u-legend .u-series"));
     assertThat(legend.size()).isGreaterThanOrEqualTo(3); // step + two runs
     screenshot("5-compare");
+  }
+
+  @Test
+  void runPagesShowNoObjectTextFitAt1400PixelsAndHaveAFavicon() throws Exception {
+    browser.get(dashboard.url());
+    wait.until(d -> d.findElements(By.cssSelector("#runs-table tr[data-run='live']")).size() == 1);
+    JavascriptExecutor js = (JavascriptExecutor) browser;
+    for (String run : List.of("baseline", "live")) {
+      // Watch every change of the page while it loads: a wrong text shown only until the first
+      // update from the event stream counts too.
+      browser.get(bare(dashboard));
+      wait.until(d -> d.findElements(By.cssSelector("#runs-table tr[data-run]")).size() >= 2);
+      js.executeScript(
+          "window.objectText = [];"
+              + "new MutationObserver(function () {"
+              + "  var t = document.body.textContent, i = t.indexOf('[object');"
+              + "  if (i >= 0) window.objectText.push(t.substring(Math.max(0, i - 40), i + 20));"
+              + "}).observe(document.body, { subtree: true, childList: true, characterData: true });"
+              + "location.hash = '#/run/' + arguments[0];",
+          run);
+      By loss = By.cssSelector(".chart-card[data-chart='loss']");
+      wait.until(d -> attr(loss, "data-points") > 10);
+      wait.until(d -> !d.findElements(By.cssSelector("#sessions .session")).isEmpty());
+      wait.until(d -> d.findElement(By.id("config")).getText().contains("lr"));
+      if (run.equals("live")) {
+        wait.until(
+            d -> !d.findElements(By.cssSelector("#checkpoints-table tr[data-ckpt]")).isEmpty());
+      }
+      assertThat(js.executeScript("return window.innerWidth")).isEqualTo(1400L);
+      assertThat(String.valueOf(js.executeScript("return window.objectText.join(' | ')")))
+          .as("the %s page never shows [object ...]", run)
+          .isEmpty();
+      String text = (String) js.executeScript("return document.body.innerText");
+      assertThat(text).as("the %s page", run).doesNotContain("[object").doesNotContain("undefined");
+      Object sessions =
+          js.executeScript(
+              "var s = Array.from(document.querySelectorAll('.run-head .stat')).filter("
+                  + "function (e) { return e.querySelector('small').textContent === 'sessions'; });"
+                  + "return s.length ? s[0].querySelector('b').textContent : null;");
+      assertThat(String.valueOf(sessions)).as("the %s page's session count", run).isEqualTo("1");
+      Object overflow =
+          js.executeScript(
+              "var w = document.documentElement.clientWidth, out = [];"
+                  + "document.querySelectorAll('body *').forEach(function (e) {"
+                  + "  var r = e.getBoundingClientRect();"
+                  + "  if (r.right > w + 0.5) out.push(e.tagName + '.' + e.className + ' ' +"
+                  + " Math.round(r.right)); });"
+                  + "return document.documentElement.scrollWidth + ' > ' + w + ': ' +"
+                  + " out.slice(0, 10).join(', ');");
+      assertThat(
+              (Long) js.executeScript("return document.documentElement.scrollWidth")
+                  <= (Long) js.executeScript("return document.documentElement.clientWidth"))
+          .as("no horizontal scrolling on the %s page at 1400 px: %s", run, overflow)
+          .isTrue();
+      screenshot("6-" + run + "-1400px");
+    }
+    Object favicon =
+        js.executeAsyncScript(
+            "var done = arguments[arguments.length - 1];"
+                + "fetch('/favicon.ico').then(function (r) {"
+                + "  done(r.status + ' ' + r.headers.get('content-type')); });");
+    assertThat(String.valueOf(favicon)).startsWith("200 image/");
+  }
+
+  @Test
+  void anotherLocalServerInTheSameBrowserGetsNoToken() throws Exception {
+    List<String> seen = new CopyOnWriteArrayList<>();
+    HttpServer other = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    other.createContext(
+        "/",
+        ex -> {
+          StringBuilder b = new StringBuilder(ex.getRequestMethod() + " " + ex.getRequestURI());
+          ex.getRequestHeaders().forEach((k, v) -> b.append('\n').append(k).append(": ").append(v));
+          seen.add(b.toString());
+          byte[] page =
+              "<!doctype html><title>other</title><img src=/pixel.png><p>another local app"
+                  .getBytes(StandardCharsets.UTF_8);
+          ex.getResponseHeaders().add("Content-Type", "text/html");
+          ex.sendResponseHeaders(200, page.length);
+          ex.getResponseBody().write(page);
+          ex.close();
+        });
+    other.start();
+    try {
+      // The dashboard in use: the runs list, a run page (fetches and the event stream).
+      browser.get(dashboard.url());
+      wait.until(
+          d -> d.findElements(By.cssSelector("#runs-table tr[data-run='live']")).size() == 1);
+      browser.get(bare(dashboard) + "run/live");
+      wait.until(d -> attr(By.cssSelector(".chart-card[data-chart='loss']"), "data-points") > 10);
+      wait.until(d -> d.findElement(By.id("connection")).getText().equals("live"));
+      String otherUrl = "http://127.0.0.1:" + other.getAddress().getPort() + "/";
+      browser.get(otherUrl);
+      wait.until(d -> d.getTitle().equals("other"));
+      browser.get(otherUrl + "again?x=1");
+      wait.until(d -> seen.size() >= 2);
+      String script =
+          "return document.cookie + ' | ' + JSON.stringify(sessionStorage) + ' | ' +"
+              + " JSON.stringify(localStorage)";
+      String storage = (String) ((JavascriptExecutor) browser).executeScript(script);
+      assertThat(String.join("\n\n", seen)).isNotEmpty().doesNotContain(tokenOf());
+      assertThat(storage).doesNotContain(tokenOf());
+    } finally {
+      other.stop(0);
+    }
+  }
+
+  @Test
+  void twoDashboardsOnDifferentPortsWorkInOneBrowser() throws Exception {
+    Path otherToken = profile.resolveSibling(profile.getFileName() + "-second-token");
+    try (Dashboard second =
+        Dashboard.builder(runs).port(0).pollInterval(100).tokenFile(otherToken).start()) {
+      assertThat(second.url()).isNotEqualTo(dashboard.url());
+      By liveRow = By.cssSelector("#runs-table tr[data-run='live']");
+      browser.get(dashboard.url());
+      wait.until(d -> d.findElements(liveRow).size() == 1);
+      browser.get(second.url());
+      wait.until(d -> d.findElements(liveRow).size() == 1);
+      // Back to the first by its plain address: it still has its own credential.
+      for (Dashboard d : List.of(dashboard, second, dashboard)) {
+        browser.get(bare(d));
+        wait.until(b -> b.findElements(liveRow).size() == 1);
+        wait.until(b -> b.findElement(liveRow).getText().contains("running"));
+        assertThat(browser.findElements(By.cssSelector("#toasts .toast-error")))
+            .as("no refusal on port %d", d.port())
+            .isEmpty();
+      }
+    }
+  }
+
+  /**
+   * The text of the first element found that contains {@code contains}, with "@" and the value of
+   * {@code attribute} appended when one is named; null when none (or it went stale).
+   */
+  private static String firstText(WebDriver d, By by, String contains, String attribute) {
+    for (WebElement e : d.findElements(by)) {
+      try {
+        String text = e.getText();
+        if (text.contains(contains)) {
+          return attribute == null ? text : text + "@" + e.getAttribute(attribute);
+        }
+      } catch (org.openqa.selenium.StaleElementReferenceException gone) {
+        return null; // redrawn meanwhile: the next poll finds the new one
+      }
+    }
+    return null;
+  }
+
+  /** Waits like {@code wait.until}; a timeout fails saying what the page showed meanwhile. */
+  private static <T> T waitFor(String what, java.util.function.Function<WebDriver, T> until)
+      throws Exception {
+    try {
+      return wait.until(until::apply);
+    } catch (org.openqa.selenium.TimeoutException e) {
+      screenshot("timeout");
+      String toasts =
+          String.valueOf(
+              ((JavascriptExecutor) browser)
+                  .executeScript(
+                      "return document.getElementById('connection').textContent + ' | toasts: '"
+                          + " + Array.from(document.querySelectorAll('#toasts .toast')).map("
+                          + "function (t) { return t.className + ': ' + t.textContent; })"
+                          + ".join(' / ')"));
+      throw new AssertionError("timed out waiting for " + what + "; the page showed " + toasts, e);
+    }
+  }
+
+  /** The dashboard's address without the token: what a person types or bookmarks. */
+  private static String bare(Dashboard d) {
+    return "http://127.0.0.1:" + d.port() + "/#/";
   }
 
   /** Presses Save Checkpoint, types the name, confirms; returns the name the dialog suggested. */

@@ -33,10 +33,40 @@
     return e;
   }
 
+  // ---------- the credential ----------
+  // The printed URL carries the token in its fragment (#token=...), which the browser never sends
+  // to any server. The page keeps it in sessionStorage, which belongs to this origin (scheme,
+  // host and port) alone: another server on 127.0.0.1 cannot read it, and a dashboard on another
+  // port keeps its own. It goes out only as an Authorization header; no cookie is ever set.
+  var TOKEN_KEY = "cairn-dashboard-token";
+  (function takeToken() {
+    var found = null;
+    var h = location.hash.match(/^#(?:.*&)?token=([^&]*)/);
+    var q = location.search.match(/[?&]token=([^&]*)/); // URLs printed by older versions
+    if (h) found = h[1]; else if (q) found = q[1];
+    if (found !== null) {
+      try { sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(found)); } catch (e) { /* private mode */ }
+      history.replaceState(null, "", location.pathname + "#/");
+    }
+  })();
+
+  function token() {
+    try { return sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  }
+
+  function needToken(message) {
+    view.replaceChildren(el("div", { class: "error-box", id: "need-token" },
+      el("b", { text: "This page needs the dashboard's token. " }),
+      "Open the URL that cairn serve (or cairn demo --serve) printed: it ends with #token=… ",
+      el("span", { class: "muted", text: "(" + message + ")" })));
+  }
+
   function api(path, options) {
     options = options || {};
-    options.credentials = "same-origin";
-    options.headers = Object.assign({ "Accept": "application/json" }, options.headers || {});
+    options.credentials = "omit";
+    var t = token();
+    options.headers = Object.assign({ "Accept": "application/json" },
+      t ? { "Authorization": "Bearer " + t } : {}, options.headers || {});
     return fetch(path, options).then(function (r) {
       return r.text().then(function (t) {
         var body = null;
@@ -44,6 +74,7 @@
         if (!r.ok) {
           var err = new Error((body && body.error) || ("HTTP " + r.status));
           err.status = r.status;
+          if (r.status === 401) needToken(err.message);
           throw err;
         }
         return body;
@@ -220,8 +251,23 @@
   };
 
   Chart.prototype.resize = function () {
-    if (this.plot) this.plot.setSize({ width: this.width(), height: this.opts.height || 260 });
+    if (this.plot && this.plot.width !== this.width()) this.plot.setSize({ width: this.width(), height: this.opts.height || 260 });
   };
+
+  // Redraws charts at their card's width whenever it changes: a window resize, and also a
+  // vertical scrollbar appearing as the page grows (a chart drawn wider than its card would
+  // make the whole page scroll sideways).
+  function watchWidth(list) {
+    var onResize = function () { list.forEach(function (c) { c.resize(); }); };
+    if (window.ResizeObserver) {
+      var ro = new ResizeObserver(onResize);
+      list.forEach(function (c) { ro.observe(c.card); });
+      onLeave(function () { ro.disconnect(); });
+    } else {
+      window.addEventListener("resize", onResize);
+      onLeave(function () { window.removeEventListener("resize", onResize); });
+    }
+  }
 
   function chartCard(title, metric) {
     var card = el("div", { class: "chart-card", "data-chart": metric });
@@ -233,18 +279,42 @@
   function pointsFor(chart) { return Math.min(2000, Math.max(200, chart.width())); }
 
   // ---------- event stream ----------
+  // An EventSource cannot send a header, so each connection opens with a single-use ticket from
+  // an authenticated POST; a dropped stream (server restart, network) reconnects with a new one.
   function stream(run, handlers) {
-    var es = new EventSource("/api/runs/" + enc(run) + "/events");
-    es.onopen = function () { connection.className = "conn live"; connection.textContent = "live"; };
-    es.onerror = function () { connection.className = "conn down"; connection.textContent = "reconnecting"; };
-    Object.keys(handlers).forEach(function (type) {
-      es.addEventListener(type, function (e) {
-        var data;
-        try { data = JSON.parse(e.data); } catch (x) { return; }
-        handlers[type](data);
-      });
+    var es = null, closed = false, retry = null, delay = 1000;
+    function down() { connection.className = "conn down"; connection.textContent = "reconnecting"; }
+    function later() {
+      if (closed) return;
+      down();
+      retry = setTimeout(open, delay);
+      delay = Math.min(2 * delay, 15000);
+    }
+    function open() {
+      api("/api/stream-tickets", { method: "POST" }).then(function (t) {
+        if (closed) return;
+        es = new EventSource("/api/runs/" + enc(run) + "/events?ticket=" + enc(t.ticket));
+        es.onopen = function () {
+          delay = 1000; connection.className = "conn live"; connection.textContent = "live";
+          if (handlers.open) handlers.open();
+        };
+        es.onerror = function () { es.close(); es = null; later(); };
+        Object.keys(handlers).filter(function (k) { return k !== "open"; }).forEach(function (type) {
+          es.addEventListener(type, function (e) {
+            var data;
+            try { data = JSON.parse(e.data); } catch (x) { return; }
+            handlers[type](data);
+          });
+        });
+      }).catch(function (e) { if (e.status !== 401) later(); });
+    }
+    open();
+    onLeave(function () {
+      closed = true;
+      clearTimeout(retry);
+      if (es) es.close();
+      connection.className = "conn"; connection.textContent = "";
     });
-    onLeave(function () { es.close(); connection.className = "conn"; connection.textContent = ""; });
   }
 
   // ---------- runs view ----------
@@ -272,7 +342,7 @@
     var summary = el("span", { class: "muted" });
     view.replaceChildren(el("h2", { text: "Runs" }),
       el("div", { class: "toolbar" }, summary, el("span", { class: "spacer" }), compareBtn),
-      el("div", { class: "card" }, table));
+      el("div", { class: "card" }, el("div", { class: "table-scroll" }, table)));
 
     function updateCompare() {
       var n = Object.keys(picked).filter(function (k) { return picked[k]; }).length;
@@ -322,7 +392,7 @@
   // ---------- run view ----------
   function renderRun(run) {
     crumbs.replaceChildren(el("a", { href: "#/", text: "Runs" }), " / ", el("span", { text: run }));
-    var state = { step: 0, status: "", metrics: [], pending: {}, other: null, log: true };
+    var state = { step: 0, status: "", metrics: [], pending: {}, answered: {}, other: null, log: true };
     var title = el("h2", { id: "run-title", text: run });
     var statusBadge = el("span");
     var progressBar = el("span");
@@ -356,7 +426,8 @@
 
     view.replaceChildren(head,
       el("div", { class: "charts" }, lossC.card, lrC.card, tpC.card, otherC.card),
-      el("div", { class: "card", style: "margin-top:14px" }, el("h3", { text: "Checkpoints" }), ckptTable),
+      el("div", { class: "card", style: "margin-top:14px" }, el("h3", { text: "Checkpoints" }),
+        el("div", { class: "table-scroll" }, ckptTable)),
       el("div", { class: "card" }, el("h3", { text: "Sessions" }), timeline, sessionsNote),
       el("div", { class: "grid2" },
         el("div", { class: "card" }, el("h3", { text: "Events" }), events),
@@ -447,9 +518,9 @@
             el("td", { text: c.name || "" }),
             el("td", { text: fmtTime(c.time) }),
             el("td", { class: "num", text: fmtBytes(c.bytes) }),
-            el("td", { class: "muted", text: metrics, title: c.path }),
+            el("td", { class: "muted wrap", text: metrics, title: c.path }),
             flags,
-            el("td", { class: "verified-" + c.verified, text: c.verified === "damaged" ? "damaged: " + (c.problem || "") : c.verified }),
+            el("td", { class: "wrap verified-" + c.verified, text: c.verified === "damaged" ? "damaged: " + (c.problem || "") : c.verified }),
             el("td", null, action));
         }));
         if (!list.length) ckptBody.appendChild(el("tr", null, el("td", { colspan: "8", class: "muted", text: "No checkpoints yet." })));
@@ -514,9 +585,13 @@
       return api("/api/runs/" + enc(run)).then(function (d) {
         showStatus(d);
         fillSelect(d.metrics || []);
+        if (d.metric_names_over_limit && !state.warnedLimit) {
+          state.warnedLimit = true;
+          toast("warn", "This run logs more than " + fmtInt(d.metric_names_limit) + " metric names; the dashboard follows the first " + fmtInt(d.metric_names_limit) + " it read.", 15000);
+        }
         events.replaceChildren();
         (d.events || []).slice().reverse().forEach(function (e) { addEvent(e, false); });
-        showSessions(d.sessions || []);
+        showSessions(d.session_records || []);
         showConfig(d.config);
         refreshCharts();
         refreshCheckpoints();
@@ -529,7 +604,7 @@
     });
 
     var sessionsTimer = setInterval(function () {
-      api("/api/runs/" + enc(run)).then(function (d) { showSessions(d.sessions || []); fillSelect(d.metrics || []); }).catch(function () {});
+      api("/api/runs/" + enc(run)).then(function (d) { showSessions(d.session_records || []); fillSelect(d.metrics || []); }).catch(function () {});
     }, 10000);
     onLeave(function () { clearInterval(sessionsTimer); });
 
@@ -537,22 +612,33 @@
       metrics: function () { scheduleCharts(); },
       progress: function (s) { showStatus(s); },
       event: function (e) { addEvent(e, true); if (e.type === "session_started" || e.type === "finished") load(); },
+      // Each (re)connection starts with what is new from then on: answers the stream could
+      // not carry (sent before it connected, or while it was down) are in the run's events.
+      open: function () {
+        if (!Object.keys(state.pending).length) return;
+        api("/api/runs/" + enc(run)).then(function (d) { (d.events || []).forEach(settle); }).catch(function () {});
+        refreshCheckpoints();
+      },
       checkpoint: function (e) {
-        var p = e.request_id && state.pending[e.request_id];
-        if (e.type === "save_request_done" && p) {
-          delete state.pending[e.request_id];
-          clearTimeout(p.timer);
-          toast("ok", "Saved step " + e.step + (p.name ? " as '" + p.name + "'" : "") + ": " + e.path, 12000);
-        } else if (e.type === "save_request_failed" && p) {
-          delete state.pending[e.request_id];
-          clearTimeout(p.timer);
-          toast("error", "Save failed: " + (e.error || e.message), 15000);
-        } else if (e.type === "checkpoint_failed") {
+        settle(e);
+        if (e.type === "checkpoint_failed") {
           toast("error", "Saving step " + e.step + " failed: " + (e.error || e.message), 15000);
         }
         refreshCheckpoints();
       }
     });
+
+    // The job's answer to a save request: shown once, whether it comes before the page has
+    // the request's id (a fast job), on the stream, or from the events after a reconnection.
+    function settle(e) {
+      if (!e.request_id || (e.type !== "save_request_done" && e.type !== "save_request_failed")) return;
+      var p = state.pending[e.request_id];
+      if (!p) { state.answered[e.request_id] = e; return; }
+      delete state.pending[e.request_id];
+      clearTimeout(p.timer);
+      if (e.type === "save_request_done") toast("ok", "Saved step " + e.step + (p.name ? " as '" + p.name + "'" : "") + ": " + e.path, 12000);
+      else toast("error", "Save failed: " + (e.error || e.message), 15000);
+    }
 
     var dialog = document.getElementById("save-dialog");
     var nameInput = document.getElementById("save-name");
@@ -571,10 +657,14 @@
         method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ name: name || null })
       }).then(function (r) {
-        toast("info", "Save requested at step " + fmtInt(r.step) + (r.name ? " as '" + r.name + "'" : "") + "…", 4000);
+        toast("info", r.coalesced ? "A save is already waiting for the job: this request joins it…" :
+          "Save requested at step " + fmtInt(r.step) + (r.name ? " as '" + r.name + "'" : "") + "…", 4000);
+        if (state.pending[r.request_id]) return; // joined a save this page already waits for
         state.pending[r.request_id] = { name: r.name, timer: setTimeout(function () {
           if (state.pending[r.request_id]) toast("warn", "No answer from the job yet for save request " + r.request_id + "; is it still running?", 10000);
         }, 60000) };
+        var early = state.answered[r.request_id];
+        if (early) { delete state.answered[r.request_id]; settle(early); }
       }).catch(function (e) { toast("error", "Save refused: " + e.message, 12000); })
         .then(function () { saveBtn.disabled = !(state.status === "running" || state.status === "stalled"); });
     };
@@ -582,9 +672,7 @@
       document.getElementById("save-form").onsubmit = null;
       Object.keys(state.pending).forEach(function (k) { clearTimeout(state.pending[k].timer); });
     });
-    var onResize = function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); };
-    window.addEventListener("resize", onResize);
-    onLeave(function () { window.removeEventListener("resize", onResize); });
+    watchWidth(Object.keys(charts).map(function (k) { return charts[k]; }));
   }
 
   // ---------- compare view ----------
@@ -603,14 +691,15 @@
     c.head.appendChild(select);
     c.head.appendChild(el("label", { class: "muted" }, smooth, " smoothed"));
     var chart = new Chart(c.card, "Overlay", { height: 360 });
+    watchWidth([chart]);
     var diffBody = el("tbody");
     var legend = el("div", { class: "picker" });
     view.replaceChildren(el("h2", { text: "Compare " + runs.join(", ") }), legend, c.card,
       el("div", { class: "card", style: "margin-top:14px" },
         el("div", { class: "toolbar" }, el("h3", { text: "Config" }), el("label", { class: "muted" }, onlyDiff, " only differences")),
-        el("table", { class: "config", id: "config-diff" },
+        el("div", { class: "table-scroll" }, el("table", { class: "config", id: "config-diff" },
           el("thead", null, el("tr", null, [el("th", { text: "key" })].concat(runs.map(function (r) { return el("th", { text: r }); })))),
-          diffBody)));
+          diffBody))));
 
     var details = {};
     Promise.all(runs.map(function (r) {
