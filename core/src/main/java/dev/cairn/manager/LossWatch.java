@@ -135,8 +135,8 @@ final class LossWatch {
    * A resume at {@code step} (the first step to run again).
    *
    * @param savedWindow the checkpoint's [step, loss] pairs (may be empty)
-   * @param savedAverage the checkpoint's moving average (NaN when it has none), used when it
-   *     has no window (older checkpoints)
+   * @param savedAverage the checkpoint's moving average (NaN when it has none), used when it has no
+   *     window (older checkpoints)
    * @param replayed losses an earlier session logged for the steps from {@code step} on
    */
   synchronized void resumedAt(
@@ -253,8 +253,8 @@ final class LossWatch {
   }
 
   /**
-   * The loss's step-to-step noise: the root mean square of successive differences over √2, which
-   * a trend barely moves (unlike the standard deviation).
+   * The loss's step-to-step noise: the root mean square of successive differences over √2, which a
+   * trend barely moves (unlike the standard deviation).
    */
   private static double noise(List<Double> series) {
     if (series.size() < 2) {

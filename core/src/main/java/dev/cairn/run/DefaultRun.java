@@ -215,8 +215,8 @@ final class DefaultRun implements Run {
   }
 
   /**
-   * Creates a folder (and missing parents) so that it survives a power cut: each new folder's
-   * entry is fsynced in its parent. A folder that exists is left alone.
+   * Creates a folder (and missing parents) so that it survives a power cut: each new folder's entry
+   * is fsynced in its parent. A folder that exists is left alone.
    */
   private static void createDurably(Path dir) throws IOException {
     Path abs = dir.toAbsolutePath();
@@ -554,10 +554,10 @@ final class DefaultRun implements Run {
   }
 
   /**
-   * SIGTERM, SIGINT or System.exit while the session is open: the JVM halts once the shutdown
-   * hooks return, so the training thread never reaches {@link #close}. Ends the session here:
-   * the checkpoint manager's last save (it waits for the training thread's next step), then
-   * metrics, progress and the end record, all written before this returns.
+   * SIGTERM, SIGINT or System.exit while the session is open: the JVM halts once the shutdown hooks
+   * return, so the training thread never reaches {@link #close}. Ends the session here: the
+   * checkpoint manager's last save (it waits for the training thread's next step), then metrics,
+   * progress and the end record, all written before this returns.
    */
   private void addShutdownHook() {
     Thread hook = new Thread(this::onJvmShutdown, "cairn-session-end");
@@ -582,8 +582,8 @@ final class DefaultRun implements Run {
 
   /**
    * From the shutdown hook: flushes metrics and writes progress and the end record, leaving the
-   * logs open (the training thread may still be running until the JVM halts; what it writes now
-   * is after the end record, and the OS closes the files).
+   * logs open (the training thread may still be running until the JVM halts; what it writes now is
+   * after the end record, and the OS closes the files).
    */
   private synchronized void endSession(SessionEnd state, String detail) throws IOException {
     if (closed || ended) {

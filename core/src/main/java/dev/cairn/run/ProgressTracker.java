@@ -223,8 +223,8 @@ final class ProgressTracker {
   }
 
   /**
-   * Replaces progress.json, durably: after a power cut it still names the newest checkpoint the
-   * job reported (a few milliseconds of fsync every few seconds, on the timer's thread).
+   * Replaces progress.json, durably: after a power cut it still names the newest checkpoint the job
+   * reported (a few milliseconds of fsync every few seconds, on the timer's thread).
    *
    * @param sample whether this write is a timer round (see {@link #snapshot(boolean)})
    */

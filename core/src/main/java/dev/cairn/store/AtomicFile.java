@@ -28,8 +28,8 @@ public final class AtomicFile {
   /** How durable a replacement is when {@code write} returns. */
   public enum Sync {
     /**
-     * Handed to the OS only: survives a crash of the process, a power cut may leave the old
-     * content (never a mix). For files rewritten often whose loss costs nothing (plots).
+     * Handed to the OS only: survives a crash of the process, a power cut may leave the old content
+     * (never a mix). For files rewritten often whose loss costs nothing (plots).
      */
     OS_BUFFERED,
     /**
@@ -71,9 +71,7 @@ public final class AtomicFile {
     try {
       try (FileChannel ch =
           FileChannel.open(
-              tmp,
-              Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-              attributes)) {
+              tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), attributes)) {
         OutputStream out = Channels.newOutputStream(ch);
         content.writeTo(out);
         out.flush();
