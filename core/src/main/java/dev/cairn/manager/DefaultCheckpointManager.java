@@ -281,8 +281,9 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   /**
    * For the run that owns this manager: the loss of every step comes from its metrics log through
    * {@link #lossLogged} (each step with its own value, which onStep's maps need not carry), and
-   * {@code replayed} reads the losses earlier sessions logged from a step on, so that a resume can
-   * be compared step by step with the steps it replays. Call before {@link #restoreLatest}.
+   * {@code replayed} reads the losses earlier sessions logged around a step (the loss window before
+   * it and the steps a resume from it replays), so that a resume can be compared step by step with
+   * the steps it replays. Call before {@link #restoreLatest}.
    */
   public void lossesFromLog(java.util.function.LongFunction<Map<Long, Double>> replayed) {
     this.replayedLosses = java.util.Objects.requireNonNull(replayed, "replayed");
@@ -346,12 +347,20 @@ public final class DefaultCheckpointManager implements CheckpointManager {
               ? "resume exact: the "
                   + v.compared()
                   + " replayed steps gave the same losses as when they first ran"
-              : String.format(
-                  java.util.Locale.ROOT,
-                  "resume continues the loss: %d steps after it average %.4g (expected %.4g)",
-                  v.compared(),
-                  v.after(),
-                  v.before()),
+              : v.replayed()
+                  ? String.format(
+                      java.util.Locale.ROOT,
+                      "resume continues: the %d replayed steps differ from their first run by"
+                          + " rms %.3g, within the loss's step-to-step noise %.3g",
+                      v.compared(),
+                      v.difference(),
+                      v.noise())
+                  : String.format(
+                      java.util.Locale.ROOT,
+                      "resume continues the loss: %d steps after it average %.4g (expected %.4g)",
+                      v.compared(),
+                      v.after(),
+                      v.before()),
           f);
     }
   }

@@ -137,20 +137,26 @@ final class LossWatch {
    * @param savedWindow the checkpoint's [step, loss] pairs (may be empty)
    * @param savedAverage the checkpoint's moving average (NaN when it has none), used when it has no
    *     window (older checkpoints)
-   * @param replayed losses an earlier session logged for the steps from {@code step} on
+   * @param replayed losses earlier sessions logged around {@code step}: those from {@code step} on
+   *     are the replayed steps', those before it (when there are any) replace the saved window
    */
   synchronized void resumedAt(
       long step, List<double[]> savedWindow, double savedAverage, Map<Long, Double> replayed) {
     resumedAt = step;
-    before = List.copyOf(savedWindow);
     beforeAverage = savedAverage;
     recorded = new TreeMap<>();
+    TreeMap<Long, Double> logged = new TreeMap<>();
     replayed.forEach(
         (s, v) -> {
-          if (s >= step && s < step + COMPARE && v != null && Double.isFinite(v)) {
-            recorded.put(s, v);
+          if (v != null && Double.isFinite(v) && s < step + COMPARE) {
+            (s >= step ? recorded : logged).put(s, v);
           }
         });
+    // The log's own losses before the checkpoint are the better "before": the checkpoint's window
+    // was taken on the training thread while the metrics writer may have lagged behind it.
+    List<double[]> fromLog = new ArrayList<>();
+    logged.tailMap(step - window, true).forEach((s, v) -> fromLog.add(new double[] {s, v}));
+    before = fromLog.size() >= 2 ? fromLog : List.copyOf(savedWindow);
     pairs.clear();
     after.clear();
     recent.clear();
@@ -181,6 +187,9 @@ final class LossWatch {
       sumOld += p[0];
       sumNew += p[1];
       scale += Math.abs(p[0]);
+    }
+    if (recorded.size() >= 4) {
+      series.clear(); // the replayed steps' own spread, where the comparison is made
     }
     recorded.values().forEach(series::add);
     int n = pairs.size();
@@ -253,18 +262,27 @@ final class LossWatch {
   }
 
   /**
-   * The loss's step-to-step noise: the root mean square of successive differences over √2, which a
-   * trend barely moves (unlike the standard deviation).
+   * The loss's step-to-step noise, from the most recent {@value #NOISE_SPAN} values: the median of
+   * the absolute second differences (x[i+1] - 2 x[i] + x[i-1]), scaled to a standard deviation (for
+   * independent Gaussian noise they have variance 6 σ², and the median of |N(0, 1)| is 0.6745).
+   * Second differences cancel a trend (even the steep one of early training, which first
+   * differences would count as noise), and the median ignores a few outliers.
    */
   private static double noise(List<Double> series) {
-    if (series.size() < 2) {
+    int from = Math.max(0, series.size() - NOISE_SPAN);
+    List<Double> diffs = new ArrayList<>();
+    for (int i = from + 1; i + 1 < series.size(); i++) {
+      diffs.add(Math.abs(series.get(i + 1) - 2 * series.get(i) + series.get(i - 1)));
+    }
+    if (diffs.isEmpty()) {
       return 0;
     }
-    double sum = 0;
-    for (int i = 1; i < series.size(); i++) {
-      double d = series.get(i) - series.get(i - 1);
-      sum += d * d;
-    }
-    return Math.sqrt(sum / (series.size() - 1) / 2);
+    java.util.Collections.sort(diffs);
+    int n = diffs.size();
+    double median = n % 2 == 1 ? diffs.get(n / 2) : (diffs.get(n / 2 - 1) + diffs.get(n / 2)) / 2;
+    return median / (0.6745 * Math.sqrt(6));
   }
+
+  /** Losses the noise is estimated from (the newest ones). */
+  static final int NOISE_SPAN = 20;
 }

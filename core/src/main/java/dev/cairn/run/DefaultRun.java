@@ -395,7 +395,8 @@ final class DefaultRun implements Run {
             false);
     if (policy.lossMetric() != null) {
       String metric = policy.lossMetric();
-      m.lossesFromLog(from -> loggedValues(metric, from, from + LOSS_REPLAY_STEPS));
+      int window = policy.lossWindow();
+      m.lossesFromLog(from -> loggedValues(metric, from - window, from + LOSS_REPLAY_STEPS));
     }
     manager = new ManagedCheckpoints(m, policy);
     return manager;
