@@ -176,6 +176,14 @@ final class DemoCommand implements Callable<Integer> {
   int teacherThreads;
 
   @Option(
+      names = "--engine-cache",
+      paramLabel = "DIR",
+      description =
+          "where the PyTorch engine (about 450 MiB) is unpacked, shared by all runs (default: the"
+              + " user cache folder, e.g. ~/.cache/cairn/engine; also CAIRN_ENGINE_CACHE)")
+  Path engineCache;
+
+  @Option(
       names = "--teacher-deadline",
       defaultValue = "30m",
       paramLabel = "DURATION",
@@ -214,6 +222,7 @@ final class DemoCommand implements Callable<Integer> {
             .allowConfigChange(allowConfigChange)
             .plots(noPlots ? null : plotSettings())
             .teacher(teacher())
+            .engineCache(engineCache)
             .console(out)
             .onStart(
                 (run, start) -> {
