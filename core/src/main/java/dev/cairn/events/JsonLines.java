@@ -54,7 +54,10 @@ public final class JsonLines implements AutoCloseable {
       ch.position(keep);
       if (created && syncEachLine) {
         // The file's name must be durable too, or a power cut takes every synced line with it.
-        Fsync.folder(file.toAbsolutePath().getParent());
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+          Fsync.folder(parent);
+        }
       }
       return new JsonLines(file, ch, syncEachLine);
     } catch (IOException | RuntimeException e) {

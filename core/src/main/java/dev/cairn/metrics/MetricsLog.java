@@ -122,7 +122,10 @@ public final class MetricsLog implements AutoCloseable {
       ch.position(keep);
       if (created && durability != Durability.OS_BUFFERED) {
         // Synced records are only as durable as the file's name in its folder.
-        Fsync.folder(file.toAbsolutePath().getParent());
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+          Fsync.folder(parent);
+        }
       }
     } catch (IOException | RuntimeException e) {
       ch.close();
