@@ -149,9 +149,24 @@ class DashboardBrowserTest {
                     .orElse(null));
     assertThat(toast.getText()).contains("from-browser").contains("/checkpoints/step-");
     By row = By.xpath("//table[@id='checkpoints-table']//tr[td[normalize-space()='from-browser']]");
-    WebElement saved = wait.until(d -> d.findElements(row).stream().findFirst().orElse(null));
-    assertThat(saved.getText()).contains("pinned");
-    String step = saved.getAttribute("data-step");
+    // The table is redrawn when progress arrives (also at each checkpoint): read a row's text and
+    // step in one look, and look again when it was redrawn in between.
+    String[] saved = new String[2];
+    wait.until(
+        d -> {
+          for (WebElement e : d.findElements(row)) {
+            try {
+              saved[0] = e.getText();
+              saved[1] = e.getAttribute("data-step");
+              return true;
+            } catch (org.openqa.selenium.StaleElementReferenceException redrawn) {
+              return false;
+            }
+          }
+          return false;
+        });
+    assertThat(saved[0]).contains("pinned");
+    String step = saved[1];
     assertThat(toast.getText()).contains("step-" + step);
     assertThat(runs.resolve("live/checkpoints/step-" + step + "/manifest.json")).exists();
     screenshot("3-saved");
