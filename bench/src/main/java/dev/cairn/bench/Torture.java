@@ -74,12 +74,25 @@ public final class Torture {
     int duringSave = 0;
     int killedThisRound = 0;
     Result total = new Result(0, 0, 0, 0, 0, true, null);
-    // Let the JVM start and the first checkpoints happen before the first kill.
-    long minDelay = 300;
     while (killed < kills) {
+      // Kill only once this process's session has started and finished a step past where it
+      // resumed (the child's own signals in sessions.jsonl and progress.json, not a guess of how
+      // long a JVM takes to start on this machine); the random wait after it varies where the
+      // kill lands (during a save or between saves).
+      int sessionsBefore = sessions(run);
       Process p = start(job);
-      long delay = minDelay + random.nextLong(1700);
-      if (p.waitFor(delay, TimeUnit.MILLISECONDS)) {
+      if (!awaitOrExit(
+          p, () -> sessions(run) > sessionsBefore && stepped(run, sessionsBefore + 1))) {
+        if (p.exitValue() != 0) {
+          throw new IOException(
+              "the job failed on its own with exit code " + p.exitValue() + ":\n" + tail(job));
+        }
+        total = merge(total, check(dir, killedThisRound, 0));
+        deleteTree(run);
+        killedThisRound = 0;
+        continue;
+      }
+      if (p.waitFor(random.nextLong(1500), TimeUnit.MILLISECONDS)) {
         if (p.exitValue() != 0) {
           throw new IOException(
               "the job failed on its own with exit code " + p.exitValue() + ":\n" + tail(job));
@@ -107,6 +120,41 @@ public final class Torture {
         total.lostSteps(),
         total.identical(),
         total.difference());
+  }
+
+  /** Waits for {@code ready}; false when the process exited first. */
+  private static boolean awaitOrExit(Process p, java.util.function.BooleanSupplier ready)
+      throws InterruptedException {
+    while (!ready.getAsBoolean()) {
+      if (p.waitFor(10, TimeUnit.MILLISECONDS)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Sessions started in the run so far (0 before it exists). */
+  private static int sessions(Path run) {
+    try {
+      return (int)
+          JsonLines.read(run.resolve("sessions.jsonl")).records().stream()
+              .filter(r -> r.path("type").asText().equals("start"))
+              .count();
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /** Whether progress.json is session {@code session}'s and names a step it ran. */
+  private static boolean stepped(Path run, int session) {
+    try {
+      var p =
+          new com.fasterxml.jackson.databind.ObjectMapper()
+              .readTree(run.resolve("progress.json").toFile());
+      return p.path("session").asInt() == session && p.has("last_step_time");
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static Result merge(Result a, Result b) {

@@ -68,13 +68,11 @@ class ChildJvmTest {
       await(
           "the run to report progress", () -> status("live").equals("running") && step("live") > 0);
       p.destroyForcibly().waitFor();
-      // The heartbeat is fresh for a while after a kill; a later reader sees it age.
-      RunStatus later =
-          RunStatus.of(
-              runs.resolve("live"),
-              Clock.offset(Clock.systemUTC(), RunStatus.HEARTBEAT_TIMEOUT.plusSeconds(5)));
-      assertThat(later.status()).isEqualTo("dead");
-      assertThat(later.step()).isPositive();
+      // The heartbeat is still fresh, but on this host a gone process is dead at once.
+      RunStatus now = RunStatus.of(runs.resolve("live"), Clock.systemUTC());
+      assertThat(now.heartbeatAgeSeconds()).isLessThan(RunStatus.HEARTBEAT_TIMEOUT.toSeconds());
+      assertThat(now.state()).isEqualTo(RunStatus.State.DEAD);
+      assertThat(now.step()).isPositive();
     } finally {
       p.destroyForcibly();
     }
@@ -116,5 +114,19 @@ class ChildJvmTest {
             e ->
                 e.path("type").asText().equals("shutdown")
                     && e.path("message").asText().contains("after a last save"));
+    // The session ended as stopped, and progress names the last step and its checkpoint.
+    List<ObjectNode> sessions = JsonLines.read(runs.resolve("term/sessions.jsonl")).records();
+    ObjectNode end = sessions.get(sessions.size() - 1);
+    assertThat(end.path("type").asText()).isEqualTo("end");
+    assertThat(end.path("reason").asText()).isEqualTo("stopped");
+    assertThat(end.path("step").asLong()).isGreaterThanOrEqualTo(last.path("step").asLong());
+    var progress =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(runs.resolve("term/progress.json").toFile());
+    assertThat(progress.path("last_checkpoint").path("step").asLong())
+        .isEqualTo(last.path("step").asLong());
+    assertThat(progress.path("step").asLong()).isGreaterThanOrEqualTo(last.path("step").asLong());
+    assertThat(RunStatus.of(runs.resolve("term"), Clock.systemUTC()).state())
+        .isEqualTo(RunStatus.State.STOPPED);
   }
 }

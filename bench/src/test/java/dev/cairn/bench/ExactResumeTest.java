@@ -20,9 +20,9 @@ class ExactResumeTest {
     Torture.Result r =
         Torture.run(dir, 20, 1500, 10, 100_000, 7, System.getProperty("java.class.path"));
     assertThat(r.kills()).isEqualTo(20);
-    // Kills that land while the JVM is still starting do not start a session; under load that
-    // can be several of them, so only ask that most kills interrupted real training.
-    assertThat(r.sessions()).as("the run was resumed again and again").isGreaterThanOrEqualTo(10);
+    // Each kill waits for its session to start and restore (the child's signal), so every kill
+    // interrupted a session of its own, on a quiet machine or a loaded one.
+    assertThat(r.sessions()).as("the run was resumed again and again").isGreaterThan(r.kills());
     assertThat(r.corruptLoads()).isZero();
     assertThat(r.lostSteps()).isZero();
     assertThat(r.difference()).isNull();

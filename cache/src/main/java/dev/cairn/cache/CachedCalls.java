@@ -49,6 +49,7 @@ public final class CachedCalls {
   private final ConcurrentHashMap<String, CompletableFuture<Answer>> inFlight =
       new ConcurrentHashMap<>();
   private final FailsafeExecutor<Answer> failsafe;
+  private final CircuitBreaker<Answer> breaker;
 
   public CachedCalls(ResponseCache cache, RetrySettings settings, Events events) {
     this.cache = cache;
@@ -58,6 +59,7 @@ public final class CachedCalls {
         RetryPolicy.<Answer>builder()
             .handleIf((Throwable e) -> retryable(e))
             .withMaxAttempts(settings.maxAttempts())
+            .withMaxDuration(settings.deadline())
             .withDelayFn(ctx -> delay(ctx.getAttemptCount(), ctx.getLastException()))
             .onRetry(e -> stats.retries.incrementAndGet())
             .onFailedAttempt(
@@ -98,6 +100,7 @@ public final class CachedCalls {
                   }
                 })
             .build();
+    this.breaker = breaker;
     this.failsafe = Failsafe.with(retry, breaker);
   }
 
@@ -182,6 +185,45 @@ public final class CachedCalls {
   }
 
   private Answer send(String key, String canonical, Attempt attempt) throws IOException {
+    long deadline = System.nanoTime() + settings.deadline().toNanos();
+    while (true) {
+      try {
+        return sendOnce(key, canonical, attempt);
+      } catch (CircuitBreakerOpenException e) {
+        // An open breaker is a pause: the API failed many times in a row, so nobody calls it for
+        // a while; then it lets a trial call through (half-open). Wait for that, then try again,
+        // until this call's deadline.
+        long waitMillis =
+            Math.max(breaker.getRemainingDelay().toMillis(), settings.backoff().toMillis());
+        if (System.nanoTime() + waitMillis * 1_000_000 - deadline > 0) {
+          stats.failedCalls.incrementAndGet();
+          throw new CallFailedException(
+              "the API kept failing for "
+                  + human(settings.deadline())
+                  + " (its circuit breaker is open after repeated failures); check the server,"
+                  + " or allow it longer with a longer deadline (cairn demo: --teacher-deadline)",
+              e);
+        }
+        stats.breakerWaits.incrementAndGet();
+        try {
+          Thread.sleep(waitMillis);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("stopped while waiting for the API");
+        }
+      }
+    }
+  }
+
+  private static String human(Duration d) {
+    long s = d.toSeconds();
+    if (s == 0) {
+      return d.toMillis() + " ms";
+    }
+    return s % 3600 == 0 ? s / 3600 + " h" : s % 60 == 0 ? s / 60 + " min" : s + " s";
+  }
+
+  private Answer sendOnce(String key, String canonical, Attempt attempt) throws IOException {
     Answer a;
     int[] attempts = {0};
     try {
@@ -204,14 +246,15 @@ public final class CachedCalls {
                     false);
               });
     } catch (CircuitBreakerOpenException e) {
-      stats.failedCalls.incrementAndGet();
-      throw new CallFailedException(
-          "the API's circuit breaker is open after repeated failures; not calling it for up to "
-              + settings.breakerDelay().toSeconds()
-              + " s",
-          e);
+      throw e;
     } catch (FailsafeException e) {
-      throw failed(attempts[0], e.getCause() != null ? e.getCause() : e);
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof InterruptedException || Thread.currentThread().isInterrupted()) {
+        // Stopped from outside (the job is shutting down): not the API's failure, no event.
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("stopped while calling the API");
+      }
+      throw failed(attempts[0], cause);
     } catch (RuntimeException e) {
       throw failed(attempts[0], e);
     }

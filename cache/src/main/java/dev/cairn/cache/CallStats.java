@@ -16,6 +16,7 @@ public final class CallStats {
   final AtomicLong failedCalls = new AtomicLong();
   final AtomicLong coalesced = new AtomicLong();
   final AtomicLong breakerOpened = new AtomicLong();
+  final AtomicLong breakerWaits = new AtomicLong();
   final AtomicLong storeFailures = new AtomicLong();
   final DoubleAdder cost = new DoubleAdder();
   final DoubleAdder saved = new DoubleAdder();
@@ -62,6 +63,11 @@ public final class CallStats {
     return breakerOpened.get();
   }
 
+  /** Times a call paused for an open circuit breaker (and then went on). */
+  public long breakerWaits() {
+    return breakerWaits.get();
+  }
+
   /** Answers received but not stored (a full or broken cache). */
   public long storeFailures() {
     return storeFailures.get();
@@ -85,6 +91,7 @@ public final class CallStats {
     m.put(prefix + "_retries", (double) retries());
     m.put(prefix + "_connection_failures", (double) connectionFailures());
     m.put(prefix + "_failed_calls", (double) failedCalls());
+    m.put(prefix + "_breaker_waits", (double) breakerWaits());
     m.put(prefix + "_cost", cost());
     m.put(prefix + "_saved", saved());
     m.put(prefix + "_breaker_open", breakerOpen ? 1.0 : 0.0);

@@ -116,7 +116,10 @@ class CachedCallsTest {
 
   @Test
   void breakerOpensAfterRepeatedFailuresFailsFastThenClosesAgain() throws Exception {
-    OpenAiChat chat = client(fast().attempts(1).breaker(3, Duration.ofMillis(500)));
+    // A deadline shorter than the breaker's delay: a call that cannot wait fails at once.
+    OpenAiChat chat =
+        client(
+            fast().attempts(1).breaker(3, Duration.ofMillis(500)).deadline(Duration.ofMillis(100)));
     for (int i = 0; i < 3; i++) {
       api.script.add(new FakeApi.Status(500, null));
       int n = i;
@@ -148,6 +151,44 @@ class CachedCallsTest {
     assertThat(after.content()).isEqualTo("7");
     assertThat(events).anyMatch(e -> e.startsWith("api_circuit_closed"));
     assertThat(callsOf(chat).stats().breakerOpened()).isEqualTo(1);
+  }
+
+  @Test
+  void anOpenBreakerIsAPauseWithinTheDeadline() throws Exception {
+    // Three failed first attempts in a row open the breaker; the calls that meet it open wait for
+    // it to half-open and are answered, none fails.
+    OpenAiChat chat = client(fast().breaker(3, Duration.ofMillis(300)));
+    for (int i = 0; i < 3; i++) {
+      api.script.add(new FakeApi.Status(500, null));
+    }
+    List<Answer> answers = Collections.synchronizedList(new ArrayList<>());
+    List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      int n = i;
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  answers.add(chat.ask("prompt " + n, 4));
+                } catch (Exception e) {
+                  failures.add(e);
+                }
+              });
+      threads.add(t);
+    }
+    // The first call alone meets the three failures (its retries), so the breaker opens.
+    answers.add(chat.ask("first", 4));
+    threads.forEach(Thread::start);
+    for (Thread t : threads) {
+      t.join();
+    }
+    assertThat(failures).isEmpty();
+    assertThat(answers).hasSize(7).allMatch(a -> a.content().equals("7"));
+    assertThat(events).anyMatch(e -> e.startsWith("api_circuit_open"));
+    CallStats s = callsOf(chat).stats();
+    assertThat(s.breakerOpened()).isEqualTo(1);
+    assertThat(s.failedCalls()).isZero();
   }
 
   @Test

@@ -176,6 +176,23 @@ final class DemoCommand implements Callable<Integer> {
   int teacherThreads;
 
   @Option(
+      names = "--engine-cache",
+      paramLabel = "DIR",
+      description =
+          "where the PyTorch engine (about 450 MiB) is unpacked, shared by all runs (default: the"
+              + " user cache folder, e.g. ~/.cache/cairn/engine; also CAIRN_ENGINE_CACHE)")
+  Path engineCache;
+
+  @Option(
+      names = "--teacher-deadline",
+      defaultValue = "30m",
+      paramLabel = "DURATION",
+      description =
+          "how long one label may take through retries and pauses of the circuit breaker before"
+              + " the job fails (default ${DEFAULT-VALUE})")
+  String teacherDeadline;
+
+  @Option(
       names = "--cache",
       paramLabel = "FILE",
       description =
@@ -205,6 +222,7 @@ final class DemoCommand implements Callable<Integer> {
             .allowConfigChange(allowConfigChange)
             .plots(noPlots ? null : plotSettings())
             .teacher(teacher())
+            .engineCache(engineCache)
             .console(out)
             .onStart(
                 (run, start) -> {
@@ -319,8 +337,24 @@ final class DemoCommand implements Callable<Integer> {
             "--teacher-price must be IN,OUT prices per million tokens, like 0.15,0.60");
       }
     }
+    Duration deadline;
+    try {
+      deadline = Durations.parse(teacherDeadline);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--teacher-deadline: " + e.getMessage());
+    }
+    if (deadline.isZero() || deadline.isNegative()) {
+      throw new IllegalArgumentException(
+          "--teacher-deadline must be a positive duration like 30m, was " + teacherDeadline);
+    }
     return new dev.cairn.cli.demo.TeacherLabels.Teacher(
-        url, teacherModel, System.getenv("OPENAI_API_KEY"), price, cache, teacherThreads);
+        url,
+        teacherModel,
+        System.getenv("OPENAI_API_KEY"),
+        price,
+        cache,
+        teacherThreads,
+        dev.cairn.cache.RetrySettings.defaults().deadline(deadline));
   }
 
   private dev.cairn.plots.PlotSettings plotSettings() {

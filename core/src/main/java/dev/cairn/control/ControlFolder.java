@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cairn.checkpoint.Names;
+import dev.cairn.store.AtomicFile;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -56,9 +57,9 @@ public final class ControlFolder {
       o.put("name", name);
     }
     o.put("requested", Instant.now().toString());
-    Path tmp = folder.resolve("." + PREFIX + id + ".tmp");
-    Files.write(tmp, JSON.writeValueAsBytes(o));
-    Files.move(tmp, folder.resolve(PREFIX + id + SUFFIX), StandardCopyOption.ATOMIC_MOVE);
+    // Durable: a request acknowledged to the user must not vanish in a power cut.
+    AtomicFile.write(
+        folder.resolve(PREFIX + id + SUFFIX), JSON.writeValueAsBytes(o), AtomicFile.Sync.DURABLE);
     return new SaveRequest(id, name);
   }
 

@@ -3,6 +3,7 @@ package dev.cairn.events;
 /** The kinds of events in events.jsonl. Names are stable: scripts and the dashboard use them. */
 public enum EventType {
   SESSION_STARTED("session_started", false),
+  SESSION_ENDED("session_ended", false),
   RESUMED("resumed", false),
   CHECKPOINT_SAVED("checkpoint_saved", false),
   CHECKPOINT_FAILED("checkpoint_failed", true),
@@ -14,6 +15,7 @@ public enum EventType {
   SAVE_REQUEST_FAILED("save_request_failed", true),
   CONFIG_CHANGED("config_changed", true),
   LOSS_JUMP("loss_jump", true),
+  RESUME_CHECKED("resume_checked", false),
   DISK_SPACE_LOW("disk_space_low", true),
   QUEUE_OVERFLOW("queue_overflow", true),
   MONITORING_FAILED("monitoring_failed", true),

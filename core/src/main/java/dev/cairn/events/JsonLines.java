@@ -2,6 +2,7 @@ package dev.cairn.events;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.store.Fsync;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -40,6 +41,7 @@ public final class JsonLines implements AutoCloseable {
    * @param syncEachLine fsync after every line (for rare, important records)
    */
   public static JsonLines open(Path file, boolean syncEachLine) throws IOException {
+    boolean created = !Files.exists(file);
     FileChannel ch =
         FileChannel.open(
             file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
@@ -47,9 +49,16 @@ public final class JsonLines implements AutoCloseable {
       long keep = completeLength(ch);
       if (keep < ch.size()) {
         ch.truncate(keep);
-        ch.force(true);
+        Fsync.channel(ch);
       }
       ch.position(keep);
+      if (created && syncEachLine) {
+        // The file's name must be durable too, or a power cut takes every synced line with it.
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+          Fsync.folder(parent);
+        }
+      }
       return new JsonLines(file, ch, syncEachLine);
     } catch (IOException | RuntimeException e) {
       ch.close();
@@ -79,17 +88,27 @@ public final class JsonLines implements AutoCloseable {
   /** Appends one record as one line. */
   public synchronized void append(ObjectNode record) throws IOException {
     byte[] line = (JSON.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8);
-    ByteBuffer b = ByteBuffer.wrap(line);
-    while (b.hasRemaining()) {
-      channel.write(b);
-    }
-    if (syncEachLine) {
-      channel.force(false);
+    // A FileChannel closes itself for everyone when a thread is interrupted in it: an interrupted
+    // background thread's event would close events.jsonl for the whole session. The flag is put
+    // back afterwards.
+    boolean interrupted = Thread.interrupted();
+    try {
+      ByteBuffer b = ByteBuffer.wrap(line);
+      while (b.hasRemaining()) {
+        channel.write(b);
+      }
+      if (syncEachLine) {
+        Fsync.data(channel);
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
   public synchronized void sync() throws IOException {
-    channel.force(false);
+    Fsync.data(channel);
   }
 
   public Path file() {

@@ -56,7 +56,9 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   private final List<Checkpointable> components = new ArrayList<>();
   private volatile boolean requestPending;
   private volatile boolean shutdownRequested;
+  private volatile boolean shutdownSaved;
   private volatile Thread trainingThread;
+  private volatile java.util.function.LongFunction<Map<Long, Double>> replayedLosses;
   private volatile SavedCheckpoint lastSaved;
   private volatile Throwable lastFailure;
   private volatile boolean failureUnreported;
@@ -64,7 +66,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   private volatile long lastCompleted = -1;
   private volatile long lastSubmitted = -1;
   private Map<String, Double> lastMetrics = Map.of();
-  private boolean closed;
+  private volatile boolean closed;
 
   /**
    * @param control where save requests arrive from other processes (null: none)
@@ -78,6 +80,23 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       int session,
       ControlFolder control,
       java.time.Duration pollInterval) {
+    this(store, policy, events, clock, session, control, pollInterval, true);
+  }
+
+  /**
+   * @param ownShutdownHook whether this manager registers its own JVM shutdown hook for the last
+   *     save; false when the owner (a run, which must also end its session in the same hook, after
+   *     the save) calls {@link #shutdownSave} from its own
+   */
+  public DefaultCheckpointManager(
+      CheckpointStore store,
+      CheckpointPolicy policy,
+      Events events,
+      Clock clock,
+      int session,
+      ControlFolder control,
+      java.time.Duration pollInterval,
+      boolean ownShutdownHook) {
     this.store = store;
     this.policy = policy;
     this.events = events;
@@ -85,7 +104,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     this.session = session;
     this.control = control;
     this.triggers = new Triggers(policy, clock.millis());
-    this.loss = new LossWatch(policy.lossWindow());
+    this.loss = new LossWatch(policy.lossWindow(), policy.lossJumpThreshold());
     this.writer = DaemonThreads.single("cairn-checkpoint-writer");
     if (control != null) {
       this.poller = DaemonThreads.scheduled("cairn-control-poller");
@@ -94,8 +113,8 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     } else {
       this.poller = null;
     }
-    if (policy.saveOnShutdown()) {
-      shutdownHook = new Thread(this::onShutdown, "cairn-shutdown-save");
+    if (policy.saveOnShutdown() && ownShutdownHook) {
+      shutdownHook = new Thread(this::shutdownSave, "cairn-shutdown-save");
       Runtime.getRuntime().addShutdownHook(shutdownHook);
     } else {
       shutdownHook = null;
@@ -179,9 +198,16 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       if (state.has("best") && state.get("best").isNumber()) {
         triggers.restoreBest(state.get("best").asDouble());
       }
-      if (state.has("loss_average") && state.get("loss_average").isNumber()) {
-        loss.resumedFrom(state.get("loss_average").asDouble());
+      List<double[]> window = new ArrayList<>();
+      for (JsonNode p : state.path("loss_window")) {
+        if (p.size() == 2 && p.get(0).isNumber() && p.get(1).isNumber()) {
+          window.add(new double[] {p.get(0).asDouble(), p.get(1).asDouble()});
+        }
       }
+      double average = state.path("loss_average").asDouble(Double.NaN);
+      var replayed = replayedLosses;
+      loss.resumedAt(
+          c.step(), window, average, replayed == null ? Map.of() : replayed.apply(c.step()));
       lastCompleted = c.step();
       lastSubmitted = c.step();
       ObjectNode f = fields("checkpoint", c.folder().toString());
@@ -202,14 +228,17 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     long completed = step + 1;
     lastCompleted = completed;
     lastMetrics = metrics;
-    if (policy.lossMetric() != null) {
+    if (policy.lossMetric() != null && replayedLosses == null) {
       Double l = metrics.get(policy.lossMetric());
       if (l != null) {
-        checkContinuity(loss.add(l), completed);
+        checkContinuity(loss.add(step, l));
       }
     }
     if (inFlight != null && inFlight.isDone()) {
       inFlight = null;
+    }
+    if (shutdownSaved) {
+      return false; // the last save is made; the JVM halts as soon as its hooks return
     }
     boolean shutdown = shutdownRequested;
     Set<Triggers.Reason> reasons =
@@ -237,6 +266,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       awaitInFlight();
     }
     if (shutdown) {
+      shutdownSaved = true;
       shutdownDone.countDown();
     }
     return f != null;
@@ -248,22 +278,89 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     return r;
   }
 
-  private void checkContinuity(LossWatch.Verdict v, long completed) {
-    if (v != null && v.relativeChange() > policy.lossJumpThreshold()) {
-      ObjectNode f = JsonNodeFactory.instance.objectNode();
-      f.put("before", v.before())
-          .put("after", v.after())
-          .put("relative_change", v.relativeChange());
+  /**
+   * For the run that owns this manager: the loss of every step comes from its metrics log through
+   * {@link #lossLogged} (each step with its own value, which onStep's maps need not carry), and
+   * {@code replayed} reads the losses earlier sessions logged around a step (the loss window before
+   * it and the steps a resume from it replays), so that a resume can be compared step by step with
+   * the steps it replays. Call before {@link #restoreLatest}.
+   */
+  public void lossesFromLog(java.util.function.LongFunction<Map<Long, Double>> replayed) {
+    this.replayedLosses = java.util.Objects.requireNonNull(replayed, "replayed");
+  }
+
+  /** The policy's loss metric was logged for {@code step} (any thread; see lossesFromLog). */
+  public void lossLogged(long step, double value) {
+    checkContinuity(loss.add(step, value));
+  }
+
+  private void checkContinuity(LossWatch.Verdict v) {
+    if (v == null) {
+      return;
+    }
+    ObjectNode f = JsonNodeFactory.instance.objectNode();
+    f.put("mode", v.replayed() ? "replayed_steps" : "window")
+        .put("compared", v.compared())
+        .put("before", v.before())
+        .put("after", v.after())
+        .put("difference", v.difference())
+        .put("relative_change", v.relativeChange());
+    if (Double.isFinite(v.noise())) {
+      f.put("noise", v.noise());
+    }
+    long at = v.lastStep() + 1;
+    String check = "check that data position, optimizer and RNG state were restored";
+    if (v.jump() && v.replayed()) {
       events.emit(
           EventType.LOSS_JUMP,
-          completed,
+          at,
           String.format(
               java.util.Locale.ROOT,
-              "loss after resuming averages %.4g, the checkpoint's moving average was %.4g (%.0f%%"
-                  + " change): check that data, optimizer and RNG state were restored",
+              "the %d steps replayed after the resume give other losses than when they first ran"
+                  + " (mean %.4g, was %.4g; rms difference %.3g, the loss's step-to-step noise is"
+                  + " %.3g): %s",
+              v.compared(),
               v.after(),
               v.before(),
-              v.relativeChange() * 100),
+              v.difference(),
+              v.noise(),
+              check),
+          f);
+    } else if (v.jump()) {
+      events.emit(
+          EventType.LOSS_JUMP,
+          at,
+          String.format(
+              java.util.Locale.ROOT,
+              "loss after resuming averages %.4g, the losses before the checkpoint predict %.4g"
+                  + " (%.0f%% change): %s",
+              v.after(),
+              v.before(),
+              v.relativeChange() * 100,
+              check),
+          f);
+    } else {
+      events.emit(
+          EventType.RESUME_CHECKED,
+          at,
+          v.exact()
+              ? "resume exact: the "
+                  + v.compared()
+                  + " replayed steps gave the same losses as when they first ran"
+              : v.replayed()
+                  ? String.format(
+                      java.util.Locale.ROOT,
+                      "resume continues: the %d replayed steps differ from their first run by"
+                          + " rms %.3g, within the loss's step-to-step noise %.3g",
+                      v.compared(),
+                      v.difference(),
+                      v.noise())
+                  : String.format(
+                      java.util.Locale.ROOT,
+                      "resume continues the loss: %d steps after it average %.4g (expected %.4g)",
+                      v.compared(),
+                      v.after(),
+                      v.before()),
           f);
     }
   }
@@ -298,8 +395,13 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     if (!Double.isNaN(triggers.best())) {
       state.put("best", triggers.best());
     }
-    if (!Double.isNaN(loss.average())) {
-      state.put("loss_average", loss.average());
+    double average = loss.average();
+    if (!Double.isNaN(average)) {
+      state.put("loss_average", average);
+      ArrayNode w = state.putArray("loss_window");
+      for (double[] p : loss.window(completed)) {
+        w.addArray().add((long) p[0]).add(p[1]);
+      }
     }
     ObjectNode comps = state.putObject("components");
     for (Checkpointable c : components) {
@@ -489,10 +591,15 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   // ---- shutdown ----
 
   /**
-   * SIGTERM or SIGINT: ask the training thread for a last save at its next step and wait for it, at
-   * most the grace time. Does not wait when training is over or cannot reach another step.
+   * SIGTERM or SIGINT: asks the training thread for a last save at its next step and waits for it,
+   * at most the grace time; then no further save starts. Does not wait when training is over or
+   * cannot reach another step, or when the policy makes no shutdown save. Called from a JVM
+   * shutdown hook (this manager's own, or its owner's).
    */
-  private void onShutdown() {
+  public void shutdownSave() {
+    if (!policy.saveOnShutdown() || closed) {
+      return;
+    }
     shutdownRequested = true;
     Thread t = trainingThread;
     boolean trainingCanReachAStep =
@@ -539,7 +646,13 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     awaitInFlight();
     shutdownDone.countDown();
     if (poller != null) {
-      poller.shutdownNow();
+      // Not shutdownNow: an interrupt in the middle of writing an event closes events.jsonl.
+      poller.shutdown();
+      try {
+        poller.awaitTermination(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     writer.shutdown();
     try {

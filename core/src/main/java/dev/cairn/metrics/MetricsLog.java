@@ -2,6 +2,7 @@ package dev.cairn.metrics;
 
 import dev.cairn.events.EventType;
 import dev.cairn.events.Events;
+import dev.cairn.store.Fsync;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -102,6 +103,7 @@ public final class MetricsLog implements AutoCloseable {
       Events events,
       Clock clock)
       throws IOException {
+    boolean created = !java.nio.file.Files.exists(file);
     FileChannel ch =
         FileChannel.open(
             file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -115,9 +117,16 @@ public final class MetricsLog implements AutoCloseable {
                 + (ch.size() - keep)
                 + " bytes) from a crash; it was cut off");
         ch.truncate(keep);
-        ch.force(true);
+        Fsync.channel(ch);
       }
       ch.position(keep);
+      if (created && durability != Durability.OS_BUFFERED) {
+        // Synced records are only as durable as the file's name in its folder.
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+          Fsync.folder(parent);
+        }
+      }
     } catch (IOException | RuntimeException e) {
       ch.close();
       throw e;
@@ -284,7 +293,7 @@ public final class MetricsLog implements AutoCloseable {
           }
           if (durability == Durability.EVERY_RECORD) {
             writeOut();
-            channel.force(false);
+            Fsync.data(channel);
             synced.set(written);
             unsyncedRecords = 0;
             unwrittenSince = 0;
@@ -306,7 +315,7 @@ public final class MetricsLog implements AutoCloseable {
         }
         if (syncDue) {
           if (durability != Durability.OS_BUFFERED) {
-            channel.force(false);
+            Fsync.data(channel);
           }
           unsyncedRecords = 0;
         }
@@ -425,7 +434,7 @@ public final class MetricsLog implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     try {
-      channel.force(false);
+      Fsync.data(channel);
     } finally {
       channel.close();
     }

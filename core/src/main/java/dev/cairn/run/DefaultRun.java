@@ -20,6 +20,7 @@ import dev.cairn.manager.DefaultCheckpointManager;
 import dev.cairn.metrics.MetricsLog;
 import dev.cairn.store.AtomicFile;
 import dev.cairn.store.Bytes;
+import dev.cairn.store.Fsync;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,7 +46,7 @@ final class DefaultRun implements Run {
   private final RunFiles files;
   private final RunOptions options;
   private final int session;
-  private final JsonLines sessions;
+  private final SessionLog sessions;
   private final EventLog events;
   private final MetricsLog metrics;
   private final ProgressTracker progress;
@@ -53,7 +54,10 @@ final class DefaultRun implements Run {
   private final Map<String, Double> latest = new ConcurrentHashMap<>();
   private final Map<String, double[]> best = new ConcurrentHashMap<>();
   private volatile ManagedCheckpoints manager;
-  private volatile String endReason = "closed";
+  private volatile SessionEnd endState = SessionEnd.STOPPED;
+  private volatile String endDetail = "closed";
+  private volatile Thread shutdownHook;
+  private boolean ended;
   private volatile boolean lowSpaceReported;
   private volatile String lastMonitoringError;
   private boolean closed;
@@ -63,7 +67,7 @@ final class DefaultRun implements Run {
       RunFiles files,
       RunOptions options,
       int session,
-      JsonLines sessions,
+      SessionLog sessions,
       EventLog events,
       MetricsLog metrics,
       ProgressTracker progress) {
@@ -82,7 +86,7 @@ final class DefaultRun implements Run {
     if (Files.exists(runsDir) && !Files.isDirectory(runsDir)) {
       throw new IllegalArgumentException(runsDir + " is a file; give a folder for runs");
     }
-    Files.createDirectories(runsDir);
+    createDurably(runsDir);
     if (!Files.isWritable(runsDir)) {
       throw new java.nio.file.AccessDeniedException(
           runsDir.toString(), null, "runs folder is not writable");
@@ -102,27 +106,21 @@ final class DefaultRun implements Run {
         }
       }
     }
-    Files.createDirectories(files.dir());
+    createDurably(files.dir());
     if (fresh) {
       writeRunJson(files, id, options, fingerprint);
     }
-    JsonLines.ReadResult past = JsonLines.read(files.sessions());
-    int session = 1;
-    ObjectNode lastStart = null;
-    ObjectNode lastEnd = null;
-    for (ObjectNode r : past.records()) {
-      if (r.path("type").asText().equals("start")) {
-        session = r.path("session").asInt() + 1;
-        lastStart = r;
-        lastEnd = null;
-      } else if (r.path("type").asText().equals("end")) {
-        lastEnd = r;
-      }
+    List<Path> leftovers = new java.util.ArrayList<>();
+    for (Path f : List.of(files.runJson(), files.progress(), files.results())) {
+      leftovers.addAll(AtomicFile.removeLeftovers(f));
     }
+    SessionLog.History past = SessionLog.read(files.sessions());
+    int session = past.lastSession() + 1;
+    ObjectNode lastEnd = past.lastEnd();
     JsonNode lastProgress = readJson(files.progress());
     double priorActive = lastProgress == null ? 0 : lastProgress.path("active_seconds").asDouble(0);
     long nowMillis = options.clock.millis();
-    String previous = lastStart == null ? "none" : lastEnd == null ? "crashed" : "clean";
+    String previous = past.previousOutcome();
     double paused = 0;
     String lastSeen =
         lastEnd != null
@@ -135,16 +133,14 @@ final class DefaultRun implements Run {
         paused = 0;
       }
     }
-    JsonLines sessions = JsonLines.open(files.sessions(), true);
-    ObjectNode start = JsonNodeFactory.instance.objectNode();
-    start
-        .put("type", "start")
-        .put("session", session)
-        .put("time", Instant.ofEpochMilli(nowMillis).toString());
-    start.put("pid", ProcessHandle.current().pid()).put("host", Provenance.hostName());
-    start.put("previous", previous).put("paused_seconds", paused);
-    start.put("config_fingerprint", fingerprint);
-    sessions.append(start);
+    SessionLog sessions =
+        SessionLog.start(
+            files.sessions(),
+            session,
+            Instant.ofEpochMilli(nowMillis),
+            previous,
+            paused,
+            fingerprint);
 
     EventLog events = new EventLog(files, options.clock, session);
     ProgressTracker progress =
@@ -164,6 +160,15 @@ final class DefaultRun implements Run {
                     ? String.format(java.util.Locale.ROOT, ", paused %.0f s", paused)
                     : "")
                 + ")");
+    for (Path leftover : leftovers) {
+      ObjectNode f = JsonNodeFactory.instance.objectNode();
+      f.put("path", leftover.toString());
+      events.emit(
+          EventType.LEFTOVER_REMOVED,
+          -1,
+          "removed " + leftover.getFileName() + ", a half-written replacement left by a crash",
+          f);
+    }
     if (!configDiff.isEmpty()) {
       ObjectNode f = JsonNodeFactory.instance.objectNode();
       var d = f.putArray("diff");
@@ -185,7 +190,9 @@ final class DefaultRun implements Run {
     DefaultRun run =
         new DefaultRun(id, files, options, session, sessions, events, metrics, progress);
     metrics.setListener(run::onRecord);
+    events.addListener(run::afterEvent);
     run.startTimer();
+    run.addShutdownHook();
     tellSupervisor(files.dir());
     return run;
   }
@@ -204,6 +211,32 @@ final class DefaultRun implements Run {
     } catch (IOException | RuntimeException e) {
       LoggerFactory.getLogger(DefaultRun.class)
           .warn("could not tell the supervisor about run {}: {}", dir, e.toString());
+    }
+  }
+
+  /**
+   * Creates a folder (and missing parents) so that it survives a power cut: each new folder's entry
+   * is fsynced in its parent. A folder that exists is left alone.
+   */
+  private static void createDurably(Path dir) throws IOException {
+    Path abs = dir.toAbsolutePath();
+    if (Files.isDirectory(abs)) {
+      return;
+    }
+    Path parent = abs.getParent();
+    if (parent != null) {
+      createDurably(parent);
+    }
+    try {
+      Files.createDirectory(abs);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      if (!Files.isDirectory(abs)) {
+        throw e;
+      }
+      return; // another process made it meanwhile
+    }
+    if (parent != null) {
+      Fsync.folder(parent);
     }
   }
 
@@ -243,23 +276,27 @@ final class DefaultRun implements Run {
       o.put("total_steps", options.totalSteps);
     }
     o.setAll(Provenance.collect(Path.of("").toAbsolutePath()));
-    AtomicFile.write(files.runJson(), JSON.writeValueAsBytes(o), true);
+    AtomicFile.write(files.runJson(), JSON.writeValueAsBytes(o), AtomicFile.Sync.DURABLE);
   }
 
   private void startTimer() {
     long ms = options.progressInterval.toMillis();
-    timer.scheduleWithFixedDelay(this::tick, 0, ms, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(() -> tick(true), 0, ms, TimeUnit.MILLISECONDS);
   }
 
   /** Runs one progress round now (tests drive time with an injected clock). */
   void tickForTest() {
-    tick();
+    tick(true);
   }
 
-  /** Background: progress.json, heartbeat, disk space. Never throws. */
-  private void tick() {
+  /**
+   * progress.json, heartbeat, disk space. Never throws.
+   *
+   * @param timed a round of the timer (its samples make the rates), not an extra write
+   */
+  private void tick(boolean timed) {
     try {
-      progress.write();
+      progress.write(timed);
       long free = Files.getFileStore(files.dir()).getUsableSpace();
       long total = Files.getFileStore(files.dir()).getTotalSpace();
       boolean low = free < LOW_SPACE_BYTES || (total > 0 && free < total / 20);
@@ -306,6 +343,10 @@ final class DefaultRun implements Run {
       if (keys[i].equals("loss")) {
         progress.loss(step, v);
       }
+      ManagedCheckpoints m = manager;
+      if (m != null && keys[i].equals(m.policy.lossMetric())) {
+        m.inner.lossLogged(step, v);
+      }
     }
   }
 
@@ -350,9 +391,49 @@ final class DefaultRun implements Run {
             options.clock,
             session,
             new ControlFolder(files.control()),
-            options.controlPollInterval);
+            options.controlPollInterval,
+            false);
+    if (policy.lossMetric() != null) {
+      String metric = policy.lossMetric();
+      int window = policy.lossWindow();
+      m.lossesFromLog(from -> loggedValues(metric, from - window, from + LOSS_REPLAY_STEPS));
+    }
     manager = new ManagedCheckpoints(m, policy);
     return manager;
+  }
+
+  /** How many replayed steps' logged losses a resume compares (see the manager's loss check). */
+  private static final int LOSS_REPLAY_STEPS = 20;
+
+  /**
+   * The values earlier sessions logged for {@code metric} at steps in [from, to), the last one
+   * logged per step. Streams metrics.jsonl once (at a resume); an unreadable file gives none.
+   */
+  private Map<Long, Double> loggedValues(String metric, long from, long to) {
+    Map<Long, Double> out = new java.util.HashMap<>();
+    com.fasterxml.jackson.core.JsonFactory factory = JSON.getFactory();
+    try (java.io.BufferedReader r =
+        Files.newBufferedReader(files.metrics(), StandardCharsets.UTF_8)) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        if (!line.contains(metric)) {
+          continue;
+        }
+        try (com.fasterxml.jackson.core.JsonParser p = factory.createParser(line)) {
+          JsonNode n = JSON.readTree(p);
+          long step = n.path("step").asLong(-1);
+          JsonNode v = n.get(metric);
+          if (step >= from && step < to && v != null && v.isNumber()) {
+            out.put(step, v.asDouble());
+          }
+        } catch (IOException damaged) {
+          // a damaged line was reported at open; it holds nothing to compare
+        }
+      }
+    } catch (IOException e) {
+      return Map.of();
+    }
+    return out;
   }
 
   /** The store's own events, in the run's vocabulary. */
@@ -429,8 +510,8 @@ final class DefaultRun implements Run {
       last.ifPresent(s -> r.put("last_checkpoint", s.folder().toString()));
       bestCheckpoint(bestKey, max).ifPresent(p -> r.put("best_checkpoint", p));
     }
-    AtomicFile.write(files.results(), JSON.writeValueAsBytes(r), true);
-    endReason = "finished";
+    AtomicFile.write(files.results(), JSON.writeValueAsBytes(r), AtomicFile.Sync.DURABLE);
+    endAs(SessionEnd.FINISHED, "run finished");
     events.emit(EventType.FINISHED, progress.step(), "run finished");
   }
 
@@ -452,8 +533,76 @@ final class DefaultRun implements Run {
 
   @Override
   public void fail(Throwable cause) {
-    endReason = "failed";
+    endAs(SessionEnd.FAILED, String.valueOf(cause));
     events.emit(EventType.WARNING, progress.step(), "run failed: " + cause);
+  }
+
+  @Override
+  public void endAs(SessionEnd state, String detail) {
+    java.util.Objects.requireNonNull(state, "state");
+    if (endState == SessionEnd.FINISHED && state != SessionEnd.FINISHED) {
+      return; // the work is done; a later stop or failure (of the final close) does not undo it
+    }
+    endState = state;
+    endDetail = detail;
+  }
+
+  /** Event listener: progress.json follows each committed checkpoint at once, not at the tick. */
+  private void afterEvent(ObjectNode e) {
+    if (e.path("type").asText().equals(EventType.CHECKPOINT_SAVED.wireName())) {
+      tick(false);
+    }
+  }
+
+  /**
+   * SIGTERM, SIGINT or System.exit while the session is open: the JVM halts once the shutdown hooks
+   * return, so the training thread never reaches {@link #close}. Ends the session here: the
+   * checkpoint manager's last save (it waits for the training thread's next step), then metrics,
+   * progress and the end record, all written before this returns.
+   */
+  private void addShutdownHook() {
+    Thread hook = new Thread(this::onJvmShutdown, "cairn-session-end");
+    shutdownHook = hook;
+    Runtime.getRuntime().addShutdownHook(hook);
+  }
+
+  private void onJvmShutdown() {
+    ManagedCheckpoints m = manager;
+    if (m != null) {
+      m.inner.shutdownSave();
+    }
+    try {
+      endSession(
+          SessionEnd.STOPPED,
+          "the JVM shut down (SIGTERM, SIGINT or System.exit) before the run was closed");
+    } catch (IOException | RuntimeException e) {
+      LoggerFactory.getLogger(DefaultRun.class)
+          .warn("could not record the end of session {} of {}: {}", session, id, e.toString());
+    }
+  }
+
+  /**
+   * From the shutdown hook: flushes metrics and writes progress and the end record, leaving the
+   * logs open (the training thread may still be running until the JVM halts; what it writes now is
+   * after the end record, and the OS closes the files).
+   */
+  private synchronized void endSession(SessionEnd state, String detail) throws IOException {
+    if (closed || ended) {
+      return;
+    }
+    ended = true;
+    if (endState == SessionEnd.STOPPED && "closed".equals(endDetail)) {
+      endAs(state, detail);
+    }
+    stopTimer();
+    metrics.flush();
+    tick(false);
+    events.emit(
+        EventType.SESSION_ENDED,
+        progress.step(),
+        "session " + session + " ended: " + endState.wireName() + " (" + endDetail + ")");
+    sessions.end(
+        options.clock.instant(), endState, endDetail, progress.step(), progress.activeSeconds());
   }
 
   @Override
@@ -462,6 +611,7 @@ final class DefaultRun implements Run {
       return;
     }
     closed = true;
+    removeShutdownHook();
     IOException first = null;
     try {
       if (manager != null) {
@@ -479,20 +629,56 @@ final class DefaultRun implements Run {
         first.addSuppressed(e);
       }
     }
-    timer.shutdownNow();
-    tick();
-    ObjectNode end = JsonNodeFactory.instance.objectNode();
-    end.put("type", "end").put("session", session).put("time", options.clock.instant().toString());
-    end.put("reason", endReason).put("step", Math.max(0, progress.step()));
-    end.put("active_seconds", progress.activeSeconds());
+    stopTimer();
     try {
-      sessions.append(end);
+      if (!ended) {
+        tick(false);
+        events.emit(
+            EventType.SESSION_ENDED,
+            progress.step(),
+            "session " + session + " ended: " + endState.wireName() + " (" + endDetail + ")");
+        sessions.end(
+            options.clock.instant(),
+            endState,
+            endDetail,
+            progress.step(),
+            progress.activeSeconds());
+      }
     } finally {
-      sessions.close();
-      events.close();
+      try {
+        sessions.close();
+      } finally {
+        events.close();
+      }
     }
     if (first != null) {
       throw first;
+    }
+  }
+
+  /**
+   * Stops the progress timer without interrupting it: an interrupt during a file write closes that
+   * file's channel (ClosedByInterruptException), which would close events.jsonl for every thread.
+   */
+  private void stopTimer() {
+    timer.shutdown();
+    try {
+      if (!timer.awaitTermination(10, TimeUnit.SECONDS)) {
+        timer.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void removeShutdownHook() {
+    Thread hook = shutdownHook;
+    if (hook != null && hook != Thread.currentThread()) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException alreadyShuttingDown) {
+        // The hook runs or ran; it sees the session closed and returns.
+      }
     }
   }
 

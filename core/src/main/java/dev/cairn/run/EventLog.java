@@ -27,6 +27,7 @@ final class EventLog implements Events, AutoCloseable {
   private final int session;
   private final List<Consumer<ObjectNode>> listeners = new CopyOnWriteArrayList<>();
   private volatile ObjectNode last;
+  private volatile boolean closed;
 
   EventLog(RunFiles files, Clock clock, int session) throws IOException {
     this.lines = JsonLines.open(files.events(), true);
@@ -69,6 +70,10 @@ final class EventLog implements Events, AutoCloseable {
     } else {
       LOG.info("{} {}", type.wireName(), message);
     }
+    if (closed) {
+      // After the session's end (a straggling background thread): said above, not recorded.
+      return;
+    }
     try {
       lines.append(e);
       synchronized (human) {
@@ -84,6 +89,9 @@ final class EventLog implements Events, AutoCloseable {
         human.flush();
       }
     } catch (IOException ex) {
+      if (closed) {
+        return; // closed while this event was being written: as above
+      }
       LOG.warn("could not record event {} in {}: {}", type.wireName(), lines.file(), ex.toString());
     }
     last = e;
@@ -98,6 +106,7 @@ final class EventLog implements Events, AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    closed = true;
     try {
       lines.close();
     } finally {

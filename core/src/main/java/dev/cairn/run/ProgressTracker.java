@@ -37,6 +37,7 @@ final class ProgressTracker {
   private volatile long lastStepMillis;
   private volatile long samplesPerStep;
   private volatile long tokensPerStep;
+  private final Object writeLock = new Object();
   private final Deque<double[]> losses = new ArrayDeque<>();
   private final Deque<long[]> rate = new ArrayDeque<>();
   private volatile double lastLoss = Double.NaN;
@@ -110,15 +111,22 @@ final class ProgressTracker {
     return step;
   }
 
-  /** The progress record as of now. */
-  synchronized ObjectNode snapshot() {
+  /** The progress record as of now (does not sample the rates). */
+  ObjectNode snapshot() {
+    return snapshot(false);
+  }
+
+  /**
+   * @param sample add this moment to the rate window (the timer's rounds only: extra writes, at a
+   *     checkpoint, would bunch the samples)
+   */
+  private synchronized ObjectNode snapshot(boolean sample) {
     long now = clock.millis();
     long s = step;
     ObjectNode o = JsonNodeFactory.instance.objectNode();
     o.put("run", runId);
     o.put("heartbeat", Instant.ofEpochMilli(now).toString());
-    o.put("pid", ProcessHandle.current().pid());
-    o.put("host", Provenance.hostName());
+    ProcessIdentity.current().writeTo(o);
     o.put("session", session);
     o.put("step", Math.max(s, 0));
     if (totalSteps > 0) {
@@ -128,9 +136,11 @@ final class ProgressTracker {
     if (lastStepMillis > 0) {
       o.put("last_step_time", Instant.ofEpochMilli(lastStepMillis).toString());
     }
-    rate.addLast(new long[] {Math.max(s, 0), now});
-    if (rate.size() > RATE_WINDOW) {
-      rate.removeFirst();
+    if (sample) {
+      rate.addLast(new long[] {Math.max(s, 0), now});
+      if (rate.size() > RATE_WINDOW) {
+        rate.removeFirst();
+      }
     }
     double stepsPerSecond = Double.NaN;
     if (rate.size() >= 2) {
@@ -212,7 +222,17 @@ final class ProgressTracker {
     return t;
   }
 
-  void write() throws IOException {
-    AtomicFile.write(file, JSON.writeValueAsBytes(snapshot()), false);
+  /**
+   * Replaces progress.json, durably: after a power cut it still names the newest checkpoint the job
+   * reported (a few milliseconds of fsync every few seconds, on the timer's thread).
+   *
+   * @param sample whether this write is a timer round (see {@link #snapshot(boolean)})
+   */
+  void write(boolean sample) throws IOException {
+    // One writer at a time, snapshot and rename together: two threads (the timer, a checkpoint's
+    // commit) must not let an older snapshot's slower fsync publish after a newer one.
+    synchronized (writeLock) {
+      AtomicFile.write(file, JSON.writeValueAsBytes(snapshot(sample)), AtomicFile.Sync.DURABLE);
+    }
   }
 }

@@ -48,9 +48,21 @@ public interface Run extends AutoCloseable {
 
   /**
    * Marks this session as failed (close it afterwards): {@code cairn runs} then says "failed"
-   * instead of "stopped".
+   * instead of "stopped". Same as {@code endAs(FAILED, cause)} plus a warning event.
    */
   void fail(Throwable cause);
+
+  /**
+   * Records how this session ends, written to sessions.jsonl (as {@code reason}, with {@code
+   * detail}) when the session ends: at {@link #close}, or in the JVM's shutdown (SIGTERM) if the
+   * program never closes the run. The last call wins, except that nothing replaces {@link
+   * SessionEnd#FINISHED}. Without a call the end is {@link SessionEnd#STOPPED}. A stop requested
+   * from outside (the dashboard, {@code cairn stop}) calls {@code endAs(STOPPED, why)} and closes
+   * the run.
+   *
+   * @param detail a short sentence for people, like "stop requested from the dashboard"
+   */
+  void endAs(SessionEnd state, String detail);
 
   /** Writes results.json and ends the session as finished. */
   void finish(Map<String, Double> finalMetrics) throws IOException;

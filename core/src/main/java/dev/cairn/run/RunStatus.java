@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.cairn.events.JsonLines;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,16 +15,14 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * What state a run is in, read from its folder alone (no daemon, any process): finished, failed,
- * stopped, running, stalled (process alive, no progress) or dead (process gone without ending its
- * session).
+ * What state a run is in, read from its folder alone (no daemon, any process); see {@link State}.
  *
  * @param heartbeatAgeSeconds NaN when the run never wrote progress
  */
 public record RunStatus(
     String id,
     Path dir,
-    String status,
+    State state,
     long step,
     long totalSteps,
     double percent,
@@ -37,6 +34,51 @@ public record RunStatus(
     long pid,
     String host,
     int sessions) {
+
+  /**
+   * A run's state. Decided in this order: an end record in sessions.jsonl (or results.json) wins;
+   * without one, a process on this host is checked first (gone, or its pid taken by a process
+   * started at another time: {@link #DEAD} at once, whatever the heartbeat says); only a process
+   * that is alive, or on another host, is judged by its heartbeat.
+   */
+  public enum State {
+    /** The work is done (results.json, or a session ended as finished). */
+    FINISHED,
+    /** The last session ended with an error. */
+    FAILED,
+    /** The last session ended on purpose before the work was done (closed, SIGTERM, stop). */
+    STOPPED,
+    /** A session is alive and beating, and a step finished within {@link #STALL_TIMEOUT}. */
+    RUNNING,
+    /**
+     * Alive but not progressing: the heartbeat is older than {@link #HEARTBEAT_TIMEOUT} while the
+     * process runs (frozen, swapped out, SIGSTOP), or no step finished within {@link
+     * #STALL_TIMEOUT}.
+     */
+    STALLED,
+    /**
+     * The process is gone without ending its session (kill -9, power loss, OOM killer): on this
+     * host known at once, on another when its heartbeat is older than {@link #HEARTBEAT_TIMEOUT}.
+     */
+    DEAD,
+    /** No session ever started. */
+    UNKNOWN;
+
+    /** The word {@code cairn runs}, the dashboard and {@code --json} show. */
+    public String wireName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Whether a process may be running this run now (a save request can be answered). */
+    public boolean live() {
+      return this == RUNNING || this == STALLED;
+    }
+  }
+
+  /** The state's word: finished, failed, stopped, running, stalled, dead or unknown. */
+  public String status() {
+    return state.wireName();
+  }
 
   /** A heartbeat older than this means the process is frozen or gone. */
   public static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(30);
@@ -67,45 +109,35 @@ public record RunStatus(
     }
     JsonNode run = JSON.readTree(f.runJson().toFile());
     JsonNode progress = read(f.progress());
-    ObjectNode lastStart = null;
-    ObjectNode lastEnd = null;
-    int sessions = 0;
-    for (ObjectNode r : JsonLines.read(f.sessions()).records()) {
-      if (r.path("type").asText().equals("start")) {
-        lastStart = r;
-        lastEnd = null;
-        sessions++;
-      } else if (r.path("type").asText().equals("end")) {
-        lastEnd = r;
-      }
-    }
+    SessionLog.History sessions = SessionLog.read(f.sessions());
     long now = clock.millis();
     JsonNode p = progress == null ? JsonNodeFactory.instance.objectNode() : progress;
     double heartbeatAge = age(p.path("heartbeat"), now);
     double stepAge = age(p.path("last_step_time"), now);
-    long pid = p.path("pid").asLong(lastStart == null ? -1 : lastStart.path("pid").asLong(-1));
-    String host = p.path("host").asText(lastStart == null ? "" : lastStart.path("host").asText(""));
-    String status;
-    if (Files.exists(f.results())
-        || (lastEnd != null && lastEnd.path("reason").asText().equals("finished"))) {
-      status = "finished";
-    } else if (lastEnd != null) {
-      status = lastEnd.path("reason").asText().equals("failed") ? "failed" : "stopped";
-    } else if (lastStart == null) {
-      status = "unknown";
+    // The start record names the session's process; progress.json may still be the previous
+    // session's for a moment after a start.
+    ProcessIdentity process =
+        sessions.lastProcess() != null ? sessions.lastProcess() : ProcessIdentity.of(p);
+    State state;
+    SessionEnd end = sessions.lastEndState();
+    if (Files.exists(f.results()) || end == SessionEnd.FINISHED) {
+      state = State.FINISHED;
+    } else if (end != null) {
+      state = end == SessionEnd.FAILED ? State.FAILED : State.STOPPED;
+    } else if (sessions.lastStart() == null) {
+      state = State.UNKNOWN;
     } else {
-      boolean sameHost = host.equals(Provenance.hostName());
-      boolean alive =
-          sameHost && pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+      ProcessIdentity.Liveness live = process.liveness();
       boolean fresh = !Double.isNaN(heartbeatAge) && heartbeatAge <= HEARTBEAT_TIMEOUT.toSeconds();
-      if (fresh) {
-        status =
-            !Double.isNaN(stepAge) && stepAge > STALL_TIMEOUT.toSeconds() ? "stalled" : "running";
-      } else if (sameHost) {
-        status = alive ? "stalled" : "dead";
+      boolean progressing = Double.isNaN(stepAge) || stepAge <= STALL_TIMEOUT.toSeconds();
+      if (live == ProcessIdentity.Liveness.GONE) {
+        state = State.DEAD;
+      } else if (fresh) {
+        state = progressing ? State.RUNNING : State.STALLED;
       } else {
-        // Another machine's process cannot be checked; an old heartbeat is all there is.
-        status = "dead";
+        // Alive but silent is stalled; another machine's process cannot be checked, and an old
+        // heartbeat is all there is.
+        state = live == ProcessIdentity.Liveness.ALIVE ? State.STALLED : State.DEAD;
       }
     }
     long total = p.path("total_steps").asLong(run.path("total_steps").asLong(0));
@@ -115,7 +147,7 @@ public record RunStatus(
     return new RunStatus(
         name == null ? dir.toString() : name.toString(),
         dir,
-        status,
+        state,
         step,
         total,
         total > 0 ? 100.0 * step / total : Double.NaN,
@@ -124,9 +156,9 @@ public record RunStatus(
         ck.path("step").asLong(-1),
         age(ck.path("time"), now),
         heartbeatAge,
-        pid,
-        host,
-        sessions);
+        process.pid(),
+        process.host(),
+        sessions.sessions());
   }
 
   private static JsonNode read(Path p) {
@@ -151,7 +183,7 @@ public record RunStatus(
   /** As JSON, for {@code --json} and the dashboard. */
   public ObjectNode toJson() {
     ObjectNode o = JsonNodeFactory.instance.objectNode();
-    o.put("id", id).put("dir", dir.toString()).put("status", status).put("step", step);
+    o.put("id", id).put("dir", dir.toString()).put("status", status()).put("step", step);
     if (totalSteps > 0) {
       o.put("total_steps", totalSteps).put("percent", percent);
     }

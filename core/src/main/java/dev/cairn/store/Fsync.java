@@ -26,6 +26,14 @@ public final class Fsync {
     channel.force(true);
   }
 
+  /**
+   * Forces a channel's content, and its metadata only where needed to read the content back (the
+   * size after an append): fdatasync, for append-only logs synced often.
+   */
+  public static void data(FileChannel channel) throws IOException {
+    channel.force(false);
+  }
+
   /** Forces a file that is not open. */
   public static void file(Path file) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {

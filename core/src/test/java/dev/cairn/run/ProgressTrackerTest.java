@@ -17,18 +17,19 @@ class ProgressTrackerTest {
   final MutableClock clock = new MutableClock(Instant.parse("2026-11-26T00:00:00Z"));
 
   @Test
-  void etaThroughputAndActiveTimeFollowTheClock() {
+  void etaThroughputAndActiveTimeFollowTheClock() throws Exception {
     // 600 s of earlier sessions; 10,000 steps in all; 32 samples and 4096 tokens per step.
     ProgressTracker p =
         new ProgressTracker(dir.resolve("progress.json"), clock, "r", 2, 10_000, 600);
     p.batch(32, 4096);
     p.resumedAt(1000, null);
-    p.snapshot();
+    p.write(true);
     for (int i = 1; i <= 10; i++) {
       clock.advance(Duration.ofSeconds(10));
       p.stepDone(1000 + i * 50L);
       p.loss(1000 + i * 50L, 2.0 - i * 0.1);
     }
+    p.write(true); // a timer round samples the rates
     ObjectNode o = p.snapshot();
     assertThat(o.path("step").asLong()).isEqualTo(1500);
     assertThat(o.path("percent").asDouble()).isEqualTo(15.0);

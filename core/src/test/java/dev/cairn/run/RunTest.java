@@ -170,4 +170,55 @@ class RunTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("is a file");
   }
+
+  @Test
+  void aSessionEndsWithTheStateItWasGiven() throws IOException {
+    try (Run run = Cairn.open(runs, options("asked", Clock.systemUTC()))) {
+      run.endAs(SessionEnd.STOPPED, "stop requested from the dashboard");
+    }
+    List<ObjectNode> s = JsonLines.read(runs.resolve("asked/sessions.jsonl")).records();
+    ObjectNode end = s.get(s.size() - 1);
+    assertThat(end.path("reason").asText()).isEqualTo("stopped");
+    assertThat(end.path("detail").asText()).isEqualTo("stop requested from the dashboard");
+    assertThat(RunStatus.of(runs.resolve("asked"), Clock.systemUTC()).state())
+        .isEqualTo(RunStatus.State.STOPPED);
+    try (Run run = Cairn.open(runs, options("done", Clock.systemUTC()))) {
+      run.finish(Map.of());
+      run.endAs(SessionEnd.FAILED, "a failure after the results does not undo them");
+    }
+    assertThat(RunStatus.of(runs.resolve("done"), Clock.systemUTC()).state())
+        .isEqualTo(RunStatus.State.FINISHED);
+  }
+
+  @Test
+  void progressNamesACheckpointAsSoonAsItCommits() throws IOException {
+    // The progress timer ticks once an hour here: only the commit can update progress.json.
+    try (Run run = Cairn.open(runs, options("p", Clock.systemUTC()))) {
+      CheckpointManager m =
+          run.checkpoints(
+              CheckpointPolicy.builder().everySteps(5).every(null).async(false).build());
+      m.restoreLatest(new TensorMap("model").put("w", new float[4]));
+      for (int s = 0; s < 5; s++) {
+        run.log(s, Map.of("loss", 1.0));
+        m.onStep(s, Map.of("loss", 1.0));
+      }
+      JsonNode p = json.readTree(runs.resolve("p/progress.json").toFile());
+      assertThat(p.path("last_checkpoint").path("step").asLong()).isEqualTo(5);
+      assertThat(p.path("step").asLong()).isEqualTo(5);
+    }
+  }
+
+  @Test
+  void halfWrittenReplacementsLeftByACrashAreRemovedAtOpen() throws IOException {
+    Cairn.open(runs, options("left", Clock.systemUTC())).close();
+    Path tmp = Files.writeString(runs.resolve("left/.progress.json.tmp-1234abcd"), "{\"ste");
+    Path tmp2 = Files.writeString(runs.resolve("left/.run.json.tmp-99"), "");
+    try (Run run = Cairn.open(runs, options("left", Clock.systemUTC()))) {
+      assertThat(tmp).doesNotExist();
+      assertThat(tmp2).doesNotExist();
+    }
+    assertThat(Files.readString(runs.resolve("left/events.jsonl")))
+        .contains("leftover_removed")
+        .contains(".progress.json.tmp-1234abcd");
+  }
 }

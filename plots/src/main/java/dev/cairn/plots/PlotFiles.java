@@ -1,13 +1,11 @@
 package dev.cairn.plots;
 
 import dev.cairn.checkpoint.Names;
+import dev.cairn.store.AtomicFile;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -52,28 +50,19 @@ public final class PlotFiles {
     return stepFile;
   }
 
-  /** Writes a PNG next to {@code target} and renames it over {@code target}. */
+  /**
+   * Writes a PNG next to {@code target} and renames it over {@code target}. Not fsynced: a plot is
+   * redrawn from metrics.jsonl, so a power cut may cost the newest drawing, never half of one.
+   */
   public static void writeAtomically(BufferedImage image, Path target) throws IOException {
-    Path parent = target.toAbsolutePath().getParent();
-    if (parent == null) {
-      throw new IOException("no folder for " + target);
-    }
-    Path tmp = Files.createTempFile(parent, ".plot-", ".png.tmp");
-    try {
-      try (OutputStream out = Files.newOutputStream(tmp)) {
-        if (!ImageIO.write(image, "png", out)) {
-          throw new IOException("no PNG writer in this JVM");
-        }
-      }
-      try {
-        Files.move(
-            tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFile.write(
+        target,
+        out -> {
+          if (!ImageIO.write(image, "png", out)) {
+            throw new IOException("no PNG writer in this JVM");
+          }
+        },
+        AtomicFile.Sync.OS_BUFFERED);
   }
 
   private void prune(String name) throws IOException {

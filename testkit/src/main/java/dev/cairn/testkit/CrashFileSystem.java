@@ -183,17 +183,25 @@ public final class CrashFileSystem extends FileSystem {
         currentPath != null
             ? Files.readAllBytes(currentPath)
             : (file.detached != null ? file.detached : file.durable);
+    // Bytes that were fsynced and only appended to since stay: a power cut tears what came after
+    // the last sync, not what a sync made durable. A file rewritten in place may tear anywhere.
+    int kept =
+        now.length >= file.durable.length
+                && java.util.Arrays.equals(
+                    now, 0, file.durable.length, file.durable, 0, file.durable.length)
+            ? file.durable.length
+            : 0;
     switch (random.nextInt(5)) {
       case 0:
         return now;
       case 1:
         return file.durable;
       case 2:
-        return java.util.Arrays.copyOf(now, random.nextInt(now.length + 1));
+        return java.util.Arrays.copyOf(now, kept + random.nextInt(now.length - kept + 1));
       case 3:
         {
           byte[] zeroed = now.clone();
-          int from = random.nextInt(zeroed.length + 1);
+          int from = kept + random.nextInt(zeroed.length - kept + 1);
           java.util.Arrays.fill(zeroed, from, zeroed.length, (byte) 0);
           return zeroed;
         }

@@ -1,11 +1,11 @@
 package dev.cairn.web;
 
+import dev.cairn.store.AtomicFile;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
@@ -58,17 +58,15 @@ final class AccessToken {
       throw new IOException("no folder for the token file " + file);
     }
     Files.createDirectories(dir);
-    Path tmp = dir.resolve("." + file.getFileName() + "." + Long.toHexString(System.nanoTime()));
+    byte[] content = (token + "\n").getBytes(StandardCharsets.US_ASCII);
     if (posix) {
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+      AtomicFile.write(
+          file,
+          out -> out.write(content),
+          AtomicFile.Sync.DURABLE,
+          PosixFilePermissions.asFileAttribute(OWNER_ONLY));
     } else {
-      Files.createFile(tmp);
-    }
-    try {
-      Files.writeString(tmp, token + "\n", StandardCharsets.US_ASCII);
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(tmp);
+      AtomicFile.write(file, content, AtomicFile.Sync.DURABLE);
     }
     return new AccessToken(token, file);
   }

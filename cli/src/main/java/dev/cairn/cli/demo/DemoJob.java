@@ -56,6 +56,7 @@ public final class DemoJob {
   private java.io.PrintWriter console = new java.io.PrintWriter(java.io.Writer.nullWriter(), true);
   private LongConsumer afterStep = s -> {};
   private StartListener onStart = (r, s) -> {};
+  private Path engineCache;
 
   public DemoJob(DemoSettings settings, Path runsDir, String name) {
     this.settings = settings;
@@ -113,9 +114,10 @@ public final class DemoJob {
     return onStart;
   }
 
-  /** Where DJL unpacks the PyTorch library unless DJL_CACHE_DIR says otherwise. */
-  public static Path engineCache(Path runsDir) {
-    return runsDir.resolve(".cairn").resolve("engine-cache");
+  /** Where DJL unpacks the PyTorch library (default {@link EngineCache#resolve}(null)). */
+  public DemoJob engineCache(Path dir) {
+    this.engineCache = dir;
+    return this;
   }
 
   private Map<String, Object> config() {
@@ -132,7 +134,8 @@ public final class DemoJob {
       RunStatus st = RunStatus.of(dir, clock);
       return new Result(dir, true, st.step(), st.step(), st.sessions(), Map.of(), Optional.empty());
     }
-    Network.configureEngine(settings.threads(), engineCache(runsDir));
+    Path engineDir = EngineCache.resolve(engineCache);
+    Network.configureEngine(settings.threads(), engineDir);
     CheckpointPolicy.Builder b =
         CheckpointPolicy.builder()
             .everySteps(Math.max(1, settings.checkpointEverySteps()))
@@ -172,7 +175,15 @@ public final class DemoJob {
     try (Run run = Cairn.open(runsDir, options)) {
       try (Plots plots = plotSettings == null ? null : Plots.start(run, plotSettings)) {
         return train(run, policy, plots);
-      } catch (RuntimeException | IOException | Error e) {
+      } catch (RuntimeException e) {
+        if (EngineCache.isExtractionFailure(e)) {
+          IOException clear = EngineCache.extractionFailed(engineDir, e);
+          run.fail(clear);
+          throw clear;
+        }
+        run.fail(e);
+        throw e;
+      } catch (IOException | Error e) {
         run.fail(e);
         throw e;
       }

@@ -52,7 +52,7 @@ public final class DemoOverhead {
       throw new IllegalArgumentException(
           "--block must be a multiple of " + s.validateEvery() + " and divide --steps");
     }
-    Network.configureEngine(s.threads(), DemoJob.engineCache(dir));
+    Network.configureEngine(s.threads(), EngineCache.resolve(null));
     Path runs = Files.createTempDirectory(dir, "cairn-bench-demo-");
     try {
       Pairs control = measure(s, runs, block, false, false, log);

@@ -95,8 +95,9 @@ final class Network implements AutoCloseable {
   }
 
   /**
-   * Sets the engine's thread counts (the same count gives the same numbers) and, unless the user
-   * chose otherwise, keeps DJL's caches out of the home folder. Must run before the engine loads.
+   * Sets the engine's thread counts (the same count gives the same numbers) and, unless DJL's own
+   * DJL_CACHE_DIR or ENGINE_CACHE_DIR is set, unpacks the engine into {@code cacheDir} (one per
+   * user, see {@link EngineCache}). Must run before the engine loads.
    */
   static void configureEngine(int threads, Path cacheDir) {
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));

@@ -26,13 +26,24 @@ import java.util.concurrent.Future;
  * another file is given), so a rerun after a crash pays only for the answers it never received.
  */
 public final class TeacherLabels {
-  /** Where and how to ask. */
+  /**
+   * Where and how to ask.
+   *
+   * @param retry retries, circuit breaker and the deadline of one answer (--teacher-deadline)
+   */
   public record Teacher(
-      URI url, String model, String apiKey, Price price, Path cache, int threads) {
+      URI url,
+      String model,
+      String apiKey,
+      Price price,
+      Path cache,
+      int threads,
+      RetrySettings retry) {
     public Teacher {
       if (threads < 1 || threads > 64) {
         throw new IllegalArgumentException("--teacher-threads must be 1 to 64, was " + threads);
       }
+      java.util.Objects.requireNonNull(retry, "retry");
     }
   }
 
@@ -55,10 +66,9 @@ public final class TeacherLabels {
       throws IOException {
     Path file = t.cache() != null ? t.cache() : run.dir().resolve("cache").resolve("responses.db");
     try (ResponseCache cache = ResponseCache.open(file)) {
-      CachedCalls calls = new CachedCalls(cache, RetrySettings.defaults(), run.events());
+      CachedCalls calls = new CachedCalls(cache, t.retry(), run.events());
       OpenAiChat chat =
-          new OpenAiChat(
-              t.url(), t.apiKey(), t.model(), t.price(), calls, RetrySettings.defaults().timeout());
+          new OpenAiChat(t.url(), t.apiKey(), t.model(), t.price(), calls, t.retry().timeout());
       ExecutorService pool = Executors.newFixedThreadPool(t.threads());
       try {
         List<Future<Integer>> answers = new ArrayList<>(data.trainSize);
@@ -76,7 +86,16 @@ public final class TeacherLabels {
         Thread.currentThread().interrupt();
         throw new IOException("interrupted while labelling", e);
       } finally {
+        // Every worker has stopped (and written its events) before the run's logs can close: a
+        // failure ends the labelling, the others are interrupted quietly, and none is left behind.
         pool.shutdownNow();
+        try {
+          if (!pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
+            run.events().emit(EventType.WARNING, step, "teacher calls did not stop within 1 min");
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
       }
       var s = calls.stats();
       run.log(step, s.metrics("teacher"));

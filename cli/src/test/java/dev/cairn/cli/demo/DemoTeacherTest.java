@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.cairn.cache.Price;
+import dev.cairn.cache.RetrySettings;
 import dev.cairn.cli.Main;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -14,6 +16,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +38,14 @@ class DemoTeacherTest {
   private final AtomicInteger requests = new AtomicInteger();
   private volatile long delayMillis;
 
+  /** Fail the first ten requests, then the first attempt of about a quarter of the prompts. */
+  private volatile boolean flaky;
+
+  /** Answer nothing but 500s. */
+  private volatile boolean down;
+
+  private final AtomicInteger arrivals = new AtomicInteger();
+
   @BeforeEach
   void start() throws Exception {
     ObjectMapper json = new ObjectMapper();
@@ -48,7 +59,25 @@ class DemoTeacherTest {
             JsonNode body = json.readTree(ex.getRequestBody());
             String prompt = body.path("messages").path(0).path("content").asText();
             requests.incrementAndGet();
-            perPrompt.computeIfAbsent(prompt, k -> new AtomicInteger()).incrementAndGet();
+            int attempt =
+                perPrompt.computeIfAbsent(prompt, k -> new AtomicInteger()).incrementAndGet();
+            if (down) {
+              fail(ex, 500, null);
+              return;
+            }
+            // The first ten requests all fail (a bad moment: the breaker, 5 in a row, surely
+            // opens), then the first attempt of about a quarter of the prompts.
+            boolean burst = flaky && arrivals.getAndIncrement() < 10;
+            if (burst || (flaky && attempt == 1 && Math.floorMod(prompt.hashCode(), 4) == 0)) {
+              switch (Math.floorMod(prompt.hashCode() / 4, 3)) {
+                case 0 -> fail(ex, 500, null);
+                case 1 -> fail(ex, 429, "1");
+                default -> {
+                  return; // a dropped connection: closed without an answer
+                }
+              }
+              return;
+            }
             if (delayMillis > 0) {
               Thread.sleep(delayMillis);
             }
@@ -68,6 +97,18 @@ class DemoTeacherTest {
         });
     server.setExecutor(Executors.newFixedThreadPool(16));
     server.start();
+  }
+
+  private static void fail(com.sun.net.httpserver.HttpExchange ex, int code, String retryAfter)
+      throws java.io.IOException {
+    if (retryAfter != null) {
+      ex.getResponseHeaders().add("Retry-After", retryAfter);
+    }
+    byte[] b = "{\"error\":{\"message\":\"flaky\"}}".getBytes(StandardCharsets.UTF_8);
+    ex.sendResponseHeaders(code, b.length);
+    try (OutputStream out = ex.getResponseBody()) {
+      out.write(b);
+    }
   }
 
   @AfterEach
@@ -161,5 +202,72 @@ class DemoTeacherTest {
     assertThat(repeated).isLessThanOrEqualTo(8);
     assertThat(Files.readString(log))
         .containsPattern("teacher labels: 1024 answers, \\d+ from the cache, \\d+ paid");
+  }
+
+  @Test
+  void aFlakyTeacherPausesTheJobInsteadOfEndingIt() throws Exception {
+    flaky = true;
+    // The breaker's usual 30 s pause, shortened so the test does not sit through it.
+    RetrySettings retry =
+        RetrySettings.defaults()
+            .backoff(Duration.ofMillis(50), Duration.ofSeconds(1))
+            .breaker(5, Duration.ofSeconds(1));
+    TeacherLabels.Teacher teacher =
+        new TeacherLabels.Teacher(
+            java.net.URI.create(url()), "m", null, Price.FREE, null, 8, retry);
+    DemoSettings settings = new DemoSettings(40, 42, 64, 16, 0.003f, 1, 20, 20, null, 1024);
+    StringWriter out = new StringWriter();
+    DemoJob.Result r =
+        new DemoJob(settings, dir, "flaky")
+            .plots(null)
+            .teacher(teacher)
+            .console(new PrintWriter(out, true))
+            .run();
+    assertThat(r.endStep()).isEqualTo(40);
+    assertThat(out.toString()).contains("teacher labels: 1024 answers");
+    String events = Files.readString(dir.resolve("flaky/events.jsonl"));
+    assertThat(events).as("the breaker opened and the job went on").contains("api_circuit_open");
+    assertThat(events).doesNotContain("api_call_failed");
+    assertThat(perPrompt).hasSize(1024);
+    assertThat(perPrompt.values()).allMatch(c -> c.get() <= 4);
+    String log = Files.readString(dir.resolve("flaky/training.log"));
+    assertThat(log).doesNotContain("ClosedChannelException").doesNotContain("sleep interrupted");
+  }
+
+  @Test
+  void aTeacherDownPastTheDeadlineFailsWithOneClearLine() throws Exception {
+    down = true;
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code =
+        Main.run(
+            demo("down", "--teacher-deadline", "2s"),
+            new PrintWriter(out, true),
+            new PrintWriter(err, true));
+    assertThat(code).isNotZero();
+    List<String> lines = err.toString().lines().toList();
+    assertThat(lines).hasSize(1);
+    assertThat(lines.get(0)).startsWith("cairn demo: ").contains("API");
+    String events = Files.readString(dir.resolve("down/events.jsonl"));
+    assertThat(events).doesNotContain("sleep interrupted").doesNotContain("stopped while");
+    List<String> ends =
+        Files.readAllLines(dir.resolve("down/sessions.jsonl")).stream()
+            .filter(l -> l.contains("\"end\""))
+            .toList();
+    assertThat(ends).singleElement().asString().contains("\"failed\"");
+    assertThat(Files.readString(dir.resolve("down/training.log")))
+        .doesNotContain("ClosedChannelException");
+  }
+
+  @Test
+  void aBadTeacherDeadlineIsOneLineNamingTheOption() {
+    StringWriter err = new StringWriter();
+    int code =
+        Main.run(
+            demo("bad", "--teacher-deadline", "soon"),
+            new PrintWriter(new StringWriter(), true),
+            new PrintWriter(err, true));
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString()).contains("--teacher-deadline").contains("not a duration");
   }
 }
