@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       CompareCommand.class,
       InspectCommand.class,
       VerifyCommand.class,
+      ExportCommand.class,
       BenchCommand.class
     })
 public final class Main implements Runnable {

@@ -105,6 +105,40 @@ class RunCommandsTest {
   }
 
   @Test
+  void exportTensorBoardWritesEventFilesForRunsThatHaveNone() throws Exception {
+    DeterministicJob.run(runs, "a", 30, 10, 1000);
+    DeterministicJob.run(runs, "b", 30, 10, 1000);
+    Path tbA = runs.resolve("a/tb");
+    assertThat(tbA).as("a job with the TensorBoard module on its class path").isDirectory();
+    deleteTree(tbA);
+    deleteTree(runs.resolve("b/tb"));
+
+    CliTest.Result r =
+        CliTest.cairn(
+            "export", "tensorboard", runs.resolve("a").toString(), runs.resolve("b").toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("wrote " + tbA.resolve("events.out.tfevents."));
+    try (var files = Files.list(tbA)) {
+      assertThat(files.toList()).hasSize(1).allMatch(p -> Files.isRegularFile(p));
+    }
+
+    CliTest.Result again = CliTest.cairn("export", "tensorboard", runs.resolve("a").toString());
+    assertThat(again.code()).isNotZero();
+    assertThat(again.err()).startsWith("cairn export tensorboard: ").contains("already holds");
+    CliTest.Result none = CliTest.cairn("export", "tensorboard", runs.resolve("zz").toString());
+    assertThat(none.code()).isNotZero();
+    assertThat(none.err()).contains("is not a Cairn run");
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (var s = Files.walk(dir)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
+  @Test
   void benchLogPrintsNanosecondsPerCall() throws IOException {
     CliTest.Result r =
         CliTest.cairn(

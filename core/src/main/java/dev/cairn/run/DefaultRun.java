@@ -56,6 +56,7 @@ final class DefaultRun implements Run {
   private volatile String endReason = "closed";
   private volatile boolean lowSpaceReported;
   private volatile String lastMonitoringError;
+  private volatile List<RunListener> listeners = List.of();
   private boolean closed;
 
   private DefaultRun(
@@ -184,10 +185,30 @@ final class DefaultRun implements Run {
             options.clock);
     DefaultRun run =
         new DefaultRun(id, files, options, session, sessions, events, metrics, progress);
+    run.listeners = openListeners(run, events);
     metrics.setListener(run::onRecord);
     run.startTimer();
     tellSupervisor(files.dir());
     return run;
+  }
+
+  /** The integrations on the class path (TensorBoard ...); one that fails to open is left out. */
+  private static List<RunListener> openListeners(Run run, EventLog events) {
+    List<RunListener> out = new java.util.ArrayList<>();
+    for (RunListener.Factory f : java.util.ServiceLoader.load(RunListener.Factory.class)) {
+      try {
+        RunListener l = f.open(run);
+        if (l != null) {
+          out.add(l);
+        }
+      } catch (IOException | RuntimeException e) {
+        events.emit(
+            EventType.MONITORING_FAILED,
+            -1,
+            f.getClass().getSimpleName() + " could not start, the run goes on without it: " + e);
+      }
+    }
+    return List.copyOf(out);
   }
 
   /**
@@ -305,6 +326,25 @@ final class DefaultRun implements Run {
           });
       if (keys[i].equals("loss")) {
         progress.loss(step, v);
+      }
+    }
+    for (RunListener l : listeners) {
+      try {
+        l.onRecord(step, time, keys, values, n);
+      } catch (RuntimeException e) {
+        events.emit(EventType.MONITORING_FAILED, step, "run listener failed: " + e);
+      }
+    }
+  }
+
+  @Override
+  public void histogram(String tag, long step, float[] values) {
+    long now = options.clock.millis();
+    for (RunListener l : listeners) {
+      try {
+        l.onHistogram(tag, step, now, values);
+      } catch (RuntimeException e) {
+        events.emit(EventType.MONITORING_FAILED, step, "run listener failed: " + e);
       }
     }
   }
@@ -477,6 +517,13 @@ final class DefaultRun implements Run {
         first = e;
       } else {
         first.addSuppressed(e);
+      }
+    }
+    for (RunListener l : listeners) {
+      try {
+        l.close();
+      } catch (IOException | RuntimeException e) {
+        events.emit(EventType.MONITORING_FAILED, -1, "run listener failed to close: " + e);
       }
     }
     timer.shutdownNow();

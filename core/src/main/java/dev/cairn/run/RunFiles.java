@@ -43,4 +43,9 @@ public record RunFiles(Path dir) {
   public Path control() {
     return dir.resolve("control");
   }
+
+  /** TensorBoard event files, one per session (the tensorboard module names them). */
+  public Path tensorboard() {
+    return dir.resolve("tb");
+  }
 }
