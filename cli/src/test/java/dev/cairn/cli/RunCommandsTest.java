@@ -37,7 +37,24 @@ class RunCommandsTest {
         .contains("\"steps\":60")
         .contains("#1 started")
         .contains("finished at step 60")
-        .contains("step-60");
+        .contains("step-60")
+        .containsPattern("system   \\(.+\\) process CPU [0-9.]+%.*heap [0-9.]+ .iB");
+    JsonNode shown =
+        new ObjectMapper()
+            .readTree(CliTest.cairn("show", runs.resolve("a").toString(), "--json").out());
+    assertThat(shown.path("system").path("heap_used_bytes").asLong()).isPositive();
+    // a sample with a GPU, as the sampler writes it from nvidia-smi (see SystemSamplerTest)
+    Files.writeString(
+        runs.resolve("a/system.jsonl"),
+        "{\"time\":\"2026-01-01T00:00:00Z\",\"step\":60,\"process_cpu_percent\":97.5,"
+            + "\"gpu0_name\":\"NVIDIA A100-SXM4-40GB\",\"gpu0_utilization_percent\":87,"
+            + "\"gpu0_memory_used_bytes\":31994150912,\"gpu0_memory_total_bytes\":42949672960,"
+            + "\"gpu0_temperature_celsius\":64,\"gpu0_power_watts\":312.45}\n",
+        java.nio.file.StandardOpenOption.APPEND);
+    assertThat(CliTest.cairn("show", runs.resolve("a").toString()).out())
+        .contains(
+            "system   (2026-01-01T00:00:00Z) process CPU 97.5%, gpu0 NVIDIA A100-SXM4-40GB 87%"
+                + " 29.8 GiB/40.0 GiB 64 C 312 W");
 
     CliTest.Result tail = CliTest.cairn("tail", runs.resolve("a").toString(), "-n", "3");
     assertThat(tail.code()).isZero();

@@ -50,6 +50,9 @@ final class DefaultRun implements Run {
   private final MetricsLog metrics;
   private final ProgressTracker progress;
   private final ScheduledExecutorService timer;
+  private ScheduledExecutorService systemTimer;
+  private JsonLines systemFile;
+  private dev.cairn.system.SystemSampler systemSampler;
   private final Map<String, Double> latest = new ConcurrentHashMap<>();
   private final Map<String, double[]> best = new ConcurrentHashMap<>();
   private volatile ManagedCheckpoints manager;
@@ -188,6 +191,7 @@ final class DefaultRun implements Run {
     run.listeners = openListeners(run, events);
     metrics.setListener(run::onRecord);
     run.startTimer();
+    run.startSystemMetrics();
     tellSupervisor(files.dir());
     return run;
   }
@@ -270,6 +274,51 @@ final class DefaultRun implements Run {
   private void startTimer() {
     long ms = options.progressInterval.toMillis();
     timer.scheduleWithFixedDelay(this::tick, 0, ms, TimeUnit.MILLISECONDS);
+  }
+
+  /** Samples the machine on its own thread, so a slow nvidia-smi never delays the heartbeat. */
+  private void startSystemMetrics() {
+    if (options.systemInterval.isZero()) {
+      return;
+    }
+    try {
+      systemFile = JsonLines.open(files.system(), false);
+    } catch (IOException e) {
+      events.emit(EventType.MONITORING_FAILED, -1, "system metrics are off: " + e);
+      return;
+    }
+    systemSampler =
+        new dev.cairn.system.SystemSampler(
+            files.dir(),
+            systemFile,
+            options.clock,
+            System.getenv("PATH"),
+            events,
+            () -> Math.max(0, progress.step()));
+    systemTimer = dev.cairn.concurrent.DaemonThreads.scheduled("cairn-system");
+    systemTimer.scheduleWithFixedDelay(
+        systemSampler::sample, 0, options.systemInterval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void stopSystemMetrics() {
+    if (systemTimer == null) {
+      return;
+    }
+    // A last sample at the session's end, on the sampler's thread (it runs before shutdown ends).
+    systemTimer.execute(systemSampler::sample);
+    systemTimer.shutdown();
+    try {
+      if (!systemTimer.awaitTermination(10, TimeUnit.SECONDS)) {
+        systemTimer.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      systemFile.close();
+    } catch (IOException e) {
+      events.emit(EventType.MONITORING_FAILED, -1, "closing system.jsonl failed: " + e);
+    }
   }
 
   /** Runs one progress round now (tests drive time with an injected clock). */
@@ -527,6 +576,7 @@ final class DefaultRun implements Run {
       }
     }
     timer.shutdownNow();
+    stopSystemMetrics();
     tick();
     ObjectNode end = JsonNodeFactory.instance.objectNode();
     end.put("type", "end").put("session", session).put("time", options.clock.instant().toString());

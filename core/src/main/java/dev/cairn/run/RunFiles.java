@@ -16,6 +16,11 @@ public record RunFiles(Path dir) {
     return dir.resolve("metrics.jsonl");
   }
 
+  /** System metrics (CPU, memory, disk, GPUs), one JSON object per sample. */
+  public Path system() {
+    return dir.resolve("system.jsonl");
+  }
+
   public Path events() {
     return dir.resolve("events.jsonl");
   }

@@ -61,6 +61,7 @@ public final class Dashboard implements Closeable {
     this.checkpoints = new CheckpointTable();
     this.hub = new EventHub(b.clock, b.pollMillis);
     Api api = new Api(catalog, checkpoints, b.clock);
+    SystemApi systemApi = new SystemApi(catalog);
     Assets assets = Assets.load();
     Guard guard = new Guard(token);
     try {
@@ -82,6 +83,7 @@ public final class Dashboard implements Closeable {
                 config.routes.get("/api/runs/{run}", api::run);
                 config.routes.get("/api/runs/{run}/metrics", api::metrics);
                 config.routes.get("/api/runs/{run}/checkpoints", api::checkpoints);
+                config.routes.get("/api/runs/{run}/system", systemApi::system);
                 config.routes.post("/api/runs/{run}/checkpoints", api::save);
                 config.routes.post(
                     "/api/runs/{run}/checkpoints/{ckpt}/pin", ctx -> api.pin(ctx, true));

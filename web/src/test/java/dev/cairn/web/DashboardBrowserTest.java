@@ -137,6 +137,19 @@ class DashboardBrowserTest {
     assertThat(firstStep).isPositive();
     assertThat(attr(By.cssSelector(".chart-card[data-chart='lr']"), "data-points")).isPositive();
     wait.until(d -> d.findElement(By.id("config")).getText().contains("lr"));
+    // The System panel: the job's sampler wrote system.jsonl; CPU and memory are drawn over time.
+    wait.until(d -> d.findElement(By.id("system-panel")).isDisplayed());
+    wait.until(
+        d -> attr(By.cssSelector(".chart-card[data-chart='system-memory']"), "data-points") > 0);
+    assertThat(browser.findElement(By.id("system-latest")).getText())
+        .contains("heap")
+        .contains("disk free");
+    assertThat(
+            browser
+                .findElement(By.cssSelector(".chart-card[data-chart='system-gpu']"))
+                .isDisplayed())
+        .as("no nvidia-smi here: no GPU chart")
+        .isFalse();
     screenshot("2-run");
 
     assertThat(saveFromPage("from-browser")).startsWith("manual-step-");

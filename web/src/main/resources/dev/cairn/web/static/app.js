@@ -204,15 +204,16 @@
     if (this.plot) this.plot.destroy();
     this.signature = signature;
     this.body.replaceChildren();
-    var series = [{ label: "step" }].concat(lines.map(function (l) {
+    var xLabel = this.opts.time ? "time" : "step";
+    var series = [{ label: xLabel }].concat(lines.map(function (l) {
       return { label: l.label, stroke: l.color, width: l.width || 1.5, dash: l.dash,
         spanGaps: true, points: { show: l.steps.length < 60 },
         value: function (u, v) { return v === null ? "–" : fmtNum(v, 5); } };
     }));
     this.plot = new uPlot({
       width: this.width(), height: this.opts.height || 260,
-      scales: { x: { time: false }, y: useLog ? { distr: 3 } : {} },
-      axes: [{ label: "step" }, { size: 64, values: function (u, vals) { return vals.map(fmtAxis); } }],
+      scales: { x: { time: !!this.opts.time }, y: useLog ? { distr: 3 } : {} },
+      axes: [{ label: xLabel }, { size: 64, values: function (u, vals) { return vals.map(fmtAxis); } }],
       series: series,
       legend: { live: true },
       cursor: { drag: { x: true, y: false } }
@@ -320,6 +321,72 @@
   }
 
   // ---------- run view ----------
+  // ---------- system panel ----------
+  // CPU, memory, GPUs and disk from the run's system.jsonl, over time; hidden until a sample exists.
+  function systemPanel(run) {
+    var cpuC = chartCard("CPU (%)", "system-cpu");
+    var memC = chartCard("Memory (GiB)", "system-memory");
+    var gpuC = chartCard("GPU (%)", "system-gpu");
+    var diskC = chartCard("Disk free (GiB)", "system-disk");
+    var opts = { time: true, height: 200 };
+    var charts = { cpu: new Chart(cpuC.card, "CPU", opts), mem: new Chart(memC.card, "Memory", opts),
+      gpu: new Chart(gpuC.card, "GPU", opts), disk: new Chart(diskC.card, "Disk", opts) };
+    var latest = el("div", { class: "muted", id: "system-latest" });
+    var grid = el("div", { class: "charts" }, cpuC.card, memC.card, gpuC.card, diskC.card);
+    var card = el("div", { class: "card", id: "system-panel", style: "margin-top:14px;display:none" },
+      el("h3", { text: "System" }), latest, grid);
+    var colors = ["#3b6fd8", "#e8710a", "#1b873f", "#7b1fa2", "#00838f", "#c62828", "#6d4c41", "#455a64"];
+    function line(s, key, label, i, scale) {
+      var x = s[key];
+      if (!x) return null;
+      return { label: label, color: colors[i % colors.length], steps: x.times,
+        values: scale ? x.values.map(function (v) { return v === null ? null : v / scale; }) : x.values };
+    }
+    function refresh() {
+      var n = Math.min(1000, Math.max(200, charts.cpu.width()));
+      api("/api/runs/" + enc(run) + "/system?max_points=" + n).then(function (d) {
+        if (!d.samples) return;
+        card.style.display = "";
+        var s = d.series, gib = 1 << 30;
+        charts.cpu.draw([line(s, "process_cpu_percent", "process (100 = one core)", 0),
+          line(s, "machine_cpu_percent", "machine", 1)], false);
+        charts.mem.draw([line(s, "rss_bytes", "process RSS", 0, gib), line(s, "heap_used_bytes", "heap used", 1, gib),
+          line(s, "heap_max_bytes", "heap max", 2, gib)], false);
+        var gpus = Object.keys(s).filter(function (k) { return /^gpu\d+_utilization_percent$/.test(k); }).sort();
+        gpuC.card.style.display = gpus.length ? "" : "none";
+        var gpuLines = [];
+        gpus.forEach(function (k, i) {
+          var g = k.replace("_utilization_percent", "");
+          gpuLines.push(line(s, k, g + " use", 2 * i));
+          var used = s[g + "_memory_used_bytes"], total = s[g + "_memory_total_bytes"];
+          if (used && total) {
+            gpuLines.push({ label: g + " memory", color: colors[(2 * i + 1) % colors.length], steps: used.times,
+              values: used.values.map(function (v, j) { var t = total.values[j]; return v === null || !t ? null : 100 * v / t; }) });
+          }
+        });
+        charts.gpu.draw(gpuLines, false);
+        charts.disk.draw([line(s, "disk_free_bytes", "free", 0, gib)], false);
+        var l = d.latest || {};
+        var parts = [];
+        if (l.process_cpu_percent !== undefined) parts.push("process CPU " + fmtNum(l.process_cpu_percent, 3) + "%");
+        if (l.machine_cpu_percent !== undefined) parts.push("machine CPU " + fmtNum(l.machine_cpu_percent, 3) + "%");
+        if (l.rss_bytes !== undefined) parts.push("RSS " + fmtBytes(l.rss_bytes));
+        if (l.heap_used_bytes !== undefined) parts.push("heap " + fmtBytes(l.heap_used_bytes) + (l.heap_max_bytes ? " / " + fmtBytes(l.heap_max_bytes) : ""));
+        if (l.gc_seconds !== undefined) parts.push("GC " + fmtNum(l.gc_seconds, 3) + " s");
+        if (l.disk_free_bytes !== undefined) parts.push("disk free " + fmtBytes(l.disk_free_bytes));
+        gpus.forEach(function (k) {
+          var g = k.replace("_utilization_percent", "");
+          parts.push(g + " " + (l[g + "_name"] || "") + " " + fmtNum(l[k], 3) + "%");
+        });
+        latest.textContent = "Latest (" + fmtTime(l.time) + "): " + parts.join(", ");
+      }).catch(function () { /* an older run without system.jsonl: the panel stays hidden */ });
+    }
+    refresh();
+    var timer = setInterval(refresh, 10000);
+    onLeave(function () { clearInterval(timer); });
+    return { card: card, charts: charts };
+  }
+
   function renderRun(run) {
     crumbs.replaceChildren(el("a", { href: "#/", text: "Runs" }), " / ", el("span", { text: run }));
     var state = { step: 0, status: "", metrics: [], pending: {}, other: null, log: true };
@@ -354,8 +421,10 @@
       el("thead", null, el("tr", null, ["Step", "Name", "Saved", "Size", "Metrics", "Flags", "Verified", ""].map(function (h) { return el("th", { text: h }); }))),
       ckptBody);
 
+    var system = systemPanel(run);
     view.replaceChildren(head,
       el("div", { class: "charts" }, lossC.card, lrC.card, tpC.card, otherC.card),
+      system.card,
       el("div", { class: "card", style: "margin-top:14px" }, el("h3", { text: "Checkpoints" }), ckptTable),
       el("div", { class: "card" }, el("h3", { text: "Sessions" }), timeline, sessionsNote),
       el("div", { class: "grid2" },
