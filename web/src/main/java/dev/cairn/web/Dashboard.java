@@ -62,6 +62,7 @@ public final class Dashboard implements Closeable {
     this.hub = new EventHub(b.clock, b.pollMillis);
     Api api = new Api(catalog, checkpoints, b.clock);
     SystemApi systemApi = new SystemApi(catalog);
+    PrometheusEndpoint prometheus = new PrometheusEndpoint(catalog, b.clock);
     Assets assets = Assets.load();
     Guard guard = new Guard(token);
     try {
@@ -84,6 +85,7 @@ public final class Dashboard implements Closeable {
                 config.routes.get("/api/runs/{run}/metrics", api::metrics);
                 config.routes.get("/api/runs/{run}/checkpoints", api::checkpoints);
                 config.routes.get("/api/runs/{run}/system", systemApi::system);
+                config.routes.get("/metrics", prometheus::scrape);
                 config.routes.post("/api/runs/{run}/checkpoints", api::save);
                 config.routes.post(
                     "/api/runs/{run}/checkpoints/{ckpt}/pin", ctx -> api.pin(ctx, true));
