@@ -182,9 +182,20 @@ final class DemoCommand implements Callable<Integer> {
           "response cache file (default RUN_DIR/cache/responses.db); share one across runs")
   Path cache;
 
+  @Option(
+      names = "--notify",
+      paramLabel = "URL",
+      description =
+          "webhook for alerts (Slack-compatible JSON): a save fails, disk space runs low, the run"
+              + " fails or finishes")
+  String notify;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
+    if (notify != null) {
+      dev.cairn.alert.Webhook.parse(notify); // a bad URL is refused before anything starts
+    }
     Duration interval = every.trim().equals("0") ? Duration.ZERO : Durations.parse(every);
     DemoSettings settings =
         new DemoSettings(
@@ -203,6 +214,7 @@ final class DemoCommand implements Callable<Integer> {
     DemoJob job =
         new DemoJob(settings, runs, name)
             .allowConfigChange(allowConfigChange)
+            .notify(notify)
             .plots(noPlots ? null : plotSettings())
             .teacher(teacher())
             .console(out)

@@ -110,6 +110,9 @@ class RunCommandsTest {
           {"save", runs.resolve("done").toString(), "--timeout", "soon"},
           {"compare", runs.resolve("done").toString()},
           {"bench", "log"},
+          {"demo", "--dir", runs.toString(), "--notify", "ftp://example.com/x"},
+          {"serve", runs.toString(), "--notify", "not a url"},
+          {"supervise", "--notify", "file:///etc/passwd", "--", "true"},
         }) {
       CliTest.Result r = CliTest.cairn(args);
       assertThat(r.code()).as(String.join(" ", args)).isNotZero();

@@ -53,6 +53,7 @@ final class DefaultRun implements Run {
   private ScheduledExecutorService systemTimer;
   private JsonLines systemFile;
   private dev.cairn.system.SystemSampler systemSampler;
+  private dev.cairn.alert.Webhook webhook;
   private final Map<String, Double> latest = new ConcurrentHashMap<>();
   private final Map<String, double[]> best = new ConcurrentHashMap<>();
   private volatile ManagedCheckpoints manager;
@@ -188,6 +189,7 @@ final class DefaultRun implements Run {
             options.clock);
     DefaultRun run =
         new DefaultRun(id, files, options, session, sessions, events, metrics, progress);
+    run.startAlerts(events);
     run.listeners = openListeners(run, events);
     metrics.setListener(run::onRecord);
     run.startTimer();
@@ -274,6 +276,24 @@ final class DefaultRun implements Run {
   private void startTimer() {
     long ms = options.progressInterval.toMillis();
     timer.scheduleWithFixedDelay(this::tick, 0, ms, TimeUnit.MILLISECONDS);
+  }
+
+  /** With RunOptions.notify: alert-worthy events go to the webhook, from its own thread. */
+  private void startAlerts(EventLog log) {
+    if (options.notify == null) {
+      return;
+    }
+    dev.cairn.alert.Webhook w =
+        dev.cairn.alert.Webhook.start(
+            options.notify.toString(), dev.cairn.alert.Webhook.Settings.defaults(), log);
+    webhook = w;
+    log.addListener(
+        e -> {
+          String text = dev.cairn.alert.RunAlerts.forEvent(id, e);
+          if (text != null) {
+            w.send(text);
+          }
+        });
   }
 
   /** Samples the machine on its own thread, so a slow nvidia-smi never delays the heartbeat. */
@@ -543,6 +563,9 @@ final class DefaultRun implements Run {
   public void fail(Throwable cause) {
     endReason = "failed";
     events.emit(EventType.WARNING, progress.step(), "run failed: " + cause);
+    if (webhook != null) {
+      webhook.send(dev.cairn.alert.RunAlerts.failed(id, progress.step(), cause));
+    }
   }
 
   @Override
@@ -587,6 +610,9 @@ final class DefaultRun implements Run {
     } finally {
       sessions.close();
       events.close();
+      if (webhook != null) {
+        webhook.close(); // the last alerts (finished, failed) go out, waiting 10 s at most
+      }
     }
     if (first != null) {
       throw first;

@@ -30,6 +30,7 @@ public final class RunOptions {
   final Duration progressInterval;
   final Duration controlPollInterval;
   final Duration systemInterval;
+  final java.net.URI notify;
 
   private RunOptions(
       String name,
@@ -42,7 +43,8 @@ public final class RunOptions {
       int queueCapacity,
       Duration progressInterval,
       Duration controlPollInterval,
-      Duration systemInterval) {
+      Duration systemInterval,
+      java.net.URI notify) {
     this.name = name;
     this.config = config;
     this.allowConfigChange = allowConfigChange;
@@ -54,6 +56,7 @@ public final class RunOptions {
     this.progressInterval = progressInterval;
     this.controlPollInterval = controlPollInterval;
     this.systemInterval = systemInterval;
+    this.notify = notify;
   }
 
   /** A run with a generated id. */
@@ -69,7 +72,8 @@ public final class RunOptions {
         1 << 16,
         Duration.ofSeconds(5),
         Duration.ofMillis(500),
-        Duration.ofSeconds(10));
+        Duration.ofSeconds(10),
+        null);
   }
 
   /** A run with a name of the user's (its folder name; reopened to resume). */
@@ -100,7 +104,8 @@ public final class RunOptions {
         cap != null ? cap : this.queueCapacity,
         progress != null ? progress : this.progressInterval,
         poll != null ? poll : this.controlPollInterval,
-        systemInterval);
+        systemInterval,
+        notify);
   }
 
   /** The run's configuration (hyperparameters, model and data description): any JSON object. */
@@ -181,7 +186,32 @@ public final class RunOptions {
         o.queueCapacity,
         o.progressInterval,
         o.controlPollInterval,
-        every);
+        every,
+        o.notify);
+  }
+
+  /**
+   * A webhook to alert (Slack-compatible JSON {@code {"text": ...}}) when a save fails, disk space
+   * runs low, or the run finishes or fails. Sent from a background thread with bounded retries;
+   * training never waits for it. Null: no alerts (the default).
+   *
+   * @throws IllegalArgumentException when url is not an http(s) URL
+   */
+  public RunOptions notify(String url) {
+    java.net.URI u = url == null ? null : dev.cairn.alert.Webhook.parse(url);
+    return new RunOptions(
+        name,
+        config,
+        allowConfigChange,
+        totalSteps,
+        clock,
+        durability,
+        overflow,
+        queueCapacity,
+        progressInterval,
+        controlPollInterval,
+        systemInterval,
+        u);
   }
 
   /** How often the control folder is checked for requests (default 500 ms). */

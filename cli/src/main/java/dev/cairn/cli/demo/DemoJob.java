@@ -50,6 +50,7 @@ public final class DemoJob {
   private final String name;
   private Clock clock = Clock.systemUTC();
   private boolean allowConfigChange;
+  private String notify;
   private boolean saveBest = true;
   private PlotSettings plotSettings = PlotSettings.defaults();
   private TeacherLabels.Teacher teacher;
@@ -65,6 +66,12 @@ public final class DemoJob {
 
   public DemoJob clock(Clock c) {
     this.clock = c;
+    return this;
+  }
+
+  /** A webhook for alerts (save failed, disk low, failed, finished); null: none. */
+  public DemoJob notify(String url) {
+    this.notify = url;
     return this;
   }
 
@@ -167,7 +174,8 @@ public final class DemoJob {
             .config(config())
             .totalSteps(settings.steps())
             .clock(clock)
-            .allowConfigChange(allowConfigChange);
+            .allowConfigChange(allowConfigChange)
+            .notify(notify);
     Files.createDirectories(runsDir);
     try (Run run = Cairn.open(runsDir, options)) {
       try (Plots plots = plotSettings == null ? null : Plots.start(run, plotSettings)) {
