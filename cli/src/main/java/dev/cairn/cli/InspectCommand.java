@@ -7,13 +7,13 @@ import dev.cairn.checkpoint.Manifest;
 import dev.cairn.checkpoint.Verification;
 import dev.cairn.checkpoint.VerifyResult;
 import dev.cairn.safetensors.SafetensorsFile;
+import dev.cairn.safetensors.SafetensorsFormat;
 import dev.cairn.safetensors.TensorInfo;
 import dev.cairn.store.Bytes;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -89,7 +89,7 @@ final class InspectCommand implements Callable<Integer> {
         .findFirst()
         .ifPresent(f -> n.put("bytes", f.size()).put("sha256", f.sha256()));
     if (p.kind().equals("tensors")) {
-      try (SafetensorsFile f = SafetensorsFile.open(path.resolve(p.file()))) {
+      try (SafetensorsFile f = SafetensorsFile.openForInspection(path.resolve(p.file()))) {
         n.set("tensors", tensors(f));
         n.set("tensor_metadata", Json.MAPPER.valueToTree(f.metadata()));
       } catch (IOException e) {
@@ -104,14 +104,30 @@ final class InspectCommand implements Callable<Integer> {
     for (TensorInfo t : f.tensors()) {
       ObjectNode x = a.addObject();
       x.put("name", t.name()).put("dtype", t.dtype().name()).put("bytes", t.byteSize());
-      ArrayNode shape = x.putArray("shape");
-      Arrays.stream(t.shape()).forEach(shape::add);
+      shape(x, t.shape());
+    }
+    for (SafetensorsFormat.UnknownTensor t : f.header().unknownDtypes()) {
+      ObjectNode x = a.addObject();
+      x.put("name", t.name()).put("dtype", t.dtype()).put("bytes", t.end() - t.begin());
+      x.put("unknown_dtype", true);
+      shape(x, t.shape());
     }
     return a;
   }
 
+  private static void shape(ObjectNode x, long[] dims) {
+    ArrayNode shape = x.putArray("shape");
+    for (long d : dims) {
+      if (d >= 0) {
+        shape.add(d);
+      } else {
+        shape.add(new java.math.BigInteger(Long.toUnsignedString(d)));
+      }
+    }
+  }
+
   private Integer inspectFile(PrintWriter out) throws IOException {
-    try (SafetensorsFile f = SafetensorsFile.open(path)) {
+    try (SafetensorsFile f = SafetensorsFile.openForInspection(path)) {
       ObjectNode o = Json.MAPPER.createObjectNode();
       o.put("path", path.toString());
       o.put("bytes", Files.size(path));
@@ -123,6 +139,19 @@ final class InspectCommand implements Callable<Integer> {
         out.printf("%s  (%s, safetensors)%n", path, Bytes.human(Files.size(path)));
         f.metadata().forEach((k, val) -> out.printf("  metadata %s = %s%n", k, val));
         printTensors(out, o.get("tensors"), "  ");
+      }
+      if (!f.header().unknownDtypes().isEmpty()) {
+        spec.commandLine()
+            .getErr()
+            .println(
+                "cairn: "
+                    + path
+                    + " has tensors of a dtype this Cairn does not know ("
+                    + f.header().unknownDtypes().get(0).name()
+                    + ": "
+                    + f.header().unknownDtypes().get(0).dtype()
+                    + "); they are listed but cannot be loaded");
+        return 1;
       }
       return 0;
     }
@@ -137,7 +166,8 @@ final class InspectCommand implements Callable<Integer> {
           t.get("name").asText(),
           t.get("dtype").asText(),
           t.get("shape").toString(),
-          Bytes.human(t.get("bytes").asLong()));
+          Bytes.human(t.get("bytes").asLong())
+              + (t.path("unknown_dtype").asBoolean() ? "  (unknown dtype: cannot be loaded)" : ""));
     }
   }
 

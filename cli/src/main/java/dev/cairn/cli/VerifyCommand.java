@@ -1,5 +1,6 @@
 package dev.cairn.cli;
 
+import dev.cairn.checkpoint.CheckpointState;
 import dev.cairn.checkpoint.CheckpointStore;
 import dev.cairn.checkpoint.Manifest;
 import dev.cairn.checkpoint.Verification;
@@ -12,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -27,7 +27,6 @@ import picocli.CommandLine.Spec;
             + " folder or one step-N folder) against its manifest: sizes, CRC32C and SHA-256."
             + " Exit 0 only if all are intact; names each damaged file.")
 final class VerifyCommand implements Callable<Integer> {
-  private static final Pattern STEP = Pattern.compile("step-(0|[1-9][0-9]{0,18})");
   private static final int MAX_DEPTH = 6;
 
   @Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -48,32 +47,44 @@ final class VerifyCommand implements Callable<Integer> {
       return 0;
     }
     int bad = 0;
+    int checked = 0;
     for (Path f : folders) {
       VerifyResult r = CheckpointStore.verifyFolder(f, Verification.FULL);
-      if (r.ok()) {
-        Manifest m = r.manifest();
-        out.printf(
-            "ok   %s  (%s, %d files)%n", f, Bytes.human(m.totalBytes()), m.files().size() + 1);
-      } else {
-        bad++;
-        for (String p : r.problems()) {
-          out.printf("BAD  %s: %s%n", f, p);
+      switch (r.outcome()) {
+        case INTACT -> {
+          checked++;
+          Manifest m = r.manifest();
+          out.printf(
+              "ok   %s  (%s, %d files)%n", f, Bytes.human(m.totalBytes()), m.files().size() + 1);
         }
+        case DAMAGED -> {
+          checked++;
+          bad++;
+          for (String p : r.problems()) {
+            out.printf("BAD  %s: %s%n", f, p);
+          }
+        }
+        case DELETED -> out.printf("gone %s: deleted while it was checked (retention)%n", f);
+        case NOT_COMMITTED -> out.printf("skip %s: %s%n", f, r.problems().get(0));
       }
     }
-    out.printf(
-        "%d checkpoint%s verified, %d damaged%n",
-        folders.size(), folders.size() == 1 ? "" : "s", bad);
+    out.printf("%d checkpoint%s verified, %d damaged%n", checked, checked == 1 ? "" : "s", bad);
     return bad == 0 ? 0 : 1;
   }
 
-  /** step-N folders under the path (the path itself included); temporary folders are skipped. */
+  /**
+   * Published checkpoint folders under the path (the path itself included), by the store's own
+   * rule; saves in flight and folders set aside are left out.
+   */
   static List<Path> find(Path root) throws IOException {
     List<Path> out = new ArrayList<>();
     try (Stream<Path> s = Files.walk(root, MAX_DEPTH)) {
       s.filter(Files::isDirectory)
           .filter(
-              p -> p.getFileName() != null && STEP.matcher(p.getFileName().toString()).matches())
+              p -> {
+                CheckpointState st = CheckpointStore.classify(p).orElse(null);
+                return st == CheckpointState.COMMITTED || st == CheckpointState.DAMAGED;
+              })
           .sorted()
           .forEach(out::add);
     }

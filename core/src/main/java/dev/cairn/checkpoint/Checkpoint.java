@@ -30,7 +30,11 @@ public final class Checkpoint {
 
     /** The file this part is stored in, inside the checkpoint folder. */
     public String fileName() {
-      return name + (isTensors() ? ".safetensors" : ".json");
+      return kind().fileName(name);
+    }
+
+    public Manifest.Kind kind() {
+      return isTensors() ? Manifest.Kind.TENSORS : Manifest.Kind.JSON;
     }
   }
 
@@ -162,10 +166,7 @@ public final class Checkpoint {
     }
 
     private Builder add(Part part) {
-      Names.requireSafe(part.name(), "part name");
-      if (part.name().equals("manifest")) {
-        throw new IllegalArgumentException("part name 'manifest' is reserved for manifest.json");
-      }
+      Manifest.requirePartName(part.name());
       if (parts.containsKey(part.name())) {
         throw new IllegalArgumentException("part '" + part.name() + "' is given twice");
       }

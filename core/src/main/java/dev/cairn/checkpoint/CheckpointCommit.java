@@ -1,6 +1,5 @@
 package dev.cairn.checkpoint;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cairn.safetensors.SafetensorsWriter;
 import dev.cairn.store.InsufficientSpaceException;
 import dev.cairn.store.Storage;
@@ -10,133 +9,234 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
 /**
- * The commit protocol of one save, in two phases (as Lucene's SegmentInfos commit): prepare writes
- * and syncs every file and the manifest into a work folder; finish publishes it. Any failure rolls
- * back by deleting the work folder, keeps the first error and adds later ones as suppressed.
+ * The commit protocol of one save, in phases (as Lucene's SegmentInfos commit): check, prepare,
+ * publish. Check encodes every part header, JSON part and the manifest and reads each back with the
+ * reader's own code, so a save the reader would refuse fails before a byte is written. Prepare
+ * writes and syncs every file and the manifest into the strategy's work folder; publish makes it
+ * visible and durable. A failure before publish deletes the work folder; a publish that cannot be
+ * made durable is withdrawn. The first error is kept, later ones are added as suppressed.
  */
 final class CheckpointCommit {
   private static final long MANIFEST_ALLOWANCE = 1L << 20;
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String PLACEHOLDER_SHA = "0".repeat(64);
 
   private final Storage storage;
+  private final CheckpointFolders folders;
   private final DurableWriter writer;
   private final Path parent;
   private final Clock clock;
-  private final CommitStrategy strategy;
   private final Consumer<CheckpointEvent> events;
+  private final Set<Long> unsettled;
 
+  /**
+   * @param unsettled steps this store published but could neither make durable nor withdraw; a new
+   *     save of such a step replaces it
+   */
   CheckpointCommit(
       Storage storage,
+      CheckpointFolders folders,
       DurableWriter writer,
       Path parent,
       Clock clock,
-      Consumer<CheckpointEvent> events) {
+      Consumer<CheckpointEvent> events,
+      Set<Long> unsettled) {
     this.storage = storage;
+    this.folders = folders;
     this.writer = writer;
     this.parent = parent;
     this.clock = clock;
-    this.strategy = CommitStrategy.of(storage);
     this.events = events;
+    this.unsettled = unsettled;
   }
+
+  /** A part encoded and checked, ready to be written. */
+  private record Encoded(
+      Checkpoint.Part part, SafetensorsWriter.Prepared tensors, byte[] json, long size) {}
 
   SavedCheckpoint run(Checkpoint c) throws IOException {
     long start = System.nanoTime();
-    long need = c.estimatedBytes() + MANIFEST_ALLOWANCE;
+    List<Encoded> encoded = encode(c);
+    long need = MANIFEST_ALLOWANCE;
+    for (Encoded e : encoded) {
+      need += e.size();
+    }
     long have = storage.usableSpace(parent);
     if (have < need) {
       throw InsufficientSpaceException.before(need, have, parent);
     }
     Path target = parent.resolve(StepFolders.name(c.step()));
     clearWay(target, c.step());
-    Path work =
-        strategy == CommitStrategy.RENAME
-            ? parent.resolve(StepFolders.temporary(c.step(), randomHex()))
-            : target;
+    Path work = folders.strategy().workFolder(parent, c.step());
+    Manifest manifest;
     try {
       storage.createFolder(work);
-      Manifest manifest = prepare(c, work);
-      finish(work, target);
-      long bytes = manifest.totalBytes();
-      return new SavedCheckpoint(
-          c.step(), c.name(), target, manifest, bytes, System.nanoTime() - start);
+      manifest = prepare(c, encoded, work);
     } catch (IOException | RuntimeException e) {
-      throw rollback(work, target, c.step(), e);
+      throw rollback(work, c.step(), e);
     }
+    publish(work, target, c.step());
+    return new SavedCheckpoint(
+        c.step(), c.name(), target, manifest, manifest.totalBytes(), System.nanoTime() - start);
   }
 
-  private Manifest prepare(Checkpoint c, Path work) throws IOException {
+  /** Encodes every part and a provisional manifest, each read back by the reader's code. */
+  private List<Encoded> encode(Checkpoint c) {
+    List<Encoded> out = new ArrayList<>();
     List<Manifest.PartEntry> parts = new ArrayList<>();
     List<Manifest.FileEntry> files = new ArrayList<>();
     for (Checkpoint.Part part : c.parts()) {
+      Encoded e;
+      if (part.isTensors()) {
+        SafetensorsWriter.Prepared p;
+        try {
+          p = SafetensorsWriter.prepare(part.tensors(), part.tensorMetadata());
+        } catch (IllegalArgumentException ex) {
+          throw new IllegalArgumentException("part '" + part.name() + "': " + ex.getMessage(), ex);
+        }
+        e = new Encoded(part, p, null, p.fileSize());
+      } else {
+        byte[] json = CheckpointJson.encodePart(part.name(), part.json());
+        e = new Encoded(part, null, json, json.length);
+      }
+      out.add(e);
+      parts.add(new Manifest.PartEntry(part.name(), part.kind().wireName(), part.fileName()));
+      long chunks = (e.size() + FileDigest.CHUNK_BYTES - 1) / FileDigest.CHUNK_BYTES;
+      files.add(
+          new Manifest.FileEntry(
+              part.fileName(),
+              e.size(),
+              PLACEHOLDER_SHA,
+              FileDigest.CHUNK_BYTES,
+              java.util.Collections.nCopies((int) chunks, "00000000")));
+    }
+    // The real manifest differs only in digests of the same length: if this one reads back, so
+    // will the real one, and the user's metadata is refused before anything is written.
+    ManifestCodec.encodeChecked(manifest(c, parts, files));
+    return out;
+  }
+
+  private Manifest manifest(
+      Checkpoint c, List<Manifest.PartEntry> parts, List<Manifest.FileEntry> files) {
+    return new Manifest(
+        Manifest.FORMAT_VERSION,
+        c.step(),
+        c.name(),
+        clock.instant(),
+        c.metrics(),
+        c.metadata(),
+        parts,
+        files);
+  }
+
+  private Manifest prepare(Checkpoint c, List<Encoded> encoded, Path work) throws IOException {
+    List<Manifest.PartEntry> parts = new ArrayList<>();
+    List<Manifest.FileEntry> files = new ArrayList<>();
+    for (Encoded e : encoded) {
+      Checkpoint.Part part = e.part();
       Path file = work.resolve(part.fileName());
       Manifest.FileEntry entry;
-      if (part.isTensors()) {
-        long size = SafetensorsWriter.fileSize(part.tensors(), part.tensorMetadata());
-        entry =
-            writer.write(
-                file,
-                size,
-                out -> SafetensorsWriter.write(out, part.tensors(), part.tensorMetadata()));
+      if (e.tensors() != null) {
+        entry = writer.write(file, e.size(), out -> e.tensors().writeTo(out));
       } else {
-        byte[] json = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(part.json());
-        entry = writer.write(file, json.length, out -> writeAll(out, json));
+        entry = writer.write(file, e.size(), out -> writeAll(out, e.json()));
       }
       files.add(entry);
-      parts.add(
-          new Manifest.PartEntry(part.name(), part.isTensors() ? "tensors" : "json", entry.path()));
+      parts.add(new Manifest.PartEntry(part.name(), part.kind().wireName(), entry.path()));
     }
-    Manifest manifest =
-        new Manifest(
-            Manifest.FORMAT_VERSION,
-            c.step(),
-            c.name(),
-            clock.instant(),
-            c.metrics(),
-            c.metadata(),
-            parts,
-            files);
-    if (strategy == CommitStrategy.MARKER) {
-      // The marker must not become durable before the files it vouches for.
-      storage.syncFolder(work);
-    }
-    writer.writeSmall(work.resolve(Manifest.FILE_NAME), ManifestCodec.encode(manifest));
+    Manifest manifest = manifest(c, parts, files);
+    byte[] bytes = ManifestCodec.encodeChecked(manifest);
+    folders.strategy().beforeManifest(storage, work);
+    writer.writeSmall(work.resolve(Manifest.FILE_NAME), bytes);
     storage.syncFolder(work);
     return manifest;
   }
 
-  private void finish(Path work, Path target) throws IOException {
-    if (strategy == CommitStrategy.RENAME) {
-      storage.rename(work, target);
+  /**
+   * Publishes; when the checkpoint became visible but could not be made durable, withdraws it, so
+   * that the caller's "failed" is true after a power cut too, and a retry of the step can work.
+   */
+  private void publish(Path work, Path target, long step) throws IOException {
+    try {
+      folders.strategy().publish(storage, work, target, parent);
+      return;
+    } catch (RuntimeException e) {
+      if (folders.state(target) != CheckpointState.COMMITTED) {
+        throw rollback(work, step, e);
+      }
+      throw e;
+    } catch (IOException e) {
+      if (folders.state(target) != CheckpointState.COMMITTED) {
+        throw rollback(work, step, e); // never visible: nothing was promised
+      }
+      try {
+        folders.strategy().withdraw(storage, target, parent);
+      } catch (IOException | RuntimeException withdrawFailed) {
+        e.addSuppressed(withdrawFailed);
+        unsettled.add(step);
+        throw new IOException(
+            "step "
+                + step
+                + " was published in "
+                + parent
+                + " but could not be made durable ("
+                + e.getMessage()
+                + ") nor withdrawn; it may not survive a power cut: save the step again to replace"
+                + " it",
+            e);
+      }
+      String message =
+          "step "
+              + step
+              + " could not be made durable in "
+              + parent
+              + " ("
+              + e.getMessage()
+              + "); it was withdrawn, the previous checkpoint stays the latest, and the step can"
+              + " be saved again";
+      throw InsufficientSpaceException.isDiskFull(e)
+          ? new InsufficientSpaceException(message, e)
+          : new IOException(message, e);
     }
-    storage.syncFolder(parent);
   }
 
   /**
-   * Makes room for step-N: a valid checkpoint there is never replaced (steps only go up); a damaged
-   * one is moved aside (kept for inspection, never read again).
+   * Makes room for step-N: an intact checkpoint there is never replaced (steps only go up); a
+   * damaged one is moved aside (kept for inspection, never read again), and the leftovers of a save
+   * of this store that failed are removed.
    */
   private void clearWay(Path target, long step) throws IOException {
-    if (!storage.exists(target)) {
+    CheckpointFolders.Described d = folders.describe(target);
+    if (d == null) {
+      if (storage.exists(target)) {
+        throw new IllegalStateException(
+            target
+                + " exists and is not a checkpoint folder; move it away before saving step "
+                + step);
+      }
       return;
     }
-    CheckpointVerifier.Result r = CheckpointVerifier.check(storage, target, Verification.SIZES);
-    if (r.problems().isEmpty()) {
-      throw new IllegalStateException(
-          "checkpoint "
-              + target
-              + " already exists and is valid; a step is saved once — save a later step, or"
-              + " delete that checkpoint first");
-    }
-    if (strategy == CommitStrategy.MARKER && r.manifest() == null) {
-      storage.deleteTree(target);
+    if (unsettled.remove(step) || d.state() == CheckpointState.UNCOMMITTED) {
+      folders.strategy().delete(storage, target, parent);
       storage.syncFolder(parent);
       return;
     }
-    Path aside = parent.resolve(StepFolders.corrupt(step, randomHex()));
+    VerifyResult r = folders.verify(target, Verification.CRC32C);
+    if (r.ok()) {
+      throw new IllegalStateException(
+          "checkpoint "
+              + target
+              + " already exists and is intact; a step is saved once — save a later step, or"
+              + " delete that checkpoint first");
+    }
+    if (r.outcome() != VerifyResult.Outcome.DAMAGED) {
+      return; // deleted meanwhile: the way is clear
+    }
+    Path aside = parent.resolve(StepFolders.damaged(step, randomHex()));
     storage.rename(target, aside);
     storage.syncFolder(parent);
     events.accept(
@@ -149,18 +249,14 @@ final class CheckpointCommit {
                 + " moved aside to "
                 + aside.getFileName()
                 + " before saving that step again: "
-                + r.problems().get(0).getMessage()));
+                + r.problems().get(0)));
   }
 
-  private IOException rollback(Path work, Path target, long step, Exception failure) {
-    boolean published =
-        strategy == CommitStrategy.RENAME && !storage.exists(work) && storage.exists(target);
-    if (!published) {
-      try {
-        storage.deleteTree(work);
-      } catch (IOException | RuntimeException e) {
-        failure.addSuppressed(e);
-      }
+  private IOException rollback(Path work, long step, Exception failure) {
+    try {
+      storage.deleteTree(work);
+    } catch (IOException | RuntimeException e) {
+      failure.addSuppressed(e);
     }
     if (failure instanceof RuntimeException re) {
       throw re;

@@ -33,10 +33,23 @@ public interface CheckpointStore extends Closeable {
     return new Builder(folder);
   }
 
-  /** Checks one checkpoint folder (any path, no store needed): what {@code cairn verify} runs. */
+  /**
+   * Checks one checkpoint folder on the local disk (any path, no store needed): what {@code cairn
+   * verify} runs. A folder that is not a committed checkpoint (a save in flight, one set aside) is
+   * {@link VerifyResult.Outcome#NOT_COMMITTED}; one deleted while it is read is {@link
+   * VerifyResult.Outcome#DELETED}, not damaged.
+   */
   static VerifyResult verifyFolder(Path checkpointFolder, Verification level) {
-    return CheckpointVerifier.check(Storage.local(), checkpointFolder, level)
-        .toVerifyResult(checkpointFolder);
+    return new CheckpointFolders(Storage.local()).verify(checkpointFolder, level);
+  }
+
+  /**
+   * What a folder on the local disk is as a checkpoint (committed, damaged, in flight, being
+   * deleted, set aside), or empty when it is not a checkpoint folder: the same rule the store
+   * itself uses.
+   */
+  static Optional<CheckpointState> classify(Path folder) {
+    return Optional.ofNullable(new CheckpointFolders(Storage.local()).state(folder));
   }
 
   /** The folder holding the {@code step-N} folders. */
@@ -47,12 +60,23 @@ public interface CheckpointStore extends Closeable {
    * and will be found by {@link #loadLatestValid()} after any crash; if it throws, no partial
    * checkpoint is left behind and every earlier checkpoint is untouched.
    *
+   * <p>Before a byte is written, every part header, JSON part and the manifest is encoded and read
+   * back with the reader's own code: a checkpoint the reader would refuse is refused here. A
+   * damaged checkpoint already at that step is moved aside ({@code step-N.damaged-*}, with a {@link
+   * CheckpointEvent.Type#MOVED_ASIDE} event) and the step is written afresh. When the checkpoint
+   * was published but could not be made durable, it is withdrawn and this throws, so a failure
+   * reported here is a failure after a power cut too, and the step can be saved again.
+   *
    * @throws dev.cairn.store.InsufficientSpaceException when the disk is or becomes full
-   * @throws IllegalStateException when a valid checkpoint for that step already exists
+   * @throws IllegalArgumentException when the reader would refuse what this checkpoint holds
+   * @throws IllegalStateException when an intact checkpoint for that step already exists
    */
   SavedCheckpoint save(Checkpoint checkpoint) throws IOException;
 
-  /** Committed-looking checkpoints by step, from their manifests (data not read). */
+  /**
+   * Published checkpoints by step, committed or damaged, from their manifests (data not read);
+   * saves in flight are not listed.
+   */
   List<CheckpointInfo> list() throws IOException;
 
   /**
@@ -73,7 +97,12 @@ public interface CheckpointStore extends Closeable {
   /** Checks one step at the given level without loading it. */
   VerifyResult verify(long step, Verification level) throws IOException;
 
-  /** Pins a committed checkpoint so no retention policy removes it. */
+  /**
+   * Pins a committed checkpoint so no retention policy removes it. Pins and retention's deletions
+   * take one cross-process lock, so a pin from another process (the dashboard) either lands before
+   * retention looks at that step, and is honoured, or after the checkpoint is gone, and fails with
+   * IllegalArgumentException.
+   */
   void pin(long step) throws IOException;
 
   void unpin(long step) throws IOException;
@@ -81,7 +110,13 @@ public interface CheckpointStore extends Closeable {
   /** Steps pinned by hand (named checkpoints are pinned as well, by their manifest). */
   Set<Long> pinned() throws IOException;
 
-  /** Deletes what the policy lets go (rename first, then remove); returns the steps deleted. */
+  /**
+   * Deletes what the policy lets go; returns the steps deleted. A checkpoint is deleted only once a
+   * newer kept one has been read back intact (sizes, headers and every CRC32C; each checkpoint is
+   * read once for this), so the newest loadable checkpoint is never deleted, whatever is damaged.
+   * Damaged checkpoints are never deleted: they are left for a person to look at. Each deletion is
+   * crash-safe by the commit strategy (renamed away first, or its manifest removed first).
+   */
   List<Long> applyRetention(RetentionPolicy policy) throws IOException;
 
   /** Options for opening a store; every setter validates its value. */

@@ -1,6 +1,5 @@
 package dev.cairn.checkpoint;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cairn.safetensors.MalformedSafetensorsException;
 import dev.cairn.safetensors.SafetensorsFile;
 import dev.cairn.store.Storage;
@@ -15,15 +14,14 @@ import java.util.Set;
 
 /** Checks one checkpoint folder against its manifest; the single place that says "intact". */
 final class CheckpointVerifier {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private CheckpointVerifier() {}
 
   /** Reads and decodes a manifest file. */
   static Manifest readManifest(Storage storage, Path file) throws IOException {
     long size = storage.size(file);
-    if (size > 64L << 20) {
-      throw new CorruptCheckpointException(file, "manifest is " + size + " bytes, far too large");
+    if (size > Manifest.MAX_BYTES) {
+      throw new CorruptCheckpointException(
+          file, "manifest is " + size + " bytes, over the limit of " + Manifest.MAX_BYTES);
     }
     ByteBuffer buf = ByteBuffer.allocate((int) size);
     try (FileChannel ch = storage.openRead(file)) {
@@ -77,10 +75,10 @@ final class CheckpointVerifier {
   }
 
   record Result(Manifest manifest, List<CorruptCheckpointException> problems) {
-    VerifyResult toVerifyResult(Path folder) {
+    List<String> lines() {
       List<String> lines = new ArrayList<>();
       problems.forEach(p -> lines.add(p.getMessage()));
-      return new VerifyResult(folder, manifest, lines);
+      return lines;
     }
 
     void throwIfBad() throws CorruptCheckpointException {
@@ -100,12 +98,10 @@ final class CheckpointVerifier {
       Manifest.FileEntry entry,
       Verification level,
       List<CorruptCheckpointException> problems) {
-    try {
-      if (!storage.exists(file)) {
-        problems.add(new CorruptCheckpointException(file, "missing (listed in the manifest)"));
-        return;
-      }
-      long size = storage.size(file);
+    // One open per file: sizes and data are read through the same channel, so a file deleted
+    // meanwhile is read whole, or found missing at open (and the caller can tell it was deleted).
+    try (FileChannel ch = FileScanner.open(storage, file, entry.size())) {
+      long size = ch.size();
       if (size != entry.size()) {
         problems.add(
             new CorruptCheckpointException(
@@ -118,14 +114,16 @@ final class CheckpointVerifier {
       if (level == Verification.SIZES) {
         return;
       }
-      checkData(storage, file, entry, level == Verification.FULL, problems);
+      checkData(ch, file, entry, level == Verification.FULL, problems);
+    } catch (java.nio.file.NoSuchFileException e) {
+      problems.add(new CorruptCheckpointException(file, "missing (listed in the manifest)"));
     } catch (IOException e) {
       problems.add(new CorruptCheckpointException(file, -1, "unreadable: " + e, e));
     }
   }
 
   private static void checkData(
-      Storage storage,
+      FileChannel ch,
       Path file,
       Manifest.FileEntry entry,
       boolean sha,
@@ -136,7 +134,7 @@ final class CheckpointVerifier {
     // The digest's chunk size is fixed; a manifest written with another one is checked by SHA only.
     boolean crcComparable = chunk == FileDigest.CHUNK_BYTES;
     try {
-      FileScanner.scan(storage, file, entry.size(), (offset, data) -> digest.update(data));
+      FileScanner.scan(ch, file, entry.size(), (offset, data) -> digest.update(data));
     } catch (java.io.EOFException e) {
       problems.add(new CorruptCheckpointException(file, -1, "ends early: " + e.getMessage(), e));
       return;
@@ -177,13 +175,13 @@ final class CheckpointVerifier {
       return;
     }
     try {
-      if (part.kind().equals("tensors")) {
+      if (part.kind().equals(Manifest.Kind.TENSORS.wireName())) {
         try (SafetensorsFile f = SafetensorsFile.open(storage.openRead(file), file)) {
           f.tensors();
         }
       } else {
         try (FileChannel ch = storage.openRead(file)) {
-          JSON.readTree(java.nio.channels.Channels.newInputStream(ch));
+          CheckpointJson.read(java.nio.channels.Channels.newInputStream(ch));
         }
       }
     } catch (MalformedSafetensorsException e) {

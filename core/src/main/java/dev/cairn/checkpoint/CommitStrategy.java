@@ -1,22 +1,67 @@
 package dev.cairn.checkpoint;
 
 import dev.cairn.store.Storage;
+import java.io.IOException;
+import java.nio.file.Path;
 
 /**
- * How a checkpoint becomes visible, chosen here and only here from what the storage can do.
+ * How a checkpoint becomes visible, and so what each folder of a store means: chosen once from what
+ * the storage can do ({@link #of}), and asked by everything else. A strategy knows its work
+ * location, how it publishes and withdraws, how it deletes so that a crash at any instant leaves a
+ * checkpoint whole or plainly abandoned, and what a published name without a manifest is.
  *
- * <p>RENAME (local disks): everything is written into {@code step-N.tmp-*} and published by one
- * atomic rename, so {@code step-N} is complete or absent.
- *
- * <p>MARKER (object stores, where a rename is a copy): files are written straight into {@code
- * step-N} and {@code manifest.json}, written and synced last, is the commit marker; a {@code
- * step-N} without one is abandoned work and is removed at start.
+ * <p>{@link RenameCommit} (local disks, HDFS): write into {@code step-N.tmp-*}, publish by one
+ * atomic rename. {@link MarkerCommit} (object stores, where a rename is a copy): write straight
+ * into {@code step-N}; {@code manifest.json}, written and synced last, is the commit.
  */
-enum CommitStrategy {
-  RENAME,
-  MARKER;
+abstract class CommitStrategy {
 
   static CommitStrategy of(Storage storage) {
-    return storage.atomicRename() ? RENAME : MARKER;
+    return storage.atomicRename() ? new RenameCommit() : new MarkerCommit();
+  }
+
+  /** The folder a save of {@code step} writes its files into. */
+  abstract Path workFolder(Path parent, long step);
+
+  /** Runs after every part file is synced and before the manifest is written. */
+  abstract void beforeManifest(Storage storage, Path work) throws IOException;
+
+  /**
+   * Makes the work folder visible as {@code target}, durably: after return, a crash finds it.
+   *
+   * @throws IOException when it may be visible but is not known to be durable
+   */
+  abstract void publish(Storage storage, Path work, Path target, Path parent) throws IOException;
+
+  /** Takes back a publish that could not be made durable, so that nothing half-promised stays. */
+  abstract void withdraw(Storage storage, Path target, Path parent) throws IOException;
+
+  /**
+   * Deletes a published checkpoint so that a crash at any instant leaves either the whole
+   * checkpoint or a folder this strategy calls abandoned (and so removes at the next open).
+   */
+  abstract void delete(Storage storage, Path folder, Path parent) throws IOException;
+
+  /** What a published {@code step-N} folder without a manifest is under this strategy. */
+  abstract CheckpointState withoutManifest();
+
+  /** The state of a folder, given whether its manifest file exists and reads correctly. */
+  final CheckpointState state(
+      StepFolders.NameKind kind, boolean manifestExists, boolean manifestValid) {
+    switch (kind) {
+      case PUBLISHED:
+        if (!manifestExists) {
+          return withoutManifest();
+        }
+        return manifestValid ? CheckpointState.COMMITTED : CheckpointState.DAMAGED;
+      case TEMPORARY:
+        return CheckpointState.UNCOMMITTED;
+      case DELETING:
+        return CheckpointState.DELETING;
+      case SET_ASIDE:
+        return CheckpointState.SET_ASIDE;
+      default:
+        return null;
+    }
   }
 }

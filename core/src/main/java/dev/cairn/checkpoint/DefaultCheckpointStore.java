@@ -3,35 +3,42 @@ package dev.cairn.checkpoint;
 import dev.cairn.concurrent.DaemonThreads;
 import dev.cairn.store.Storage;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Consumer;
 
-/** The local implementation of {@link CheckpointStore}. */
+/** The implementation of {@link CheckpointStore} over any {@link Storage}. */
 final class DefaultCheckpointStore implements CheckpointStore {
+  /** What retention must have read back from a newer kept checkpoint before deleting older ones. */
+  static final Verification RETENTION_PROOF = Verification.CRC32C;
+
   private final Path folder;
   private final Storage storage;
+  private final CheckpointFolders folders;
   private final Clock clock;
   private final Consumer<CheckpointEvent> events;
   private final Verification loadVerification;
   private final boolean readOnly;
-  private final FileChannel lockChannel;
-  private final FileLock lock;
+  private final Storage.Lock writerLock;
   private final ExecutorService hashing;
   private final ExecutorService io;
   private final DirectFileWriter.StagingBuffers staging = new DirectFileWriter.StagingBuffers();
   private final long directThreshold;
+  private final Set<Long> unsettled = new HashSet<>();
+
+  /** Folder name → the manifest it had when it last verified for retention. */
+  private final Map<String, Manifest> proven = new HashMap<>();
+
   private boolean closed;
 
   private DefaultCheckpointStore(
@@ -42,17 +49,16 @@ final class DefaultCheckpointStore implements CheckpointStore {
       Verification loadVerification,
       boolean readOnly,
       long directThreshold,
-      FileChannel lockChannel,
-      FileLock lock) {
+      Storage.Lock writerLock) {
     this.directThreshold = directThreshold;
     this.folder = folder;
     this.storage = storage;
+    this.folders = new CheckpointFolders(storage);
     this.clock = clock;
     this.events = safe(events);
     this.loadVerification = loadVerification;
     this.readOnly = readOnly;
-    this.lockChannel = lockChannel;
-    this.lock = lock;
+    this.writerLock = writerLock;
     this.hashing = readOnly ? null : DaemonThreads.single("cairn-checksum");
     this.io = readOnly ? null : DaemonThreads.single("cairn-direct-io");
   }
@@ -72,22 +78,11 @@ final class DefaultCheckpointStore implements CheckpointStore {
             folder.toString(), null, "no checkpoint folder here");
       }
       return new DefaultCheckpointStore(
-          folder, storage, clock, events, loadVerification, true, directThreshold, null, null);
+          folder, storage, clock, events, loadVerification, true, directThreshold, null);
     }
     storage.createFolders(folder);
-    FileChannel ch =
-        FileChannel.open(
-            folder.resolve(StepFolders.LOCK_FILE),
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE);
-    FileLock lock;
-    try {
-      lock = ch.tryLock();
-    } catch (OverlappingFileLockException e) {
-      lock = null;
-    }
-    if (lock == null) {
-      ch.close();
+    Optional<Storage.Lock> lock = storage.tryLock(folder.resolve(StepFolders.LOCK_FILE));
+    if (lock.isEmpty()) {
       throw new IllegalStateException(
           "another writer holds "
               + folder.resolve(StepFolders.LOCK_FILE)
@@ -95,7 +90,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
     }
     DefaultCheckpointStore store =
         new DefaultCheckpointStore(
-            folder, storage, clock, events, loadVerification, false, directThreshold, ch, lock);
+            folder, storage, clock, events, loadVerification, false, directThreshold, lock.get());
     try {
       store.removeLeftovers();
     } catch (IOException | RuntimeException e) {
@@ -120,15 +115,12 @@ final class DefaultCheckpointStore implements CheckpointStore {
     };
   }
 
+  /** Runs under the writer lock: no save of this store can be in flight. */
   private void removeLeftovers() throws IOException {
     boolean removed = false;
     for (Path p : storage.list(folder)) {
-      boolean abandoned =
-          StepFolders.isLeftover(p)
-              || (CommitStrategy.of(storage) == CommitStrategy.MARKER
-                  && StepFolders.step(p) >= 0
-                  && !storage.exists(p.resolve(Manifest.FILE_NAME)));
-      if (abandoned) {
+      CheckpointState state = folders.state(p);
+      if (state != null && state.isAbandoned()) {
         storage.deleteTree(p);
         removed = true;
         events.accept(
@@ -157,10 +149,12 @@ final class DefaultCheckpointStore implements CheckpointStore {
     CheckpointCommit commit =
         new CheckpointCommit(
             storage,
+            folders,
             new DurableWriter(storage, hashing, io, staging, directThreshold),
             folder,
             clock,
-            events);
+            events,
+            unsettled);
     try {
       SavedCheckpoint saved = commit.run(checkpoint);
       events.accept(
@@ -192,20 +186,17 @@ final class DefaultCheckpointStore implements CheckpointStore {
     List<CheckpointInfo> out = new ArrayList<>();
     for (Path p : storage.list(folder)) {
       long step = StepFolders.step(p);
-      if (step < 0 || !storage.isFolder(p)) {
+      if (step < 0) {
         continue;
       }
-      Manifest m = null;
-      Path mf = p.resolve(Manifest.FILE_NAME);
-      if (storage.exists(mf)) {
-        try {
-          m = CheckpointVerifier.readManifest(storage, mf);
-        } catch (IOException e) {
-          m = null;
-        }
+      CheckpointFolders.Described d = folders.describe(p);
+      if (d == null
+          || (d.state() != CheckpointState.COMMITTED && d.state() != CheckpointState.DAMAGED)) {
+        continue; // not published: a save in flight under the marker strategy
       }
+      Manifest m = d.manifest();
       boolean pinned = pins.contains(step) || (m != null && m.name() != null);
-      out.add(new CheckpointInfo(step, p, m, pinned));
+      out.add(new CheckpointInfo(step, p, m, pinned, d.state()));
     }
     out.sort(Comparator.comparingLong(CheckpointInfo::step));
     return out;
@@ -247,35 +238,46 @@ final class DefaultCheckpointStore implements CheckpointStore {
 
   @Override
   public VerifyResult verify(long step, Verification level) {
-    Path p = folder.resolve(StepFolders.name(step));
-    return CheckpointVerifier.check(storage, p, level).toVerifyResult(p);
+    return folders.verify(folder.resolve(StepFolders.name(step)), level);
   }
 
   private Path pinFile(long step) {
     return folder.resolve(StepFolders.PINNED_FOLDER).resolve(StepFolders.name(step));
   }
 
+  /**
+   * Held by pin, unpin and each deletion of retention, across processes: a pin either lands before
+   * retention looks (and is honoured) or after the checkpoint is gone (and is refused).
+   */
+  private Storage.Lock pinLock() throws IOException {
+    return storage.lock(folder.resolve(StepFolders.PIN_LOCK_FILE));
+  }
+
   @Override
   public void pin(long step) throws IOException {
     Path p = folder.resolve(StepFolders.name(step));
-    if (!storage.exists(p.resolve(Manifest.FILE_NAME))) {
-      throw new IllegalArgumentException(
-          "no committed checkpoint for step " + step + " in " + folder);
-    }
-    Path pins = folder.resolve(StepFolders.PINNED_FOLDER);
-    storage.createFolders(pins);
-    if (!storage.exists(pinFile(step))) {
-      storage.create(pinFile(step)).close();
-      storage.syncFolder(pins);
+    try (Storage.Lock l = pinLock()) {
+      if (folders.state(p) != CheckpointState.COMMITTED) {
+        throw new IllegalArgumentException(
+            "no committed checkpoint for step " + step + " in " + folder);
+      }
+      Path pins = folder.resolve(StepFolders.PINNED_FOLDER);
+      storage.createFolders(pins);
+      if (!storage.exists(pinFile(step))) {
+        storage.create(pinFile(step)).close();
+        storage.syncFolder(pins);
+      }
     }
   }
 
   @Override
   public void unpin(long step) throws IOException {
-    storage.delete(pinFile(step));
-    Path pins = folder.resolve(StepFolders.PINNED_FOLDER);
-    if (storage.isFolder(pins)) {
-      storage.syncFolder(pins);
+    try (Storage.Lock l = pinLock()) {
+      storage.delete(pinFile(step));
+      Path pins = folder.resolve(StepFolders.PINNED_FOLDER);
+      if (storage.isFolder(pins)) {
+        storage.syncFolder(pins);
+      }
     }
   }
 
@@ -299,16 +301,24 @@ final class DefaultCheckpointStore implements CheckpointStore {
     if (readOnly) {
       throw new IllegalStateException("this checkpoint store was opened read-only");
     }
+    List<CheckpointInfo> all = list();
+    List<CheckpointInfo> candidates = Retention.toDelete(all, policy);
+    if (candidates.isEmpty()) {
+      return List.of();
+    }
+    long proof = newestProvenKept(all, candidates);
     List<Long> deleted = new ArrayList<>();
-    for (CheckpointInfo c : Retention.toDelete(list(), policy)) {
-      if (storage.exists(pinFile(c.step()))) {
-        continue; // pinned by another process (the dashboard) since the list was read
+    for (CheckpointInfo c : candidates) {
+      if (c.step() >= proof) {
+        continue; // no newer kept checkpoint has been read back intact: keep this one
       }
-      Path doomed = folder.resolve(StepFolders.deleting(c.step(), CheckpointCommit.randomHex()));
-      // Renamed first so a crash mid-delete never leaves a half-deleted step-N that looks real.
-      storage.rename(c.folder(), doomed);
-      storage.syncFolder(folder);
-      storage.deleteTree(doomed);
+      try (Storage.Lock l = pinLock()) {
+        if (storage.exists(pinFile(c.step()))) {
+          continue; // pinned by another process (the dashboard) since the list was read
+        }
+        folders.strategy().delete(storage, c.folder(), folder);
+      }
+      proven.remove(StepFolders.fileName(c.folder()));
       deleted.add(c.step());
       events.accept(
           new CheckpointEvent(
@@ -323,6 +333,49 @@ final class DefaultCheckpointStore implements CheckpointStore {
     return deleted;
   }
 
+  /**
+   * The step of the newest kept checkpoint that reads back intact (checked once per manifest), or
+   * -1: older candidates may go only once a newer one is known to load.
+   */
+  private long newestProvenKept(List<CheckpointInfo> all, List<CheckpointInfo> candidates) {
+    Set<Long> doomed = new HashSet<>();
+    long oldest = Long.MAX_VALUE;
+    for (CheckpointInfo c : candidates) {
+      doomed.add(c.step());
+      oldest = Math.min(oldest, c.step());
+    }
+    for (int i = all.size() - 1; i >= 0; i--) {
+      CheckpointInfo c = all.get(i);
+      if (c.step() <= oldest) {
+        break;
+      }
+      if (!c.committed() || doomed.contains(c.step())) {
+        continue;
+      }
+      String key = StepFolders.fileName(c.folder());
+      if (c.manifest().equals(proven.get(key))) {
+        return c.step();
+      }
+      VerifyResult r = folders.verify(c.folder(), RETENTION_PROOF);
+      if (r.ok()) {
+        proven.put(key, c.manifest());
+        return c.step();
+      }
+      if (r.outcome() == VerifyResult.Outcome.DAMAGED) {
+        events.accept(
+            new CheckpointEvent(
+                CheckpointEvent.Type.SKIPPED_INVALID,
+                c.step(),
+                c.folder(),
+                "retention keeps older checkpoints: "
+                    + c.folder().getFileName()
+                    + " is damaged: "
+                    + r.problems().get(0)));
+      }
+    }
+    return -1;
+  }
+
   @Override
   public synchronized void close() throws IOException {
     if (closed) {
@@ -333,12 +386,8 @@ final class DefaultCheckpointStore implements CheckpointStore {
       hashing.shutdownNow();
       io.shutdownNow();
     }
-    if (lock != null) {
-      try {
-        lock.release();
-      } finally {
-        lockChannel.close();
-      }
+    if (writerLock != null) {
+      writerLock.close();
     }
   }
 }

@@ -1,7 +1,6 @@
 package dev.cairn.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cairn.safetensors.MalformedSafetensorsException;
 import dev.cairn.safetensors.SafetensorsFile;
 import dev.cairn.safetensors.TensorInfo;
@@ -22,24 +21,22 @@ import java.util.Set;
  * safetensors files (zero copy); JSON parts are parsed trees. Close it to release the files.
  */
 public final class LoadedCheckpoint implements Closeable {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
-  private final Storage storage;
   private final Path folder;
   private final Manifest manifest;
   private final Map<String, SafetensorsFile> tensors;
+  private final Map<String, FileChannel> scans;
   private final Map<String, JsonNode> json;
 
   private LoadedCheckpoint(
-      Storage storage,
       Path folder,
       Manifest manifest,
       Map<String, SafetensorsFile> tensors,
+      Map<String, FileChannel> scans,
       Map<String, JsonNode> json) {
-    this.storage = storage;
     this.folder = folder;
     this.manifest = manifest;
     this.tensors = tensors;
+    this.scans = scans;
     this.json = json;
   }
 
@@ -58,36 +55,51 @@ public final class LoadedCheckpoint implements Closeable {
     r.throwIfBad();
     Manifest m = r.manifest();
     Map<String, SafetensorsFile> tensors = new LinkedHashMap<>();
+    Map<String, FileChannel> scans = new LinkedHashMap<>();
     Map<String, JsonNode> json = new LinkedHashMap<>();
     try {
       for (Manifest.PartEntry p : m.parts()) {
         Path file = folder.resolve(p.file());
-        if (p.kind().equals("tensors")) {
+        if (p.kind().equals(Manifest.Kind.TENSORS.wireName())) {
           tensors.put(p.name(), SafetensorsFile.open(storage.openRead(file), file));
+          // Opened now, so readTensors reads this file even if retention deletes it later.
+          scans.put(p.name(), FileScanner.open(storage, file, fileEntry(m, p).size()));
         } else {
           try (FileChannel ch = storage.openRead(file)) {
-            json.put(p.name(), JSON.readTree(Channels.newInputStream(ch)));
+            json.put(p.name(), CheckpointJson.read(Channels.newInputStream(ch)));
           }
         }
       }
     } catch (MalformedSafetensorsException e) {
-      closeAll(tensors, e);
+      closeAll(tensors, scans, e);
       throw new CorruptCheckpointException(Path.of(e.file()), e.offset(), e.getMessage(), e);
     } catch (IOException | RuntimeException e) {
-      closeAll(tensors, e);
+      closeAll(tensors, scans, e);
       throw e;
     }
-    return new LoadedCheckpoint(storage, folder, m, tensors, json);
+    return new LoadedCheckpoint(folder, m, tensors, scans, json);
   }
 
-  private static void closeAll(Map<String, SafetensorsFile> files, Exception failure) {
-    for (SafetensorsFile f : files.values()) {
+  private static Manifest.FileEntry fileEntry(Manifest m, Manifest.PartEntry p) {
+    return m.files().stream().filter(x -> x.path().equals(p.file())).findFirst().orElseThrow();
+  }
+
+  private static void closeAll(
+      Map<String, SafetensorsFile> files, Map<String, FileChannel> scans, Exception failure) {
+    for (java.io.Closeable f : concat(files, scans)) {
       try {
         f.close();
       } catch (IOException e) {
         failure.addSuppressed(e);
       }
     }
+  }
+
+  private static List<java.io.Closeable> concat(
+      Map<String, SafetensorsFile> files, Map<String, FileChannel> scans) {
+    List<java.io.Closeable> all = new java.util.ArrayList<>(files.values());
+    all.addAll(scans.values());
+    return all;
   }
 
   public Path folder() {
@@ -152,11 +164,7 @@ public final class LoadedCheckpoint implements Closeable {
       throws IOException {
     SafetensorsFile f = tensors(part);
     Manifest.PartEntry entry = manifest.part(part);
-    Manifest.FileEntry file =
-        manifest.files().stream()
-            .filter(x -> x.path().equals(entry.file()))
-            .findFirst()
-            .orElseThrow();
+    Manifest.FileEntry file = fileEntry(manifest, entry);
     List<TensorInfo> infos = f.tensors();
     ByteBuffer[] targets = new ByteBuffer[infos.size()];
     for (int i = 0; i < targets.length; i++) {
@@ -177,7 +185,7 @@ public final class LoadedCheckpoint implements Closeable {
     Path path = folder.resolve(entry.file());
     int[] next = {0};
     FileScanner.scan(
-        storage,
+        scans.get(part),
         path,
         file.size(),
         (offset, chunk) -> {
@@ -213,7 +221,7 @@ public final class LoadedCheckpoint implements Closeable {
   @Override
   public void close() throws IOException {
     IOException first = null;
-    for (SafetensorsFile f : tensors.values()) {
+    for (java.io.Closeable f : concat(tensors, scans)) {
       try {
         f.close();
       } catch (IOException e) {

@@ -11,13 +11,14 @@ final class Retention {
   private Retention() {}
 
   /**
-   * The checkpoints to delete. Only folders with a readable manifest are candidates; damaged ones
-   * are left for a person to look at.
+   * The checkpoints the policy lets go. Only committed checkpoints are candidates; damaged ones are
+   * left for a person to look at. The store deletes a candidate only once a newer kept checkpoint
+   * has been read back intact.
    */
   static List<CheckpointInfo> toDelete(List<CheckpointInfo> all, RetentionPolicy policy) {
     List<CheckpointInfo> committed = new ArrayList<>();
     for (CheckpointInfo c : all) {
-      if (c.hasManifest()) {
+      if (c.committed()) {
         committed.add(c);
       }
     }

@@ -4,12 +4,28 @@ import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** The names of checkpoint folders: committed, in flight, being deleted, set aside. */
+/**
+ * The names of checkpoint folders: published ({@code step-N}), in flight ({@code
+ * step-N.tmp-<hex>}), being deleted ({@code step-N.deleting-<hex>}), set aside ({@code
+ * step-N.damaged-<hex>}). The only place these names are spelled; what a name means for a given
+ * store is the commit strategy's call.
+ */
 final class StepFolders {
-  private static final Pattern COMMITTED = Pattern.compile("step-(0|[1-9][0-9]{0,18})");
-  private static final Pattern LEFTOVER = Pattern.compile("step-[0-9]+\\.(tmp|deleting)-[0-9a-f]+");
+  private static final Pattern PUBLISHED = Pattern.compile("step-(0|[1-9][0-9]{0,18})");
+  private static final Pattern SUFFIXED =
+      Pattern.compile("step-[0-9]+\\.(tmp|deleting|damaged|corrupt)-[0-9a-f]+");
   static final String PINNED_FOLDER = "pinned";
   static final String LOCK_FILE = ".lock";
+  static final String PIN_LOCK_FILE = ".pins.lock";
+
+  /** The kind of name a folder has. */
+  enum NameKind {
+    PUBLISHED,
+    TEMPORARY,
+    DELETING,
+    SET_ASIDE,
+    OTHER
+  }
 
   private StepFolders() {}
 
@@ -26,9 +42,9 @@ final class StepFolders {
     return "step-" + step;
   }
 
-  /** The step of a committed-looking folder name, or -1. */
+  /** The step of a published-looking folder name, or -1. */
   static long step(Path folder) {
-    Matcher m = COMMITTED.matcher(fileName(folder));
+    Matcher m = PUBLISHED.matcher(fileName(folder));
     if (!m.matches()) {
       return -1;
     }
@@ -39,9 +55,23 @@ final class StepFolders {
     }
   }
 
-  /** A temporary folder of a save in flight or abandoned, or of a deletion: never read. */
-  static boolean isLeftover(Path folder) {
-    return LEFTOVER.matcher(fileName(folder)).matches();
+  static NameKind kind(Path folder) {
+    String n = fileName(folder);
+    if (step(folder) >= 0) {
+      return NameKind.PUBLISHED;
+    }
+    Matcher m = SUFFIXED.matcher(n);
+    if (!m.matches()) {
+      return NameKind.OTHER;
+    }
+    switch (m.group(1)) {
+      case "tmp":
+        return NameKind.TEMPORARY;
+      case "deleting":
+        return NameKind.DELETING;
+      default:
+        return NameKind.SET_ASIDE; // "corrupt" is the name earlier versions used
+    }
   }
 
   static String temporary(long step, String random) {
@@ -52,7 +82,7 @@ final class StepFolders {
     return name(step) + ".deleting-" + random;
   }
 
-  static String corrupt(long step, String random) {
-    return name(step) + ".corrupt-" + random;
+  static String damaged(long step, String random) {
+    return name(step) + ".damaged-" + random;
   }
 }

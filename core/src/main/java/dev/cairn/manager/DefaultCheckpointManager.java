@@ -447,7 +447,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     if (lastSubmitted == lastCompleted) {
       // Restored from (or already saved) this very step: it is committed, not saved again.
       for (var c : store.list()) {
-        if (c.step() == lastCompleted && c.hasManifest()) {
+        if (c.step() == lastCompleted && c.committed()) {
           return Optional.of(
               new SavedCheckpoint(
                   c.step(),

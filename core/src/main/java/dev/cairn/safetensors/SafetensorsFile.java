@@ -39,6 +39,20 @@ public final class SafetensorsFile implements Closeable {
    * @throws MalformedSafetensorsException naming the file, offset and problem
    */
   public static SafetensorsFile open(FileChannel channel, Path name) throws IOException {
+    return open(channel, name, false);
+  }
+
+  /**
+   * Opens a file to look at it: tensors of a dtype this version does not know are listed in {@code
+   * header().unknownDtypes()} instead of failing the file; everything else is checked as by {@link
+   * #open(Path)}. What {@code cairn inspect} uses.
+   */
+  public static SafetensorsFile openForInspection(Path file) throws IOException {
+    return open(FileChannel.open(file, StandardOpenOption.READ), file, true);
+  }
+
+  private static SafetensorsFile open(FileChannel channel, Path name, boolean allowUnknownDtypes)
+      throws IOException {
     try {
       long size = channel.size();
       ByteBuffer prefix = ByteBuffer.allocate(8);
@@ -49,7 +63,7 @@ public final class SafetensorsFile implements Closeable {
       ByteBuffer json = ByteBuffer.allocate((int) n);
       readFully(channel, json, 8);
       SafetensorsFormat.Header header =
-          SafetensorsFormat.parseHeader(json.array(), size - 8 - n, name);
+          SafetensorsFormat.parseHeader(json.array(), size - 8 - n, name, allowUnknownDtypes);
       return new SafetensorsFile(name, channel, header);
     } catch (IOException | RuntimeException e) {
       try {

@@ -7,8 +7,8 @@ package dev.cairn.safetensors;
 public record Tensor(String name, DType dtype, long[] shape, TensorData data) {
 
   public Tensor {
-    if (name == null || name.isEmpty()) {
-      throw new IllegalArgumentException("tensor name must not be empty");
+    if (name == null) {
+      throw new IllegalArgumentException("tensor name must not be null (it may be empty)");
     }
     if (name.equals(SafetensorsFormat.METADATA_KEY)) {
       throw new IllegalArgumentException(
@@ -25,9 +25,18 @@ public record Tensor(String name, DType dtype, long[] shape, TensorData data) {
     }
     long expected;
     try {
-      expected = Math.multiplyExact(TensorInfo.elementCount(shape), dtype.byteSize());
+      expected = dtype.bytesFor(TensorInfo.elementCount(shape));
     } catch (ArithmeticException e) {
       throw new IllegalArgumentException("tensor '" + name + "' shape overflows", e);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "tensor '"
+              + name
+              + "' "
+              + dtype
+              + java.util.Arrays.toString(shape)
+              + " does not fill whole bytes; safetensors stores only whole bytes",
+          e);
     }
     if (expected != data.byteSize()) {
       throw new IllegalArgumentException(

@@ -136,7 +136,39 @@ final class LocalStorage implements Storage {
     if (Files.exists(to, LinkOption.NOFOLLOW_LINKS)) {
       throw new java.nio.file.FileAlreadyExistsException(to.toString(), null, "rename target");
     }
+    if (!atomicRename && Files.isDirectory(from, LinkOption.NOFOLLOW_LINKS)) {
+      copyThenDelete(from, to);
+      return;
+    }
     Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /**
+   * A folder rename as object stores do it: copy every file, then delete the sources, the manifest
+   * last (the worst order for a reader), so tests of the marker strategy see what a crash
+   * mid-rename leaves there.
+   */
+  private void copyThenDelete(Path from, Path to) throws IOException {
+    Files.createDirectory(to);
+    List<Path> sources = list(from);
+    for (Path src : sources) {
+      try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ);
+          FileChannel out = create(to.resolve(src.getFileName().toString()))) {
+        long size = in.size();
+        for (long pos = 0; pos < size; ) {
+          pos += in.transferTo(pos, size - pos, out);
+        }
+        sync(out);
+      }
+    }
+    syncFolder(to);
+    sources.sort(
+        java.util.Comparator.comparing(
+            (Path p) -> p.getFileName().toString().equals("manifest.json")));
+    for (Path src : sources) {
+      Files.delete(src);
+    }
+    Files.delete(from);
   }
 
   @Override
@@ -194,5 +226,15 @@ final class LocalStorage implements Storage {
   @Override
   public long usableSpace(Path folder) throws IOException {
     return Files.getFileStore(folder).getUsableSpace();
+  }
+
+  @Override
+  public Lock lock(Path file) throws IOException {
+    return FileLocks.lock(file);
+  }
+
+  @Override
+  public Optional<Lock> tryLock(Path file) throws IOException {
+    return FileLocks.tryLock(file);
   }
 }

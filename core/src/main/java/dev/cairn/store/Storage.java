@@ -20,8 +20,9 @@ public interface Storage {
   }
 
   /**
-   * Local storage that declares its renames non-atomic, to run the marker commit strategy on a
-   * local disk (tests, and file systems such as some FUSE mounts where rename is a copy).
+   * Local storage whose folder renames are not atomic, to run the marker commit strategy on a local
+   * disk (tests, and file systems such as some FUSE mounts where rename is a copy): a folder is
+   * renamed as an object store does it, by copying its files and then deleting the sources.
    */
   static Storage localWithoutAtomicRename() {
     return new LocalStorage(false);
@@ -83,4 +84,20 @@ public interface Storage {
 
   /** Bytes a new file in this folder may still use. */
   long usableSpace(Path folder) throws IOException;
+
+  /**
+   * An exclusive lock on {@code file} (created when missing) that excludes other processes and
+   * other threads of this JVM alike, held until closed.
+   */
+  interface Lock extends java.io.Closeable {}
+
+  /**
+   * Takes the lock, waiting while another holder has it.
+   *
+   * @throws IOException when the lock file cannot be created or locked
+   */
+  Lock lock(Path file) throws IOException;
+
+  /** Takes the lock if nobody holds it; empty at once when another process or thread does. */
+  java.util.Optional<Lock> tryLock(Path file) throws IOException;
 }

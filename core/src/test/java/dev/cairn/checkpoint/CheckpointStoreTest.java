@@ -186,7 +186,7 @@ class CheckpointStoreTest {
       }
       try (Stream<Path> s = Files.list(dir.resolve("checkpoints"))) {
         assertThat(s.map(p -> p.getFileName().toString()))
-            .anyMatch(n -> n.startsWith("step-7.corrupt-"));
+            .anyMatch(n -> n.startsWith("step-7.damaged-"));
       }
       assertThat(events)
           .extracting(CheckpointEvent::type)

@@ -47,7 +47,7 @@ class DjlInteropTest {
           DType.BOOL, DataType.BOOLEAN);
 
   private static byte[] randomBytes(DType d, int count, Random r) {
-    byte[] b = new byte[count * d.byteSize()];
+    byte[] b = new byte[(int) d.bytesFor(count)];
     r.nextBytes(b);
     if (d == DType.BOOL) {
       for (int i = 0; i < b.length; i++) {

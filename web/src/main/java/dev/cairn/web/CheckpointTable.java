@@ -39,7 +39,7 @@ final class CheckpointTable implements AutoCloseable {
     long latest = -1;
     long best = -1;
     for (CheckpointInfo c : infos) {
-      if (!c.hasManifest()) {
+      if (!c.committed()) {
         continue;
       }
       latest = Math.max(latest, c.step());
@@ -57,7 +57,7 @@ final class CheckpointTable implements AutoCloseable {
     ArrayNode out = JsonNodeFactory.instance.arrayNode();
     for (int i = infos.size() - 1; i >= 0; i--) {
       CheckpointInfo c = infos.get(i);
-      if (c.hasManifest()) {
+      if (c.committed()) {
         out.add(row(c, c.step() == latest, c.step() == best));
       }
     }
@@ -147,8 +147,8 @@ final class CheckpointTable implements AutoCloseable {
     for (CheckpointInfo c : infos(run)) {
       Path f = c.folder().getFileName();
       boolean byFolder = f != null && f.toString().equals(id);
-      boolean byName = c.hasManifest() && id.equals(c.manifest().name());
-      if (c.hasManifest() && (byFolder || byName)) {
+      boolean byName = c.committed() && id.equals(c.manifest().name());
+      if (c.committed() && (byFolder || byName)) {
         return c;
       }
     }
@@ -185,7 +185,7 @@ final class CheckpointTable implements AutoCloseable {
   /** Whether a committed checkpoint already carries this name. */
   CheckpointInfo named(RunView run, String name) throws IOException {
     for (CheckpointInfo c : infos(run)) {
-      if (c.hasManifest() && name.equals(c.manifest().name())) {
+      if (c.committed() && name.equals(c.manifest().name())) {
         return c;
       }
     }
