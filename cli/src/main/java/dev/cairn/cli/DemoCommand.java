@@ -247,6 +247,13 @@ final class DemoCommand implements Callable<Integer> {
           r.runDir(), r.endStep());
       return 0;
     }
+    if (r.stopped()) {
+      out.printf(
+          "stopped %s at step %d, as asked; run the same command again to resume it%n",
+          r.runDir(), r.endStep());
+      r.finalCheckpoint().ifPresent(c -> out.printf("last checkpoint: %s%n", c.folder()));
+      return 0;
+    }
     Map<String, Double> m = r.lastMetrics();
     out.printf(
         Locale.ROOT,

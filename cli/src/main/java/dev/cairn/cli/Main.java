@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
       ShowCommand.class,
       TailCommand.class,
       SaveCommand.class,
+      StopCommand.class,
       CompareCommand.class,
       InspectCommand.class,
       VerifyCommand.class,

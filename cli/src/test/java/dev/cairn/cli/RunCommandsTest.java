@@ -96,6 +96,45 @@ class RunCommandsTest {
   }
 
   @Test
+  void stopSavesARunningDemoAndEndsItsSessionAsStopped() throws Exception {
+    CompletableFuture<CliTest.Result> demo =
+        CompletableFuture.supplyAsync(
+            () ->
+                CliTest.cairn(
+                    "demo",
+                    "--dir",
+                    runs.toString(),
+                    "--run",
+                    "long",
+                    "--steps",
+                    "1000000",
+                    "--checkpoint-every-steps",
+                    "1000000",
+                    "--no-plots"));
+    Path dir = runs.resolve("long");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (!Files.exists(dir.resolve("progress.json"))
+        || !dev.cairn.run.RunStatus.of(dir, java.time.Clock.systemUTC()).status().equals("running")
+        || dev.cairn.run.RunStatus.of(dir, java.time.Clock.systemUTC()).step() < 10) {
+      assertThat(System.nanoTime()).as("the demo is training").isLessThan(deadline);
+      java.util.concurrent.locks.LockSupport.parkNanos(20_000_000);
+    }
+    CliTest.Result stop = CliTest.cairn("stop", dir.toString(), "--timeout", "120s");
+    assertThat(stop.code()).as(stop.err()).isZero();
+    assertThat(stop.out())
+        .contains("asked long to stop")
+        .contains("saved step ")
+        .contains("checkpoints/step-")
+        .containsPattern("run long is stopped at step \\d+");
+    CliTest.Result ended = demo.get(120, TimeUnit.SECONDS);
+    assertThat(ended.code()).as(ended.err()).isZero();
+    assertThat(ended.out()).contains("stopped " + dir).contains("as asked; run the same command");
+    CliTest.Result again = CliTest.cairn("stop", dir.toString());
+    assertThat(again.code()).isNotZero();
+    assertThat(again.err()).contains("is stopped, not running");
+  }
+
+  @Test
   void badInputToRunCommandsIsOneLineAndNonZero() throws Exception {
     Files.createDirectories(runs.resolve("not-a-run"));
     DeterministicJob.run(runs, "done", 10, 5, 100);
@@ -108,6 +147,8 @@ class RunCommandsTest {
           {"save", runs.resolve("done").toString()},
           {"save", runs.resolve("done").toString(), "--name", "../x"},
           {"save", runs.resolve("done").toString(), "--timeout", "soon"},
+          {"stop", runs.resolve("done").toString()},
+          {"stop", runs.resolve("not-a-run").toString()},
           {"compare", runs.resolve("done").toString()},
           {"bench", "log"},
           {"demo", "--dir", runs.toString(), "--notify", "ftp://example.com/x"},

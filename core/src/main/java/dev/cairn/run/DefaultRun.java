@@ -574,6 +574,9 @@ final class DefaultRun implements Run {
       return;
     }
     closed = true;
+    if (manager != null && manager.inner.stopRequested() && endReason.equals("closed")) {
+      endReason = "stopped"; // asked to stop: cairn runs says stopped, a start resumes it
+    }
     IOException first = null;
     try {
       if (manager != null) {
@@ -660,6 +663,16 @@ final class DefaultRun implements Run {
     @Override
     public String requestSave(String name) {
       return inner.requestSave(name);
+    }
+
+    @Override
+    public boolean stopRequested() {
+      return inner.stopRequested();
+    }
+
+    @Override
+    public String requestStop() {
+      return inner.requestStop();
     }
 
     @Override

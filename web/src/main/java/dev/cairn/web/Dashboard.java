@@ -63,6 +63,7 @@ public final class Dashboard implements Closeable {
     Api api = new Api(catalog, checkpoints, b.clock);
     SystemApi systemApi = new SystemApi(catalog);
     PrometheusEndpoint prometheus = new PrometheusEndpoint(catalog, b.clock);
+    StopApi stopApi = new StopApi(catalog, b.clock);
     Assets assets = Assets.load();
     Guard guard = new Guard(token);
     try {
@@ -87,6 +88,7 @@ public final class Dashboard implements Closeable {
                 config.routes.get("/api/runs/{run}/system", systemApi::system);
                 config.routes.get("/metrics", prometheus::scrape);
                 config.routes.post("/api/runs/{run}/checkpoints", api::save);
+                config.routes.post("/api/runs/{run}/stop", stopApi::stop);
                 config.routes.post(
                     "/api/runs/{run}/checkpoints/{ckpt}/pin", ctx -> api.pin(ctx, true));
                 config.routes.post(

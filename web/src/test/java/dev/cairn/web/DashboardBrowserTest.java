@@ -89,6 +89,7 @@ class DashboardBrowserTest {
             .build();
     browser = new ChromeDriver(service, options);
     wait = new WebDriverWait(browser, Duration.ofSeconds(60), Duration.ofMillis(100));
+    wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
     Files.createDirectories(SHOTS);
   }
 
@@ -162,9 +163,16 @@ class DashboardBrowserTest {
                     .orElse(null));
     assertThat(toast.getText()).contains("from-browser").contains("/checkpoints/step-");
     By row = By.xpath("//table[@id='checkpoints-table']//tr[td[normalize-space()='from-browser']]");
-    WebElement saved = wait.until(d -> d.findElements(row).stream().findFirst().orElse(null));
-    assertThat(saved.getText()).contains("pinned");
-    String step = saved.getAttribute("data-step");
+    // The table is redrawn at every checkpoint (one every ~0.6 s here): read the row in one go,
+    // again if it was replaced meanwhile.
+    String[] saved =
+        wait.until(
+            d -> {
+              WebElement e = d.findElements(row).stream().findFirst().orElse(null);
+              return e == null ? null : new String[] {e.getText(), e.getAttribute("data-step")};
+            });
+    assertThat(saved[0]).contains("pinned");
+    String step = saved[1];
     assertThat(toast.getText()).contains("step-" + step);
     assertThat(runs.resolve("live/checkpoints/step-" + step + "/manifest.json")).exists();
     screenshot("3-saved");
@@ -202,6 +210,67 @@ class DashboardBrowserTest {
     List<WebElement> legend = browser.findElements(By.cssSelector(".u-legend .u-series"));
     assertThat(legend.size()).isGreaterThanOrEqualTo(3); // step + two runs
     screenshot("5-compare");
+
+    // Stop: confirm, the job saves at its next step and ends its session as stopped.
+    browser.get(dashboard.url().replace("/?token=" + tokenOf(), "/#/run/live"));
+    WebElement stop = wait.until(d -> d.findElement(By.id("stop-btn")));
+    wait.until(d -> stop.isEnabled());
+    stop.click();
+    WebElement confirm = browser.findElement(By.id("stop-ok"));
+    wait.until(d -> confirm.isDisplayed());
+    screenshot("6-stop-dialog");
+    confirm.click();
+    WebElement stopping =
+        wait.until(
+            d ->
+                d.findElements(By.cssSelector("#toasts .toast-ok")).stream()
+                    .filter(t -> t.getText().startsWith("Stopping: saved step"))
+                    .findFirst()
+                    .orElse(null));
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("saved step (\\d+)").matcher(stopping.getText());
+    assertThat(m.find()).isTrue();
+    long stoppedAt = Long.parseLong(m.group(1));
+    wait.until(d -> d.findElement(By.cssSelector(".toolbar")).getText().contains("stopped"));
+    wait.until(
+        d ->
+            d.findElements(By.cssSelector("#toasts .toast-ok")).stream()
+                .anyMatch(t -> t.getText().contains("is stopped at step")));
+    assertThat(job.waitFor(60, TimeUnit.SECONDS)).as("the job ended by itself").isTrue();
+    assertThat(job.exitValue()).isZero();
+    assertThat(Files.readString(runs.resolve("live.out"))).contains("STOPPED " + stoppedAt);
+    assertThat(runs.resolve("live/checkpoints/step-" + stoppedAt + "/manifest.json")).exists();
+    assertThat(stop.isEnabled()).isFalse();
+    assertThat(browser.findElement(By.cssSelector(".run-head")).getText())
+        .as("the sessions count, read from the run's details after the stop")
+        .doesNotContain("object")
+        .containsPattern("(?i)sessions\\s+1(\\s|$)");
+    screenshot("7-stopped");
+
+    // Started again, the job resumes from the checkpoint Stop made, and the page follows it.
+    job = Jobs.start(runs, "live", 1_000_000, 3);
+    wait.until(d -> d.findElement(By.cssSelector(".toolbar")).getText().contains("running"));
+    Path events = runs.resolve("live/events.jsonl");
+    Jobs.await(
+        "the resumed event",
+        60_000,
+        () -> {
+          try {
+            return Files.readString(events).contains("\"type\":\"resumed\"");
+          } catch (java.io.IOException e) {
+            return false;
+          }
+        });
+    com.fasterxml.jackson.databind.JsonNode resumed = null;
+    for (String line : Files.readAllLines(events)) {
+      com.fasterxml.jackson.databind.JsonNode e =
+          new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+      if (e.path("type").asText().equals("resumed")) {
+        resumed = e;
+      }
+    }
+    assertThat(resumed).isNotNull();
+    assertThat(resumed.path("step").asLong()).isEqualTo(stoppedAt);
   }
 
   /** Presses Save Checkpoint, types the name, confirms; returns the name the dialog suggested. */

@@ -38,7 +38,8 @@ public final class DemoJob {
       long endStep,
       int session,
       Map<String, Double> lastMetrics,
-      Optional<SavedCheckpoint> finalCheckpoint) {}
+      Optional<SavedCheckpoint> finalCheckpoint,
+      boolean stopped) {}
 
   /** Called once the run is open, before the first step (the console prints and attaches). */
   public interface StartListener {
@@ -137,7 +138,8 @@ public final class DemoJob {
     Path dir = runsDir.resolve(name);
     if (RunStatus.isRun(dir) && "finished".equals(RunStatus.of(dir, clock).status())) {
       RunStatus st = RunStatus.of(dir, clock);
-      return new Result(dir, true, st.step(), st.step(), st.sessions(), Map.of(), Optional.empty());
+      return new Result(
+          dir, true, st.step(), st.step(), st.sessions(), Map.of(), Optional.empty(), false);
     }
     Network.configureEngine(settings.threads(), engineCache(runsDir));
     CheckpointPolicy.Builder b =
@@ -193,7 +195,8 @@ public final class DemoJob {
     DataCursor cursor = new DataCursor("data");
     Map<String, Double> last = new LinkedHashMap<>();
     long start;
-    long end;
+    long end = settings.steps();
+    boolean stopped = false;
     Network net = null;
     try {
       CheckpointableAdam adam = Network.adam(settings);
@@ -225,8 +228,12 @@ public final class DemoJob {
           windowSteps = 0;
         }
         afterStep.accept(step);
+        if (checkpoints.stopRequested()) {
+          stopped = true; // cairn stop or the dashboard's Stop: this step's checkpoint is saving
+          end = step + 1;
+          break;
+        }
       }
-      end = settings.steps();
     } finally {
       if (net != null) {
         net.close(); // the trainer's end: the last step is reported and the final save made
@@ -234,7 +241,9 @@ public final class DemoJob {
     }
     Optional<SavedCheckpoint> fin = checkpoints.lastSaved();
     fin.ifPresent(c -> c.manifest().metrics().forEach(last::putIfAbsent));
-    run.finish(last);
-    return new Result(run.dir(), false, start, end, run.session(), last, fin);
+    if (!stopped) {
+      run.finish(last);
+    }
+    return new Result(run.dir(), false, start, end, run.session(), last, fin, stopped);
   }
 }

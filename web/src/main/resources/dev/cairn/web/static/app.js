@@ -395,8 +395,9 @@
     var progressBar = el("span");
     var stats = el("div", { class: "run-head" });
     var saveBtn = el("button", { id: "save-btn", class: "primary", text: "Save Checkpoint" });
+    var stopBtn = el("button", { id: "stop-btn", class: "danger", text: "Stop" });
     var head = el("div", { class: "card" },
-      el("div", { class: "toolbar" }, title, statusBadge, el("span", { class: "spacer" }), saveBtn),
+      el("div", { class: "toolbar" }, title, statusBadge, el("span", { class: "spacer" }), saveBtn, stopBtn),
       el("div", { class: "run-head" }, progressBar, stats));
 
     var lossC = chartCard("Loss", "loss");
@@ -437,6 +438,8 @@
       progressBar.replaceChildren(bar(s.percent, true));
       saveBtn.disabled = !(s.status === "running" || s.status === "stalled");
       saveBtn.title = saveBtn.disabled ? "only a running job can save" : "save a checkpoint at the next step";
+      stopBtn.disabled = saveBtn.disabled || !!state.stopping;
+      stopBtn.title = saveBtn.disabled ? "only a running job can be stopped" : "save at the next step, then end the job's session";
       stats.replaceChildren(
         stat("step", s.total_steps ? fmtInt(s.step) + " / " + fmtInt(s.total_steps) : fmtInt(s.step)),
         stat("progress", s.percent === null ? "–" : fmtNum(s.percent, 3) + "%"),
@@ -444,7 +447,9 @@
         stat("loss", fmtNum(s.loss)),
         stat("last checkpoint", s.last_checkpoint_step === null ? "none" : "step " + fmtInt(s.last_checkpoint_step) + ", " + fmtAge(s.last_checkpoint_age_seconds)),
         stat("heartbeat", fmtAge(s.heartbeat_age_seconds)),
-        stat("sessions", String(s.sessions)));
+        // /api/runs/{run} lists the session records under "sessions"; the status has their count.
+        stat("sessions", String(Array.isArray(s.sessions)
+          ? s.sessions.filter(function (r) { return r.type === "start"; }).length : s.sessions)));
     }
 
     function stat(label, value) {
@@ -608,7 +613,12 @@
       event: function (e) { addEvent(e, true); if (e.type === "session_started" || e.type === "finished") load(); },
       checkpoint: function (e) {
         var p = e.request_id && state.pending[e.request_id];
-        if (e.type === "save_request_done" && p) {
+        if (e.type === "save_request_done" && p && p.stop) {
+          delete state.pending[e.request_id];
+          clearTimeout(p.timer);
+          toast("ok", "Stopping: saved step " + e.step + ": " + e.path + "; the job is ending its session", 12000);
+          awaitStopped();
+        } else if (e.type === "save_request_done" && p) {
           delete state.pending[e.request_id];
           clearTimeout(p.timer);
           toast("ok", "Saved step " + e.step + (p.name ? " as '" + p.name + "'" : "") + ": " + e.path, 12000);
@@ -647,6 +657,45 @@
       }).catch(function (e) { toast("error", "Save refused: " + e.message, 12000); })
         .then(function () { saveBtn.disabled = !(state.status === "running" || state.status === "stalled"); });
     };
+    // Stop: a confirm dialog, then a stop request; the job answers like a save, then ends.
+    var stopDialog = document.getElementById("stop-dialog");
+    stopBtn.addEventListener("click", function () { stopDialog.showModal(); });
+    document.getElementById("stop-cancel").onclick = function () { stopDialog.close("cancel"); };
+    document.getElementById("stop-form").onsubmit = function (ev) {
+      ev.preventDefault();
+      stopDialog.close("ok");
+      stopBtn.disabled = true;
+      api("/api/runs/" + enc(run) + "/stop", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: "{}"
+      }).then(function (r) {
+        state.stopping = true;
+        toast("info", "Stop requested at step " + fmtInt(r.step) + ": the job saves at its next step…", 4000);
+        state.pending[r.request_id] = { stop: true, timer: setTimeout(function () {
+          if (state.pending[r.request_id]) toast("warn", "No answer from the job yet for stop request " + r.request_id + "; is it still running?", 10000);
+        }, 60000) };
+      }).catch(function (e) {
+        toast("error", "Stop refused: " + e.message, 12000);
+        stopBtn.disabled = !(state.status === "running" || state.status === "stalled");
+      });
+    };
+    var stopTimer = null;
+    function awaitStopped() {
+      if (stopTimer) return;
+      stopTimer = setInterval(function () {
+        api("/api/runs/" + enc(run)).then(function (d) {
+          showStatus(d);
+          if (d.status !== "running" && d.status !== "stalled") {
+            clearInterval(stopTimer); stopTimer = null; state.stopping = false;
+            toast("ok", "Run " + run + " is " + d.status + " at step " + fmtInt(d.step) + "; start the job again to resume it", 15000);
+            load();
+          }
+        }).catch(function () {});
+      }, 1000);
+    }
+    onLeave(function () {
+      if (stopTimer) clearInterval(stopTimer);
+      document.getElementById("stop-form").onsubmit = null;
+    });
     onLeave(function () {
       document.getElementById("save-form").onsubmit = null;
       Object.keys(state.pending).forEach(function (k) { clearTimeout(state.pending[k].timer); });
