@@ -90,8 +90,8 @@ public final class Webhook implements AutoCloseable {
   public static URI parse(String url) {
     URI u;
     try {
-      u = new URI(url.trim());
-    } catch (java.net.URISyntaxException | NullPointerException e) {
+      u = new URI(String.valueOf(url).trim());
+    } catch (java.net.URISyntaxException e) {
       throw new IllegalArgumentException(
           "--notify needs a webhook URL like https://hooks.slack.com/services/...; this is not a"
               + " URL");

@@ -153,7 +153,7 @@ final class LocalStorage implements Storage {
     List<Path> sources = list(from);
     for (Path src : sources) {
       try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ);
-          FileChannel out = create(to.resolve(src.getFileName().toString()))) {
+          FileChannel out = create(to.resolve(String.valueOf(src.getFileName())))) {
         long size = in.size();
         for (long pos = 0; pos < size; ) {
           pos += in.transferTo(pos, size - pos, out);
@@ -164,7 +164,7 @@ final class LocalStorage implements Storage {
     syncFolder(to);
     sources.sort(
         java.util.Comparator.comparing(
-            (Path p) -> p.getFileName().toString().equals("manifest.json")));
+            (Path p) -> String.valueOf(p.getFileName()).equals("manifest.json")));
     for (Path src : sources) {
       Files.delete(src);
     }
