@@ -80,8 +80,14 @@ class CliTest {
     assertThat(r.code()).isZero();
     JsonNode j = new ObjectMapper().readTree(r.out());
     assertThat(j.get("step").asLong()).isEqualTo(10);
-    assertThat(j.get("parts").get(0).get("tensors").get(0).get("shape").toString())
-        .isEqualTo("[3,4]");
+    JsonNode fc1 = null;
+    for (JsonNode t : j.get("parts").get(0).get("tensors")) {
+      if (t.get("name").asText().equals("fc1.weight")) {
+        fc1 = t;
+      }
+    }
+    assertThat(fc1).as("fc1.weight is listed").isNotNull();
+    assertThat(fc1.get("shape").toString()).isEqualTo("[3,4]");
     assertThat(j.get("parts").get(0).get("tensor_metadata").get("framework").asText())
         .isEqualTo("test");
     assertThat(j.get("verification").get("ok").asBoolean()).isTrue();

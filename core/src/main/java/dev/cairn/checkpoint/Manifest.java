@@ -78,7 +78,8 @@ public record Manifest(
   }
 
   public Manifest {
-    metrics = Map.copyOf(metrics);
+    // Sorted, so the manifest's bytes do not depend on a hash map's iteration order.
+    metrics = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(metrics));
     metadata = metadata.deepCopy();
     parts = List.copyOf(parts);
     files = List.copyOf(files);

@@ -81,6 +81,31 @@ class SavedMeansLoadableTest {
   }
 
   @Test
+  void manyMetricsAndOddValuesSaveAndLoad() throws IOException {
+    Checkpoint.Builder b = Checkpoint.at(1);
+    Map<String, Double> metrics = new java.util.TreeMap<>();
+    Random r = new Random(5);
+    for (int i = 0; i < 200; i++) {
+      metrics.put("m" + Long.toHexString(r.nextLong()), r.nextGaussian());
+    }
+    metrics.put("nan", Double.NaN);
+    metrics.put("inf", Double.POSITIVE_INFINITY);
+    metrics.put("negative_zero", -0.0);
+    b.metrics(metrics);
+    b.metadata("decimal", JsonNodeFactory.instance.numberNode(new java.math.BigDecimal("1.10")));
+    b.metadata("float", JsonNodeFactory.instance.numberNode(0.1f));
+    b.metadata("long", JsonNodeFactory.instance.numberNode(5L));
+    try (CheckpointStore store = open(dir.resolve("metrics"))) {
+      store.save(b.build());
+      try (LoadedCheckpoint c = store.loadLatestValid().orElseThrow()) {
+        assertThat(c.manifest().metrics()).isEqualTo(metrics);
+        assertThat(c.manifest().metadata().get("decimal").asDouble()).isEqualTo(1.1);
+        assertThat(c.manifest().metadata().get("long").asLong()).isEqualTo(5);
+      }
+    }
+  }
+
+  @Test
   void valuesPastJacksonsDefaultReadLimitsSaveAndLoad() throws IOException {
     Path ck = dir.resolve("sizes");
     String longValue = chars(20_000_001); // Jackson's default string limit is 20,000,000
