@@ -161,19 +161,29 @@ class WebhookTest {
       run.log(0, Map.of("loss", 1.0));
     }
     RunFiles f = new RunFiles(runs.resolve("job"));
-    // A job killed with -9: the session has no end, and its process is gone.
-    Process gone = new ProcessBuilder("true").start();
-    gone.waitFor();
+    // A job still running (its session has no end yet; its process, this JVM, is alive) ...
     List<String> sessions = new ArrayList<>(Files.readAllLines(f.sessions()));
     sessions.removeIf(l -> l.contains("\"type\":\"end\""));
     Files.write(f.sessions(), sessions);
     ObjectNode progress = (ObjectNode) JSON.readTree(f.progress().toFile());
-    progress.put("pid", gone.pid());
-    Files.writeString(f.progress(), JSON.writeValueAsString(progress));
     MutableClock clock = new MutableClock(Instant.parse(progress.path("heartbeat").asText()));
-
     StatusWatcher watcher = new StatusWatcher(runs, clock);
     assertThat(watcher.poll()).as("running: heartbeat fresh").isEmpty();
+
+    // ... is killed with -9: its process is gone.
+    Process gone = new ProcessBuilder("true").start();
+    gone.waitFor();
+    List<String> killed = new ArrayList<>();
+    for (String line : sessions) {
+      ObjectNode o = (ObjectNode) JSON.readTree(line);
+      if (o.has("pid")) {
+        o.put("pid", gone.pid());
+      }
+      killed.add(JSON.writeValueAsString(o));
+    }
+    Files.write(f.sessions(), killed);
+    progress.put("pid", gone.pid());
+    Files.writeString(f.progress(), JSON.writeValueAsString(progress));
     clock.advance(Duration.ofSeconds(45));
     List<String> alerts = watcher.poll();
     assertThat(alerts).hasSize(1);
