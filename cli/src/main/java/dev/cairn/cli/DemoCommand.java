@@ -199,9 +199,20 @@ final class DemoCommand implements Callable<Integer> {
           "response cache file (default RUN_DIR/cache/responses.db); share one across runs")
   Path cache;
 
+  @Option(
+      names = "--notify",
+      paramLabel = "URL",
+      description =
+          "webhook for alerts (Slack-compatible JSON): a save fails, disk space runs low, the run"
+              + " fails or finishes")
+  String notify;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
+    if (notify != null) {
+      dev.cairn.alert.Webhook.parse(notify); // a bad URL is refused before anything starts
+    }
     Duration interval = every.trim().equals("0") ? Duration.ZERO : Durations.parse(every);
     DemoSettings settings =
         new DemoSettings(
@@ -220,6 +231,7 @@ final class DemoCommand implements Callable<Integer> {
     DemoJob job =
         new DemoJob(settings, runs, name)
             .allowConfigChange(allowConfigChange)
+            .notify(notify)
             .plots(noPlots ? null : plotSettings())
             .teacher(teacher())
             .engineCache(engineCache)
@@ -251,6 +263,13 @@ final class DemoCommand implements Callable<Integer> {
       out.printf(
           "%s already finished (step %d); use --run NAME to train another run%n",
           r.runDir(), r.endStep());
+      return 0;
+    }
+    if (r.stopped()) {
+      out.printf(
+          "stopped %s at step %d, as asked; run the same command again to resume it%n",
+          r.runDir(), r.endStep());
+      r.finalCheckpoint().ifPresent(c -> out.printf("last checkpoint: %s%n", c.folder()));
       return 0;
     }
     Map<String, Double> m = r.lastMetrics();

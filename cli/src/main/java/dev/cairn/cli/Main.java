@@ -21,9 +21,11 @@ import picocli.CommandLine.Command;
       ShowCommand.class,
       TailCommand.class,
       SaveCommand.class,
+      StopCommand.class,
       CompareCommand.class,
       InspectCommand.class,
       VerifyCommand.class,
+      ExportCommand.class,
       BenchCommand.class
     })
 public final class Main implements Runnable {

@@ -40,6 +40,29 @@ final class SaveCommand implements Callable<Integer> {
       description = "how long to wait for the job (default ${DEFAULT-VALUE})")
   String timeout;
 
+  /**
+   * Waits for the job's answer to request {@code id}: its save_request_done event, or null at the
+   * deadline; a save_request_failed answer is thrown as the job's error.
+   */
+  static ObjectNode awaitAnswer(Path dir, String id, long deadlineNanos) throws IOException {
+    while (System.nanoTime() < deadlineNanos) {
+      for (ObjectNode e : JsonLines.read(new dev.cairn.run.RunFiles(dir).events()).records()) {
+        if (!id.equals(e.path("request_id").asText())) {
+          continue;
+        }
+        String type = e.path("type").asText();
+        if (type.equals("save_request_done")) {
+          return e;
+        }
+        if (type.equals("save_request_failed")) {
+          throw new IllegalStateException("the job could not save: " + e.path("error").asText());
+        }
+      }
+      LockSupport.parkNanos(200_000_000L);
+    }
+    return null;
+  }
+
   @Override
   public Integer call() throws IOException {
     RunArgs.requireRun(dir);
@@ -55,21 +78,10 @@ final class SaveCommand implements Callable<Integer> {
         "requested a save of %s (request %s); waiting for the job...%n", status.id(), r.id());
     out.flush();
     long deadline = System.nanoTime() + wait.toNanos();
-    while (System.nanoTime() < deadline) {
-      for (ObjectNode e : JsonLines.read(dir.resolve("events.jsonl")).records()) {
-        if (!r.id().equals(e.path("request_id").asText())) {
-          continue;
-        }
-        String type = e.path("type").asText();
-        if (type.equals("save_request_done")) {
-          out.printf("saved step %d to %s%n", e.path("step").asLong(), e.path("path").asText());
-          return 0;
-        }
-        if (type.equals("save_request_failed")) {
-          throw new IllegalStateException("the job could not save: " + e.path("error").asText());
-        }
-      }
-      LockSupport.parkNanos(200_000_000L);
+    ObjectNode e = awaitAnswer(dir, r.id(), deadline);
+    if (e != null) {
+      out.printf("saved step %d to %s%n", e.path("step").asLong(), e.path("path").asText());
+      return 0;
     }
     throw new IllegalStateException(
         "no answer within "

@@ -48,6 +48,12 @@ final class ServeCommand implements Callable<Integer> {
       description = "where the token is kept (default: RUNS/.cairn/dashboard-token)")
   Path tokenFile;
 
+  @Option(
+      names = "--notify",
+      paramLabel = "URL",
+      description = "webhook for alerts (Slack-compatible JSON) when a run turns stalled or dead")
+  String notify;
+
   @Override
   public Integer call() throws IOException, InterruptedException {
     if (!Files.isDirectory(runs)) {
@@ -57,8 +63,12 @@ final class ServeCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     CountDownLatch stop = new CountDownLatch(1);
-    try (Dashboard d = start(runs, host, port, tokenFile, err)) {
+    try (Alerts alerts = Alerts.watch(runs, notify, err);
+        Dashboard d = start(runs, host, port, tokenFile, err)) {
       out.println("Cairn dashboard: " + d.url());
+      if (alerts != null) {
+        out.println("alerts about stalled and dead runs go to " + alerts.redacted());
+      }
       out.flush();
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "cairn-serve-stop"));
       stop.await();

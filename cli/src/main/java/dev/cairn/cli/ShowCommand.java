@@ -64,6 +64,10 @@ final class ShowCommand implements Callable<Integer> {
         }
       }
     }
+    java.util.List<ObjectNode> system =
+        JsonLines.read(new dev.cairn.run.RunFiles(dir).system()).records();
+    ObjectNode latestSystem = system.isEmpty() ? null : system.get(system.size() - 1);
+    o.set("system", latestSystem);
     if (json) {
       out.println(Json.MAPPER.writeValueAsString(o));
       return 0;
@@ -91,6 +95,9 @@ final class ShowCommand implements Callable<Integer> {
             ? String.format(java.util.Locale.ROOT, "%.4g", status.loss())
             : "-",
         Durations.human(status.heartbeatAgeSeconds()));
+    if (latestSystem != null) {
+      out.printf("  system   %s%n", systemLine(latestSystem));
+    }
     out.println("  sessions");
     for (JsonNode s : sessions) {
       if (s.path("type").asText().equals("start")) {
@@ -121,5 +128,56 @@ final class ShowCommand implements Callable<Integer> {
               : c.path("metrics").toString());
     }
     return 0;
+  }
+
+  /** The newest system.jsonl sample in one line; values the sampler could not read are left out. */
+  static String systemLine(JsonNode s) {
+    java.util.List<String> parts = new java.util.ArrayList<>();
+    java.util.function.BiConsumer<String, String> percent =
+        (label, key) -> {
+          if (s.path(key).isNumber()) {
+            parts.add(
+                String.format(java.util.Locale.ROOT, "%s %.1f%%", label, s.path(key).asDouble()));
+          }
+        };
+    java.util.function.BiConsumer<String, String> bytes =
+        (label, key) -> {
+          if (s.path(key).isNumber()) {
+            parts.add(label + " " + dev.cairn.store.Bytes.human(s.path(key).asLong()));
+          }
+        };
+    percent.accept("process CPU", "process_cpu_percent");
+    percent.accept("machine CPU", "machine_cpu_percent");
+    bytes.accept("RSS", "rss_bytes");
+    bytes.accept("heap", "heap_used_bytes");
+    bytes.accept("heap max", "heap_max_bytes");
+    if (s.path("gc_seconds").isNumber()) {
+      parts.add(String.format(java.util.Locale.ROOT, "GC %.1f s", s.path("gc_seconds").asDouble()));
+    }
+    bytes.accept("disk free", "disk_free_bytes");
+    bytes.accept("written", "disk_write_bytes");
+    for (int g = 0; s.has("gpu" + g + "_name"); g++) {
+      String p = "gpu" + g + "_";
+      StringBuilder b = new StringBuilder("gpu" + g + " " + s.path(p + "name").asText());
+      if (s.path(p + "utilization_percent").isNumber()) {
+        b.append(' ').append(s.path(p + "utilization_percent").asLong()).append('%');
+      }
+      if (s.path(p + "memory_used_bytes").isNumber()
+          && s.path(p + "memory_total_bytes").isNumber()) {
+        b.append(' ')
+            .append(dev.cairn.store.Bytes.human(s.path(p + "memory_used_bytes").asLong()))
+            .append('/')
+            .append(dev.cairn.store.Bytes.human(s.path(p + "memory_total_bytes").asLong()));
+      }
+      if (s.path(p + "temperature_celsius").isNumber()) {
+        b.append(' ').append(s.path(p + "temperature_celsius").asLong()).append(" C");
+      }
+      if (s.path(p + "power_watts").isNumber()) {
+        b.append(
+            String.format(java.util.Locale.ROOT, " %.0f W", s.path(p + "power_watts").asDouble()));
+      }
+      parts.add(b.toString());
+    }
+    return "(" + s.path("time").asText() + ") " + String.join(", ", parts);
   }
 }

@@ -53,6 +53,13 @@ final class SuperviseCommand implements Callable<Integer> {
       description = "record restarts in this run (found automatically for Cairn jobs)")
   Path runDir;
 
+  @Option(
+      names = "--notify",
+      paramLabel = "URL",
+      description =
+          "webhook for alerts (Slack-compatible JSON) when the job dies or supervision gives up")
+  String notify;
+
   @Parameters(
       paramLabel = "COMMAND",
       arity = "1..*",
@@ -64,6 +71,17 @@ final class SuperviseCommand implements Callable<Integer> {
     Supervisor.Settings s =
         new Supervisor.Settings(
             maxRestarts, Durations.parse(backoff), Durations.parse(maxBackoff), runDir);
-    return new Supervisor(command, s, spec.commandLine().getErr(), new SecureRandom()).run();
+    Supervisor sup = new Supervisor(command, s, spec.commandLine().getErr(), new SecureRandom());
+    if (notify == null) {
+      return sup.run();
+    }
+    try (dev.cairn.alert.Webhook w =
+        dev.cairn.alert.Webhook.start(
+            notify,
+            dev.cairn.alert.Webhook.Settings.defaults(),
+            (type, step, message, fields) ->
+                spec.commandLine().getErr().println("cairn supervise: " + message))) {
+      return sup.notify(w).run();
+    }
   }
 }

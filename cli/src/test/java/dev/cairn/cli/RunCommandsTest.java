@@ -37,7 +37,24 @@ class RunCommandsTest {
         .contains("\"steps\":60")
         .contains("#1 started")
         .contains("finished at step 60")
-        .contains("step-60");
+        .contains("step-60")
+        .containsPattern("system   \\(.+\\) process CPU [0-9.]+%.*heap [0-9.]+ .iB");
+    JsonNode shown =
+        new ObjectMapper()
+            .readTree(CliTest.cairn("show", runs.resolve("a").toString(), "--json").out());
+    assertThat(shown.path("system").path("heap_used_bytes").asLong()).isPositive();
+    // a sample with a GPU, as the sampler writes it from nvidia-smi (see SystemSamplerTest)
+    Files.writeString(
+        runs.resolve("a/system.jsonl"),
+        "{\"time\":\"2026-01-01T00:00:00Z\",\"step\":60,\"process_cpu_percent\":97.5,"
+            + "\"gpu0_name\":\"NVIDIA A100-SXM4-40GB\",\"gpu0_utilization_percent\":87,"
+            + "\"gpu0_memory_used_bytes\":31994150912,\"gpu0_memory_total_bytes\":42949672960,"
+            + "\"gpu0_temperature_celsius\":64,\"gpu0_power_watts\":312.45}\n",
+        java.nio.file.StandardOpenOption.APPEND);
+    assertThat(CliTest.cairn("show", runs.resolve("a").toString()).out())
+        .contains(
+            "system   (2026-01-01T00:00:00Z) process CPU 97.5%, gpu0 NVIDIA A100-SXM4-40GB 87%"
+                + " 29.8 GiB/40.0 GiB 64 C 312 W");
 
     CliTest.Result tail = CliTest.cairn("tail", runs.resolve("a").toString(), "-n", "3");
     assertThat(tail.code()).isZero();
@@ -79,6 +96,45 @@ class RunCommandsTest {
   }
 
   @Test
+  void stopSavesARunningDemoAndEndsItsSessionAsStopped() throws Exception {
+    CompletableFuture<CliTest.Result> demo =
+        CompletableFuture.supplyAsync(
+            () ->
+                CliTest.cairn(
+                    "demo",
+                    "--dir",
+                    runs.toString(),
+                    "--run",
+                    "long",
+                    "--steps",
+                    "1000000",
+                    "--checkpoint-every-steps",
+                    "1000000",
+                    "--no-plots"));
+    Path dir = runs.resolve("long");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (!Files.exists(dir.resolve("progress.json"))
+        || !dev.cairn.run.RunStatus.of(dir, java.time.Clock.systemUTC()).status().equals("running")
+        || dev.cairn.run.RunStatus.of(dir, java.time.Clock.systemUTC()).step() < 10) {
+      assertThat(System.nanoTime()).as("the demo is training").isLessThan(deadline);
+      java.util.concurrent.locks.LockSupport.parkNanos(20_000_000);
+    }
+    CliTest.Result stop = CliTest.cairn("stop", dir.toString(), "--timeout", "120s");
+    assertThat(stop.code()).as(stop.err()).isZero();
+    assertThat(stop.out())
+        .contains("asked long to stop")
+        .contains("saved step ")
+        .contains("checkpoints/step-")
+        .containsPattern("run long is stopped at step \\d+");
+    CliTest.Result ended = demo.get(120, TimeUnit.SECONDS);
+    assertThat(ended.code()).as(ended.err()).isZero();
+    assertThat(ended.out()).contains("stopped " + dir).contains("as asked; run the same command");
+    CliTest.Result again = CliTest.cairn("stop", dir.toString());
+    assertThat(again.code()).isNotZero();
+    assertThat(again.err()).contains("is stopped, not running");
+  }
+
+  @Test
   void badInputToRunCommandsIsOneLineAndNonZero() throws Exception {
     Files.createDirectories(runs.resolve("not-a-run"));
     DeterministicJob.run(runs, "done", 10, 5, 100);
@@ -91,8 +147,13 @@ class RunCommandsTest {
           {"save", runs.resolve("done").toString()},
           {"save", runs.resolve("done").toString(), "--name", "../x"},
           {"save", runs.resolve("done").toString(), "--timeout", "soon"},
+          {"stop", runs.resolve("done").toString()},
+          {"stop", runs.resolve("not-a-run").toString()},
           {"compare", runs.resolve("done").toString()},
           {"bench", "log"},
+          {"demo", "--dir", runs.toString(), "--notify", "ftp://example.com/x"},
+          {"serve", runs.toString(), "--notify", "not a url"},
+          {"supervise", "--notify", "file:///etc/passwd", "--", "true"},
         }) {
       CliTest.Result r = CliTest.cairn(args);
       assertThat(r.code()).as(String.join(" ", args)).isNotZero();
@@ -102,6 +163,40 @@ class RunCommandsTest {
       assertThat(r.err()).doesNotContain("\tat ");
     }
     assertThat(runs.resolve("done/control")).as("a refused save writes nothing").doesNotExist();
+  }
+
+  @Test
+  void exportTensorBoardWritesEventFilesForRunsThatHaveNone() throws Exception {
+    DeterministicJob.run(runs, "a", 30, 10, 1000);
+    DeterministicJob.run(runs, "b", 30, 10, 1000);
+    Path tbA = runs.resolve("a/tb");
+    assertThat(tbA).as("a job with the TensorBoard module on its class path").isDirectory();
+    deleteTree(tbA);
+    deleteTree(runs.resolve("b/tb"));
+
+    CliTest.Result r =
+        CliTest.cairn(
+            "export", "tensorboard", runs.resolve("a").toString(), runs.resolve("b").toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("wrote " + tbA.resolve("events.out.tfevents."));
+    try (var files = Files.list(tbA)) {
+      assertThat(files.toList()).hasSize(1).allMatch(p -> Files.isRegularFile(p));
+    }
+
+    CliTest.Result again = CliTest.cairn("export", "tensorboard", runs.resolve("a").toString());
+    assertThat(again.code()).isNotZero();
+    assertThat(again.err()).startsWith("cairn export tensorboard: ").contains("already holds");
+    CliTest.Result none = CliTest.cairn("export", "tensorboard", runs.resolve("zz").toString());
+    assertThat(none.code()).isNotZero();
+    assertThat(none.err()).contains("is not a Cairn run");
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (var s = Files.walk(dir)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 
   @Test

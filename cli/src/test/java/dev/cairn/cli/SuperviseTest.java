@@ -50,6 +50,53 @@ class SuperviseTest {
   }
 
   @Test
+  void notifyPostsToTheWebhookWhenTheJobIsKilledAndWhenSupervisionGivesUp() throws Exception {
+    List<String> texts = java.util.Collections.synchronizedList(new ArrayList<>());
+    com.sun.net.httpserver.HttpServer server =
+        com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext(
+        "/",
+        ex -> {
+          texts.add(
+              new ObjectMapper()
+                  .readTree(ex.getRequestBody().readAllBytes())
+                  .path("text")
+                  .asText());
+          ex.sendResponseHeaders(200, -1);
+          ex.close();
+        });
+    server.start();
+    try {
+      String url =
+          "http://127.0.0.1:" + server.getAddress().getPort() + "/hooks/secret-part-of-url";
+      int code =
+          cairn(
+              "supervise",
+              "--max-restarts",
+              "1",
+              "--backoff",
+              "10ms",
+              "--notify",
+              url,
+              "--",
+              "sh",
+              "-c",
+              "kill -9 $$");
+      assertThat(code).isEqualTo(137);
+    } finally {
+      server.stop(0);
+    }
+    // close() of the webhook waited for the queue: both alerts arrived before supervise returned
+    assertThat(texts)
+        .containsExactly(
+            "Cairn: the supervised job (sh): the job was killed by SIGKILL (exit code 137);"
+                + " cairn supervise restarts it (1 of 1) in 0.0 s",
+            "Cairn: the supervised job (sh): the job was killed by SIGKILL (exit code 137);"
+                + " cairn supervise gave up after 1 restart");
+    assertThat(out.toString() + err.toString()).doesNotContain("secret-part-of-url");
+  }
+
+  @Test
   void flakyCommandSucceedsOnTheThirdAttempt() throws Exception {
     Path count = dir.resolve("count");
     String script =

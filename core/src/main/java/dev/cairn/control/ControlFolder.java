@@ -23,6 +23,7 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class ControlFolder {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String PREFIX = "save-";
+  private static final String STOP_PREFIX = "stop-";
   private static final String SUFFIX = ".json";
 
   private final Path folder;
@@ -44,6 +45,18 @@ public final class ControlFolder {
     if (name != null) {
       Names.requireSafe(name, "checkpoint name");
     }
+    return publish(PREFIX, name);
+  }
+
+  /**
+   * Publishes a stop request: the job saves a checkpoint at its next step (answered like a save
+   * request with this id) and then ends its session as stopped.
+   */
+  public SaveRequest requestStop() throws IOException {
+    return publish(STOP_PREFIX, null);
+  }
+
+  private SaveRequest publish(String prefix, String name) throws IOException {
     String id =
         Instant.now().toEpochMilli()
             + "-"
@@ -59,18 +72,27 @@ public final class ControlFolder {
     o.put("requested", Instant.now().toString());
     // Durable: a request acknowledged to the user must not vanish in a power cut.
     AtomicFile.write(
-        folder.resolve(PREFIX + id + SUFFIX), JSON.writeValueAsBytes(o), AtomicFile.Sync.DURABLE);
+        folder.resolve(prefix + id + SUFFIX), JSON.writeValueAsBytes(o), AtomicFile.Sync.DURABLE);
     return new SaveRequest(id, name);
   }
 
-  /** Requests waiting to be answered, oldest first; unreadable files are skipped. */
+  /** Save requests waiting to be answered, oldest first; unreadable files are skipped. */
   public List<SaveRequest> pending() throws IOException {
+    return pending(PREFIX);
+  }
+
+  /** Stop requests waiting to be answered, oldest first. */
+  public List<SaveRequest> pendingStops() throws IOException {
+    return pending(STOP_PREFIX);
+  }
+
+  private List<SaveRequest> pending(String prefix) throws IOException {
     List<SaveRequest> out = new ArrayList<>();
     if (!Files.isDirectory(folder)) {
       return out;
     }
     List<Path> files = new ArrayList<>();
-    try (DirectoryStream<Path> s = Files.newDirectoryStream(folder, PREFIX + "*" + SUFFIX)) {
+    try (DirectoryStream<Path> s = Files.newDirectoryStream(folder, prefix + "*" + SUFFIX)) {
       s.forEach(files::add);
     }
     files.sort(null);
@@ -92,6 +114,9 @@ public final class ControlFolder {
   /** Moves an answered request out of the way, so it is not answered twice. */
   public void markDone(SaveRequest request) throws IOException {
     Path f = folder.resolve(PREFIX + request.id() + SUFFIX);
+    if (!Files.exists(f)) {
+      f = folder.resolve(STOP_PREFIX + request.id() + SUFFIX);
+    }
     if (Files.exists(f)) {
       Path done = folder.resolve("done");
       Files.createDirectories(done);

@@ -13,6 +13,7 @@ public enum EventType {
   SAVE_REQUESTED("save_requested", false),
   SAVE_REQUEST_DONE("save_request_done", false),
   SAVE_REQUEST_FAILED("save_request_failed", true),
+  STOP_REQUESTED("stop_requested", false),
   CONFIG_CHANGED("config_changed", true),
   LOSS_JUMP("loss_jump", true),
   RESUME_CHECKED("resume_checked", false),

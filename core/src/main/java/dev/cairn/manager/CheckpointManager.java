@@ -61,6 +61,24 @@ public interface CheckpointManager extends AutoCloseable {
    */
   String requestSave(String name);
 
+  /**
+   * True once a stop request (from {@code cairn stop}, the dashboard's Stop, or {@link
+   * #requestStop}) has been taken by {@link #onStep}: that step's checkpoint is being saved, and
+   * the training loop should end now and close the run without finishing it, so its session ends as
+   * stopped and a later start resumes from that checkpoint. Training thread.
+   */
+  default boolean stopRequested() {
+    return false;
+  }
+
+  /**
+   * Asks for a checkpoint at the next step followed by a stop ({@link #stopRequested}); any thread.
+   * Returns the request's id, which the save's answer events carry.
+   */
+  default String requestStop() {
+    throw new UnsupportedOperationException("this checkpoint manager cannot stop a job");
+  }
+
   /** Saves the state after the last reported step now and waits until it is durable. */
   SavedCheckpoint saveNow(String name) throws IOException;
 

@@ -55,6 +55,8 @@ public final class DefaultCheckpointManager implements CheckpointManager {
 
   private final List<Checkpointable> components = new ArrayList<>();
   private volatile boolean requestPending;
+  private final Set<String> stopIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile boolean stopping;
   private volatile boolean shutdownRequested;
   private volatile boolean shutdownSaved;
   private volatile Thread trainingThread;
@@ -147,8 +149,36 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     }
   }
 
+  @Override
+  public String requestStop() {
+    String id =
+        "api-stop-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
+    stop(new SaveRequest(id, null));
+    return id;
+  }
+
+  /** A save request whose save, once taken at a step, makes {@link #stopRequested} true. */
+  private void stop(SaveRequest request) {
+    if (stopIds.add(request.id())) {
+      events.emit(
+          EventType.STOP_REQUESTED,
+          lastCompleted,
+          "stop requested: the job saves at its next step and ends its session",
+          fields("request_id", request.id()));
+      requestSave(request);
+    }
+  }
+
+  @Override
+  public boolean stopRequested() {
+    return stopping;
+  }
+
   private void pollControl() {
     try {
+      for (SaveRequest r : control.pendingStops()) {
+        stop(r);
+      }
       for (SaveRequest r : control.pending()) {
         requestSave(r);
       }
@@ -261,6 +291,9 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       awaitInFlight();
     }
     SaveRequest request = reasons.contains(Triggers.Reason.REQUEST) ? nextRequest() : null;
+    if (request != null && stopIds.contains(request.id())) {
+      stopping = true; // the loop sees it after this step, whose checkpoint is now on its way
+    }
     Future<?> f = submit(completed, reasons, request == null ? null : request.name(), request);
     if (shutdown || !policy.async()) {
       awaitInFlight();

@@ -51,6 +51,10 @@ final class DefaultRun implements Run {
   private final MetricsLog metrics;
   private final ProgressTracker progress;
   private final ScheduledExecutorService timer;
+  private ScheduledExecutorService systemTimer;
+  private JsonLines systemFile;
+  private dev.cairn.system.SystemSampler systemSampler;
+  private dev.cairn.alert.Webhook webhook;
   private final Map<String, Double> latest = new ConcurrentHashMap<>();
   private final Map<String, double[]> best = new ConcurrentHashMap<>();
   private volatile ManagedCheckpoints manager;
@@ -60,6 +64,7 @@ final class DefaultRun implements Run {
   private boolean ended;
   private volatile boolean lowSpaceReported;
   private volatile String lastMonitoringError;
+  private volatile List<RunListener> listeners = List.of();
   private boolean closed;
 
   private DefaultRun(
@@ -189,12 +194,34 @@ final class DefaultRun implements Run {
             options.clock);
     DefaultRun run =
         new DefaultRun(id, files, options, session, sessions, events, metrics, progress);
+    run.startAlerts(events);
+    run.listeners = openListeners(run, events);
     metrics.setListener(run::onRecord);
     events.addListener(run::afterEvent);
     run.startTimer();
+    run.startSystemMetrics();
     run.addShutdownHook();
     tellSupervisor(files.dir());
     return run;
+  }
+
+  /** The integrations on the class path (TensorBoard ...); one that fails to open is left out. */
+  private static List<RunListener> openListeners(Run run, EventLog events) {
+    List<RunListener> out = new java.util.ArrayList<>();
+    for (RunListener.Factory f : java.util.ServiceLoader.load(RunListener.Factory.class)) {
+      try {
+        RunListener l = f.open(run);
+        if (l != null) {
+          out.add(l);
+        }
+      } catch (IOException | RuntimeException e) {
+        events.emit(
+            EventType.MONITORING_FAILED,
+            -1,
+            f.getClass().getSimpleName() + " could not start, the run goes on without it: " + e);
+      }
+    }
+    return List.copyOf(out);
   }
 
   /**
@@ -284,6 +311,69 @@ final class DefaultRun implements Run {
     timer.scheduleWithFixedDelay(() -> tick(true), 0, ms, TimeUnit.MILLISECONDS);
   }
 
+  /** With RunOptions.notify: alert-worthy events go to the webhook, from its own thread. */
+  private void startAlerts(EventLog log) {
+    if (options.notify == null) {
+      return;
+    }
+    dev.cairn.alert.Webhook w =
+        dev.cairn.alert.Webhook.start(
+            options.notify.toString(), dev.cairn.alert.Webhook.Settings.defaults(), log);
+    webhook = w;
+    log.addListener(
+        e -> {
+          String text = dev.cairn.alert.RunAlerts.forEvent(id, e);
+          if (text != null) {
+            w.send(text);
+          }
+        });
+  }
+
+  /** Samples the machine on its own thread, so a slow nvidia-smi never delays the heartbeat. */
+  private void startSystemMetrics() {
+    if (options.systemInterval.isZero()) {
+      return;
+    }
+    try {
+      systemFile = JsonLines.open(files.system(), false);
+    } catch (IOException e) {
+      events.emit(EventType.MONITORING_FAILED, -1, "system metrics are off: " + e);
+      return;
+    }
+    systemSampler =
+        new dev.cairn.system.SystemSampler(
+            files.dir(),
+            systemFile,
+            options.clock,
+            System.getenv("PATH"),
+            events,
+            () -> Math.max(0, progress.step()));
+    systemTimer = dev.cairn.concurrent.DaemonThreads.scheduled("cairn-system");
+    systemTimer.scheduleWithFixedDelay(
+        systemSampler::sample, 0, options.systemInterval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void stopSystemMetrics() {
+    if (systemTimer == null) {
+      return;
+    }
+    // A last sample at the session's end, on the sampler's thread (it runs before shutdown ends).
+    systemTimer.execute(systemSampler::sample);
+    systemTimer.shutdown();
+    try {
+      if (!systemTimer.awaitTermination(10, TimeUnit.SECONDS)) {
+        systemTimer.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      systemFile.close();
+    } catch (IOException e) {
+      events.emit(EventType.MONITORING_FAILED, -1, "closing system.jsonl failed: " + e);
+    }
+  }
+
   /** Runs one progress round now (tests drive time with an injected clock). */
   void tickForTest() {
     tick(true);
@@ -346,6 +436,25 @@ final class DefaultRun implements Run {
       ManagedCheckpoints m = manager;
       if (m != null && keys[i].equals(m.policy.lossMetric())) {
         m.inner.lossLogged(step, v);
+      }
+    }
+    for (RunListener l : listeners) {
+      try {
+        l.onRecord(step, time, keys, values, n);
+      } catch (RuntimeException e) {
+        events.emit(EventType.MONITORING_FAILED, step, "run listener failed: " + e);
+      }
+    }
+  }
+
+  @Override
+  public void histogram(String tag, long step, float[] values) {
+    long now = options.clock.millis();
+    for (RunListener l : listeners) {
+      try {
+        l.onHistogram(tag, step, now, values);
+      } catch (RuntimeException e) {
+        events.emit(EventType.MONITORING_FAILED, step, "run listener failed: " + e);
       }
     }
   }
@@ -535,6 +644,9 @@ final class DefaultRun implements Run {
   public void fail(Throwable cause) {
     endAs(SessionEnd.FAILED, String.valueOf(cause));
     events.emit(EventType.WARNING, progress.step(), "run failed: " + cause);
+    if (webhook != null) {
+      webhook.send(dev.cairn.alert.RunAlerts.failed(id, progress.step(), cause));
+    }
   }
 
   @Override
@@ -612,6 +724,13 @@ final class DefaultRun implements Run {
     }
     closed = true;
     removeShutdownHook();
+    if (manager != null
+        && manager.inner.stopRequested()
+        && endState == SessionEnd.STOPPED
+        && "closed".equals(endDetail)) {
+      // Asked to stop: cairn runs says stopped, and a start resumes it.
+      endAs(SessionEnd.STOPPED, "a stop was requested (cairn stop or the dashboard)");
+    }
     IOException first = null;
     try {
       if (manager != null) {
@@ -629,7 +748,15 @@ final class DefaultRun implements Run {
         first.addSuppressed(e);
       }
     }
+    for (RunListener l : listeners) {
+      try {
+        l.close();
+      } catch (IOException | RuntimeException e) {
+        events.emit(EventType.MONITORING_FAILED, -1, "run listener failed to close: " + e);
+      }
+    }
     stopTimer();
+    stopSystemMetrics();
     try {
       if (!ended) {
         tick(false);
@@ -649,6 +776,9 @@ final class DefaultRun implements Run {
         sessions.close();
       } finally {
         events.close();
+        if (webhook != null) {
+          webhook.close(); // the last alerts (finished, failed) go out, waiting 10 s at most
+        }
       }
     }
     if (first != null) {
@@ -723,6 +853,16 @@ final class DefaultRun implements Run {
     @Override
     public String requestSave(String name) {
       return inner.requestSave(name);
+    }
+
+    @Override
+    public boolean stopRequested() {
+      return inner.stopRequested();
+    }
+
+    @Override
+    public String requestStop() {
+      return inner.requestStop();
     }
 
     @Override

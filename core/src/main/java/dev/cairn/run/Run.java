@@ -40,6 +40,13 @@ public interface Run extends AutoCloseable {
    */
   MetricsLog metrics();
 
+  /**
+   * Hands a histogram of values (weights, gradients) to the run's {@link RunListener}s, such as
+   * TensorBoard's; nothing is written when there are none. Cheap on the training thread: the array
+   * is passed on as is, so do not change it after the call.
+   */
+  void histogram(String tag, long step, float[] values);
+
   /** Tells progress how much one step processes, for samples/s and tokens/s. */
   void batchSize(long samplesPerStep, long tokensPerStep);
 

@@ -16,6 +16,11 @@ public record RunFiles(Path dir) {
     return dir.resolve("metrics.jsonl");
   }
 
+  /** System metrics (CPU, memory, disk, GPUs), one JSON object per sample. */
+  public Path system() {
+    return dir.resolve("system.jsonl");
+  }
+
   public Path events() {
     return dir.resolve("events.jsonl");
   }
@@ -42,5 +47,10 @@ public record RunFiles(Path dir) {
 
   public Path control() {
     return dir.resolve("control");
+  }
+
+  /** TensorBoard event files, one per session (the tensorboard module names them). */
+  public Path tensorboard() {
+    return dir.resolve("tb");
   }
 }

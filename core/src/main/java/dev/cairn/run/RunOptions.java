@@ -14,7 +14,7 @@ import java.util.Objects;
 /**
  * How to open a run. Immutable; each {@code with}-style method returns a copy and validates its
  * value. Defaults: a generated id (UTC time, short git commit, random suffix), empty config, config
- * changes refused on resume, group-commit metrics, progress every 5 s.
+ * changes refused on resume, group-commit metrics, progress every 5 s, system metrics every 10 s.
  */
 public final class RunOptions {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -29,6 +29,8 @@ public final class RunOptions {
   final int queueCapacity;
   final Duration progressInterval;
   final Duration controlPollInterval;
+  final Duration systemInterval;
+  final java.net.URI notify;
 
   private RunOptions(
       String name,
@@ -40,7 +42,9 @@ public final class RunOptions {
       OverflowPolicy overflow,
       int queueCapacity,
       Duration progressInterval,
-      Duration controlPollInterval) {
+      Duration controlPollInterval,
+      Duration systemInterval,
+      java.net.URI notify) {
     this.name = name;
     this.config = config;
     this.allowConfigChange = allowConfigChange;
@@ -51,6 +55,8 @@ public final class RunOptions {
     this.queueCapacity = queueCapacity;
     this.progressInterval = progressInterval;
     this.controlPollInterval = controlPollInterval;
+    this.systemInterval = systemInterval;
+    this.notify = notify;
   }
 
   /** A run with a generated id. */
@@ -65,7 +71,9 @@ public final class RunOptions {
         OverflowPolicy.BLOCK,
         1 << 16,
         Duration.ofSeconds(5),
-        Duration.ofMillis(500));
+        Duration.ofMillis(500),
+        Duration.ofSeconds(10),
+        null);
   }
 
   /** A run with a name of the user's (its folder name; reopened to resume). */
@@ -95,7 +103,9 @@ public final class RunOptions {
         o != null ? o : this.overflow,
         cap != null ? cap : this.queueCapacity,
         progress != null ? progress : this.progressInterval,
-        poll != null ? poll : this.controlPollInterval);
+        poll != null ? poll : this.controlPollInterval,
+        systemInterval,
+        notify);
   }
 
   /** The run's configuration (hyperparameters, model and data description): any JSON object. */
@@ -153,6 +163,55 @@ public final class RunOptions {
       throw new IllegalArgumentException("the progress interval must be positive");
     }
     return copy(null, null, null, null, null, null, null, null, d, null);
+  }
+
+  /**
+   * How often system metrics (CPU, memory, GC, disk, GPUs) are sampled into system.jsonl on a
+   * background thread (default 10 s); {@link Duration#ZERO} turns them off.
+   */
+  public RunOptions systemMetrics(Duration every) {
+    if (every.isNegative()) {
+      throw new IllegalArgumentException(
+          "the system metrics interval must be positive, or zero to turn them off");
+    }
+    RunOptions o = copy(null, null, null, null, null, null, null, null, null, null);
+    return new RunOptions(
+        o.name,
+        o.config,
+        o.allowConfigChange,
+        o.totalSteps,
+        o.clock,
+        o.durability,
+        o.overflow,
+        o.queueCapacity,
+        o.progressInterval,
+        o.controlPollInterval,
+        every,
+        o.notify);
+  }
+
+  /**
+   * A webhook to alert (Slack-compatible JSON {@code {"text": ...}}) when a save fails, disk space
+   * runs low, or the run finishes or fails. Sent from a background thread with bounded retries;
+   * training never waits for it. Null: no alerts (the default).
+   *
+   * @throws IllegalArgumentException when url is not an http(s) URL
+   */
+  public RunOptions notify(String url) {
+    java.net.URI u = url == null ? null : dev.cairn.alert.Webhook.parse(url);
+    return new RunOptions(
+        name,
+        config,
+        allowConfigChange,
+        totalSteps,
+        clock,
+        durability,
+        overflow,
+        queueCapacity,
+        progressInterval,
+        controlPollInterval,
+        systemInterval,
+        u);
   }
 
   /** How often the control folder is checked for requests (default 500 ms). */

@@ -89,10 +89,13 @@ public final class Plots implements AutoCloseable {
 
   /**
    * Sets the values of the custom histogram {@code chart} (the newest call is drawn), for example a
-   * layer's weights or gradients. The array is copied.
+   * layer's weights or gradients. The array is copied. The run's listeners get it too, so with the
+   * TensorBoard module on the class path it shows in TensorBoard's Histograms tab.
    */
   public void histogram(String chart, long step, float[] values) {
-    custom(chart).histogram(step, values.clone());
+    float[] copy = values.clone();
+    custom(chart).histogram(step, copy);
+    run.histogram(chart, step, copy);
   }
 
   private Custom custom(String chart) {

@@ -68,6 +68,9 @@ public final class Dashboard implements Closeable {
     this.checkpoints = new CheckpointTable();
     this.hub = new EventHub(b.clock, b.pollMillis);
     Api api = new Api(catalog, checkpoints, b.clock);
+    SystemApi systemApi = new SystemApi(catalog);
+    PrometheusEndpoint prometheus = new PrometheusEndpoint(catalog, b.clock);
+    StopApi stopApi = new StopApi(catalog, b.clock);
     Assets assets = Assets.load();
     StreamTickets tickets = new StreamTickets(b.clock);
     Guard guard = new Guard(token, tickets);
@@ -99,7 +102,10 @@ public final class Dashboard implements Closeable {
                 config.routes.get("/api/runs/{run}", safe(api::run));
                 config.routes.get("/api/runs/{run}/metrics", safe(api::metrics));
                 config.routes.get("/api/runs/{run}/checkpoints", safe(api::checkpoints));
+                config.routes.get("/api/runs/{run}/system", safe(systemApi::system));
+                config.routes.get("/metrics", safe(prometheus::scrape));
                 config.routes.post("/api/runs/{run}/checkpoints", safe(api::save));
+                config.routes.post("/api/runs/{run}/stop", safe(stopApi::stop));
                 config.routes.post(
                     "/api/runs/{run}/checkpoints/{ckpt}/pin", safe(ctx -> api.pin(ctx, true)));
                 config.routes.post(

@@ -106,6 +106,7 @@ class DashboardBrowserTest {
             .build();
     browser = new ChromeDriver(service, options);
     wait = new WebDriverWait(browser, Duration.ofSeconds(60), Duration.ofMillis(100));
+    wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
     Files.createDirectories(SHOTS);
   }
 
@@ -154,6 +155,19 @@ class DashboardBrowserTest {
     assertThat(firstStep).isPositive();
     assertThat(attr(By.cssSelector(".chart-card[data-chart='lr']"), "data-points")).isPositive();
     wait.until(d -> d.findElement(By.id("config")).getText().contains("lr"));
+    // The System panel: the job's sampler wrote system.jsonl; CPU and memory are drawn over time.
+    wait.until(d -> d.findElement(By.id("system-panel")).isDisplayed());
+    wait.until(
+        d -> attr(By.cssSelector(".chart-card[data-chart='system-memory']"), "data-points") > 0);
+    assertThat(browser.findElement(By.id("system-latest")).getText())
+        .contains("heap")
+        .contains("disk free");
+    assertThat(
+            browser
+                .findElement(By.cssSelector(".chart-card[data-chart='system-gpu']"))
+                .isDisplayed())
+        .as("no nvidia-smi here: no GPU chart")
+        .isFalse();
     screenshot("2-run");
 
     assertThat(saveFromPage("from-browser")).startsWith("manual-step-");
@@ -203,6 +217,67 @@ class DashboardBrowserTest {
     List<WebElement> legend = browser.findElements(By.cssSelector(".u-legend .u-series"));
     assertThat(legend.size()).isGreaterThanOrEqualTo(3); // step + two runs
     screenshot("5-compare");
+
+    // Stop: confirm, the job saves at its next step and ends its session as stopped.
+    browser.get(bare(dashboard) + "#/run/live"); // the page keeps the token in its session
+    WebElement stop = wait.until(d -> d.findElement(By.id("stop-btn")));
+    wait.until(d -> stop.isEnabled());
+    stop.click();
+    WebElement confirm = browser.findElement(By.id("stop-ok"));
+    wait.until(d -> confirm.isDisplayed());
+    screenshot("6-stop-dialog");
+    confirm.click();
+    WebElement stopping =
+        wait.until(
+            d ->
+                d.findElements(By.cssSelector("#toasts .toast-ok")).stream()
+                    .filter(t -> t.getText().startsWith("Stopping: saved step"))
+                    .findFirst()
+                    .orElse(null));
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("saved step (\\d+)").matcher(stopping.getText());
+    assertThat(m.find()).isTrue();
+    long stoppedAt = Long.parseLong(m.group(1));
+    wait.until(d -> d.findElement(By.cssSelector(".toolbar")).getText().contains("stopped"));
+    wait.until(
+        d ->
+            d.findElements(By.cssSelector("#toasts .toast-ok")).stream()
+                .anyMatch(t -> t.getText().contains("is stopped at step")));
+    assertThat(job.waitFor(60, TimeUnit.SECONDS)).as("the job ended by itself").isTrue();
+    assertThat(job.exitValue()).isZero();
+    assertThat(Files.readString(runs.resolve("live.out"))).contains("STOPPED " + stoppedAt);
+    assertThat(runs.resolve("live/checkpoints/step-" + stoppedAt + "/manifest.json")).exists();
+    assertThat(stop.isEnabled()).isFalse();
+    assertThat(browser.findElement(By.cssSelector(".run-head")).getText())
+        .as("the sessions count, read from the run's details after the stop")
+        .doesNotContain("object")
+        .containsPattern("(?i)sessions\\s+1(\\s|$)");
+    screenshot("7-stopped");
+
+    // Started again, the job resumes from the checkpoint Stop made, and the page follows it.
+    job = Jobs.start(runs, "live", 1_000_000, 3);
+    wait.until(d -> d.findElement(By.cssSelector(".toolbar")).getText().contains("running"));
+    Path events = runs.resolve("live/events.jsonl");
+    Jobs.await(
+        "the resumed event",
+        60_000,
+        () -> {
+          try {
+            return Files.readString(events).contains("\"type\":\"resumed\"");
+          } catch (java.io.IOException e) {
+            return false;
+          }
+        });
+    com.fasterxml.jackson.databind.JsonNode resumed = null;
+    for (String line : Files.readAllLines(events)) {
+      com.fasterxml.jackson.databind.JsonNode e =
+          new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+      if (e.path("type").asText().equals("resumed")) {
+        resumed = e;
+      }
+    }
+    assertThat(resumed).isNotNull();
+    assertThat(resumed.path("step").asLong()).isEqualTo(stoppedAt);
   }
 
   @Test

@@ -14,7 +14,8 @@ import java.util.Map;
 /**
  * A real Cairn job for the dashboard's tests, run in its own JVM: a tiny model trained by gradient
  * descent at a set pace, metrics every step, val_loss every 50, a checkpoint every 200 steps, and
- * save requests from the control folder answered within 50 ms.
+ * save requests from the control folder answered within 50 ms; a stop request ends it after that
+ * step's checkpoint, and starting it again resumes there.
  *
  * <p>Usage: {@code ToyJob RUNS NAME STEPS MILLIS_PER_STEP}
  */
@@ -55,6 +56,10 @@ public final class ToyJob {
         }
         ckpt.onStep(step, Map.of("loss", loss));
         run.log(step, m);
+        if (ckpt.stopRequested()) {
+          System.out.println("STOPPED " + (step + 1)); // Stop: this step's checkpoint is saving
+          return; // closing the run ends the session as stopped
+        }
         if (pace > 0) {
           Thread.sleep(pace);
         }

@@ -38,7 +38,8 @@ public final class DemoJob {
       long endStep,
       int session,
       Map<String, Double> lastMetrics,
-      Optional<SavedCheckpoint> finalCheckpoint) {}
+      Optional<SavedCheckpoint> finalCheckpoint,
+      boolean stopped) {}
 
   /** Called once the run is open, before the first step (the console prints and attaches). */
   public interface StartListener {
@@ -50,6 +51,7 @@ public final class DemoJob {
   private final String name;
   private Clock clock = Clock.systemUTC();
   private boolean allowConfigChange;
+  private String notify;
   private boolean saveBest = true;
   private PlotSettings plotSettings = PlotSettings.defaults();
   private TeacherLabels.Teacher teacher;
@@ -66,6 +68,12 @@ public final class DemoJob {
 
   public DemoJob clock(Clock c) {
     this.clock = c;
+    return this;
+  }
+
+  /** A webhook for alerts (save failed, disk low, failed, finished); null: none. */
+  public DemoJob notify(String url) {
+    this.notify = url;
     return this;
   }
 
@@ -132,7 +140,8 @@ public final class DemoJob {
     Path dir = runsDir.resolve(name);
     if (RunStatus.isRun(dir) && "finished".equals(RunStatus.of(dir, clock).status())) {
       RunStatus st = RunStatus.of(dir, clock);
-      return new Result(dir, true, st.step(), st.step(), st.sessions(), Map.of(), Optional.empty());
+      return new Result(
+          dir, true, st.step(), st.step(), st.sessions(), Map.of(), Optional.empty(), false);
     }
     Path engineDir = EngineCache.resolve(engineCache);
     Network.configureEngine(settings.threads(), engineDir);
@@ -170,7 +179,8 @@ public final class DemoJob {
             .config(config())
             .totalSteps(settings.steps())
             .clock(clock)
-            .allowConfigChange(allowConfigChange);
+            .allowConfigChange(allowConfigChange)
+            .notify(notify);
     Files.createDirectories(runsDir);
     try (Run run = Cairn.open(runsDir, options)) {
       try (Plots plots = plotSettings == null ? null : Plots.start(run, plotSettings)) {
@@ -196,7 +206,8 @@ public final class DemoJob {
     DataCursor cursor = new DataCursor("data");
     Map<String, Double> last = new LinkedHashMap<>();
     long start;
-    long end;
+    long end = settings.steps();
+    boolean stopped = false;
     Network net = null;
     try {
       CheckpointableAdam adam = Network.adam(settings);
@@ -228,8 +239,12 @@ public final class DemoJob {
           windowSteps = 0;
         }
         afterStep.accept(step);
+        if (checkpoints.stopRequested()) {
+          stopped = true; // cairn stop or the dashboard's Stop: this step's checkpoint is saving
+          end = step + 1;
+          break;
+        }
       }
-      end = settings.steps();
     } finally {
       if (net != null) {
         net.close(); // the trainer's end: the last step is reported and the final save made
@@ -237,7 +252,9 @@ public final class DemoJob {
     }
     Optional<SavedCheckpoint> fin = checkpoints.lastSaved();
     fin.ifPresent(c -> c.manifest().metrics().forEach(last::putIfAbsent));
-    run.finish(last);
-    return new Result(run.dir(), false, start, end, run.session(), last, fin);
+    if (!stopped) {
+      run.finish(last);
+    }
+    return new Result(run.dir(), false, start, end, run.session(), last, fin, stopped);
   }
 }

@@ -56,6 +56,7 @@ public final class Supervisor {
   private final Object lock = new Object();
   private Process child;
   private String stopSignal;
+  private dev.cairn.alert.Webhook webhook;
 
   public Supervisor(List<String> command, Settings settings, PrintWriter err, Random jitter) {
     if (command.isEmpty()) {
@@ -65,6 +66,23 @@ public final class Supervisor {
     this.settings = settings;
     this.err = err;
     this.jitter = jitter;
+  }
+
+  /** Also tells this webhook each time the job dies and when supervision gives up. */
+  public Supervisor notify(dev.cairn.alert.Webhook w) {
+    this.webhook = w;
+    return this;
+  }
+
+  private void alert(Path runDir, String what) {
+    if (webhook != null) {
+      Path name = runDir == null ? null : runDir.getFileName();
+      webhook.send(
+          "Cairn: "
+              + (name == null ? "the supervised job (" + command.get(0) + ")" : "run " + name)
+              + ": "
+              + what);
+    }
   }
 
   /** The delay before restart {@code n} (1-based), before jitter. */
@@ -103,6 +121,14 @@ public final class Supervisor {
           err.flush();
           record(
               runDir, EventType.WARNING, "supervisor gave up: the job " + how, code, restarts, 0);
+          alert(
+              runDir,
+              "the job "
+                  + how
+                  + "; cairn supervise gave up after "
+                  + restarts
+                  + " restart"
+                  + (restarts == 1 ? "" : "s"));
           return code;
         }
         restarts++;
@@ -116,6 +142,15 @@ public final class Supervisor {
             settings.maxRestarts(),
             wait / 1000.0);
         err.flush();
+        alert(
+            runDir,
+            String.format(
+                Locale.ROOT,
+                "the job %s; cairn supervise restarts it (%d of %d) in %.1f s",
+                how,
+                restarts,
+                settings.maxRestarts(),
+                wait / 1000.0));
         record(
             runDir,
             EventType.RESTART,

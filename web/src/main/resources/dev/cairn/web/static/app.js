@@ -235,15 +235,16 @@
     if (this.plot) this.plot.destroy();
     this.signature = signature;
     this.body.replaceChildren();
-    var series = [{ label: "step" }].concat(lines.map(function (l) {
+    var xLabel = this.opts.time ? "time" : "step";
+    var series = [{ label: xLabel }].concat(lines.map(function (l) {
       return { label: l.label, stroke: l.color, width: l.width || 1.5, dash: l.dash,
         spanGaps: true, points: { show: l.steps.length < 60 },
         value: function (u, v) { return v === null ? "–" : fmtNum(v, 5); } };
     }));
     this.plot = new uPlot({
       width: this.width(), height: this.opts.height || 260,
-      scales: { x: { time: false }, y: useLog ? { distr: 3 } : {} },
-      axes: [{ label: "step" }, { size: 64, values: function (u, vals) { return vals.map(fmtAxis); } }],
+      scales: { x: { time: !!this.opts.time }, y: useLog ? { distr: 3 } : {} },
+      axes: [{ label: xLabel }, { size: 64, values: function (u, vals) { return vals.map(fmtAxis); } }],
       series: series,
       legend: { live: true },
       cursor: { drag: { x: true, y: false } }
@@ -390,6 +391,72 @@
   }
 
   // ---------- run view ----------
+  // ---------- system panel ----------
+  // CPU, memory, GPUs and disk from the run's system.jsonl, over time; hidden until a sample exists.
+  function systemPanel(run) {
+    var cpuC = chartCard("CPU (%)", "system-cpu");
+    var memC = chartCard("Memory (GiB)", "system-memory");
+    var gpuC = chartCard("GPU (%)", "system-gpu");
+    var diskC = chartCard("Disk free (GiB)", "system-disk");
+    var opts = { time: true, height: 200 };
+    var charts = { cpu: new Chart(cpuC.card, "CPU", opts), mem: new Chart(memC.card, "Memory", opts),
+      gpu: new Chart(gpuC.card, "GPU", opts), disk: new Chart(diskC.card, "Disk", opts) };
+    var latest = el("div", { class: "muted", id: "system-latest" });
+    var grid = el("div", { class: "charts" }, cpuC.card, memC.card, gpuC.card, diskC.card);
+    var card = el("div", { class: "card", id: "system-panel", style: "margin-top:14px;display:none" },
+      el("h3", { text: "System" }), latest, grid);
+    var colors = ["#3b6fd8", "#e8710a", "#1b873f", "#7b1fa2", "#00838f", "#c62828", "#6d4c41", "#455a64"];
+    function line(s, key, label, i, scale) {
+      var x = s[key];
+      if (!x) return null;
+      return { label: label, color: colors[i % colors.length], steps: x.times,
+        values: scale ? x.values.map(function (v) { return v === null ? null : v / scale; }) : x.values };
+    }
+    function refresh() {
+      var n = Math.min(1000, Math.max(200, charts.cpu.width()));
+      api("/api/runs/" + enc(run) + "/system?max_points=" + n).then(function (d) {
+        if (!d.samples) return;
+        card.style.display = "";
+        var s = d.series, gib = 1 << 30;
+        charts.cpu.draw([line(s, "process_cpu_percent", "process (100 = one core)", 0),
+          line(s, "machine_cpu_percent", "machine", 1)], false);
+        charts.mem.draw([line(s, "rss_bytes", "process RSS", 0, gib), line(s, "heap_used_bytes", "heap used", 1, gib),
+          line(s, "heap_max_bytes", "heap max", 2, gib)], false);
+        var gpus = Object.keys(s).filter(function (k) { return /^gpu\d+_utilization_percent$/.test(k); }).sort();
+        gpuC.card.style.display = gpus.length ? "" : "none";
+        var gpuLines = [];
+        gpus.forEach(function (k, i) {
+          var g = k.replace("_utilization_percent", "");
+          gpuLines.push(line(s, k, g + " use", 2 * i));
+          var used = s[g + "_memory_used_bytes"], total = s[g + "_memory_total_bytes"];
+          if (used && total) {
+            gpuLines.push({ label: g + " memory", color: colors[(2 * i + 1) % colors.length], steps: used.times,
+              values: used.values.map(function (v, j) { var t = total.values[j]; return v === null || !t ? null : 100 * v / t; }) });
+          }
+        });
+        charts.gpu.draw(gpuLines, false);
+        charts.disk.draw([line(s, "disk_free_bytes", "free", 0, gib)], false);
+        var l = d.latest || {};
+        var parts = [];
+        if (l.process_cpu_percent !== undefined) parts.push("process CPU " + fmtNum(l.process_cpu_percent, 3) + "%");
+        if (l.machine_cpu_percent !== undefined) parts.push("machine CPU " + fmtNum(l.machine_cpu_percent, 3) + "%");
+        if (l.rss_bytes !== undefined) parts.push("RSS " + fmtBytes(l.rss_bytes));
+        if (l.heap_used_bytes !== undefined) parts.push("heap " + fmtBytes(l.heap_used_bytes) + (l.heap_max_bytes ? " / " + fmtBytes(l.heap_max_bytes) : ""));
+        if (l.gc_seconds !== undefined) parts.push("GC " + fmtNum(l.gc_seconds, 3) + " s");
+        if (l.disk_free_bytes !== undefined) parts.push("disk free " + fmtBytes(l.disk_free_bytes));
+        gpus.forEach(function (k) {
+          var g = k.replace("_utilization_percent", "");
+          parts.push(g + " " + (l[g + "_name"] || "") + " " + fmtNum(l[k], 3) + "%");
+        });
+        latest.textContent = "Latest (" + fmtTime(l.time) + "): " + parts.join(", ");
+      }).catch(function () { /* an older run without system.jsonl: the panel stays hidden */ });
+    }
+    refresh();
+    var timer = setInterval(refresh, 10000);
+    onLeave(function () { clearInterval(timer); });
+    return { card: card, charts: charts };
+  }
+
   function renderRun(run) {
     crumbs.replaceChildren(el("a", { href: "#/", text: "Runs" }), " / ", el("span", { text: run }));
     var state = { step: 0, status: "", metrics: [], pending: {}, answered: {}, other: null, log: true };
@@ -398,8 +465,9 @@
     var progressBar = el("span");
     var stats = el("div", { class: "run-head" });
     var saveBtn = el("button", { id: "save-btn", class: "primary", text: "Save Checkpoint" });
+    var stopBtn = el("button", { id: "stop-btn", class: "danger", text: "Stop" });
     var head = el("div", { class: "card" },
-      el("div", { class: "toolbar" }, title, statusBadge, el("span", { class: "spacer" }), saveBtn),
+      el("div", { class: "toolbar" }, title, statusBadge, el("span", { class: "spacer" }), saveBtn, stopBtn),
       el("div", { class: "run-head" }, progressBar, stats));
 
     var lossC = chartCard("Loss", "loss");
@@ -424,8 +492,10 @@
       el("thead", null, el("tr", null, ["Step", "Name", "Saved", "Size", "Metrics", "Flags", "Verified", ""].map(function (h) { return el("th", { text: h }); }))),
       ckptBody);
 
+    var system = systemPanel(run);
     view.replaceChildren(head,
       el("div", { class: "charts" }, lossC.card, lrC.card, tpC.card, otherC.card),
+      system.card,
       el("div", { class: "card", style: "margin-top:14px" }, el("h3", { text: "Checkpoints" }),
         el("div", { class: "table-scroll" }, ckptTable)),
       el("div", { class: "card" }, el("h3", { text: "Sessions" }), timeline, sessionsNote),
@@ -439,6 +509,8 @@
       progressBar.replaceChildren(bar(s.percent, true));
       saveBtn.disabled = !(s.status === "running" || s.status === "stalled");
       saveBtn.title = saveBtn.disabled ? "only a running job can save" : "save a checkpoint at the next step";
+      stopBtn.disabled = saveBtn.disabled || !!state.stopping;
+      stopBtn.title = saveBtn.disabled ? "only a running job can be stopped" : "save at the next step, then end the job's session";
       stats.replaceChildren(
         stat("step", s.total_steps ? fmtInt(s.step) + " / " + fmtInt(s.total_steps) : fmtInt(s.step)),
         stat("progress", s.percent === null ? "–" : fmtNum(s.percent, 3) + "%"),
@@ -446,7 +518,9 @@
         stat("loss", fmtNum(s.loss)),
         stat("last checkpoint", s.last_checkpoint_step === null ? "none" : "step " + fmtInt(s.last_checkpoint_step) + ", " + fmtAge(s.last_checkpoint_age_seconds)),
         stat("heartbeat", fmtAge(s.heartbeat_age_seconds)),
-        stat("sessions", String(s.sessions)));
+        // /api/runs/{run} lists the session records under "sessions"; the status has their count.
+        stat("sessions", String(Array.isArray(s.sessions)
+          ? s.sessions.filter(function (r) { return r.type === "start"; }).length : s.sessions)));
     }
 
     function stat(label, value) {
@@ -636,8 +710,11 @@
       if (!p) { state.answered[e.request_id] = e; return; }
       delete state.pending[e.request_id];
       clearTimeout(p.timer);
-      if (e.type === "save_request_done") toast("ok", "Saved step " + e.step + (p.name ? " as '" + p.name + "'" : "") + ": " + e.path, 12000);
-      else toast("error", "Save failed: " + (e.error || e.message), 15000);
+      if (e.type === "save_request_done" && p.stop) {
+        toast("ok", "Stopping: saved step " + e.step + ": " + e.path + "; the job is ending its session", 12000);
+        awaitStopped();
+      } else if (e.type === "save_request_done") toast("ok", "Saved step " + e.step + (p.name ? " as '" + p.name + "'" : "") + ": " + e.path, 12000);
+      else toast("error", (p.stop ? "Stop failed: " : "Save failed: ") + (e.error || e.message), 15000);
     }
 
     var dialog = document.getElementById("save-dialog");
@@ -668,6 +745,47 @@
       }).catch(function (e) { toast("error", "Save refused: " + e.message, 12000); })
         .then(function () { saveBtn.disabled = !(state.status === "running" || state.status === "stalled"); });
     };
+    // Stop: a confirm dialog, then a stop request; the job answers like a save, then ends.
+    var stopDialog = document.getElementById("stop-dialog");
+    stopBtn.addEventListener("click", function () { stopDialog.showModal(); });
+    document.getElementById("stop-cancel").onclick = function () { stopDialog.close("cancel"); };
+    document.getElementById("stop-form").onsubmit = function (ev) {
+      ev.preventDefault();
+      stopDialog.close("ok");
+      stopBtn.disabled = true;
+      api("/api/runs/" + enc(run) + "/stop", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: "{}"
+      }).then(function (r) {
+        state.stopping = true;
+        toast("info", "Stop requested at step " + fmtInt(r.step) + ": the job saves at its next step…", 4000);
+        state.pending[r.request_id] = { stop: true, timer: setTimeout(function () {
+          if (state.pending[r.request_id]) toast("warn", "No answer from the job yet for stop request " + r.request_id + "; is it still running?", 10000);
+        }, 60000) };
+        var early = state.answered[r.request_id];
+        if (early) { delete state.answered[r.request_id]; settle(early); }
+      }).catch(function (e) {
+        toast("error", "Stop refused: " + e.message, 12000);
+        stopBtn.disabled = !(state.status === "running" || state.status === "stalled");
+      });
+    };
+    var stopTimer = null;
+    function awaitStopped() {
+      if (stopTimer) return;
+      stopTimer = setInterval(function () {
+        api("/api/runs/" + enc(run)).then(function (d) {
+          showStatus(d);
+          if (d.status !== "running" && d.status !== "stalled") {
+            clearInterval(stopTimer); stopTimer = null; state.stopping = false;
+            toast("ok", "Run " + run + " is " + d.status + " at step " + fmtInt(d.step) + "; start the job again to resume it", 15000);
+            load();
+          }
+        }).catch(function () {});
+      }, 1000);
+    }
+    onLeave(function () {
+      if (stopTimer) clearInterval(stopTimer);
+      document.getElementById("stop-form").onsubmit = null;
+    });
     onLeave(function () {
       document.getElementById("save-form").onsubmit = null;
       Object.keys(state.pending).forEach(function (k) { clearTimeout(state.pending[k].timer); });

@@ -1,0 +1,119 @@
+package dev.cairn.cli.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cairn.checkpoint.LoadedCheckpoint;
+import dev.cairn.checkpoint.Verification;
+import dev.cairn.control.ControlFolder;
+import dev.cairn.control.SaveRequest;
+import dev.cairn.events.JsonLines;
+import dev.cairn.run.RunFiles;
+import dev.cairn.run.RunStatus;
+import dev.cairn.safetensors.SafetensorsFile;
+import dev.cairn.safetensors.TensorInfo;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A stop request (what {@code cairn stop} and the dashboard's Stop file) ends the demo after a
+ * checkpoint, as a stopped session; the next start resumes there and ends byte-identical to a run
+ * never stopped.
+ */
+class DemoStopTest {
+  @TempDir Path runs;
+
+  @Test
+  void aStoppedDemoResumesAndEndsIdenticalToAnUninterruptedOne() throws Exception {
+    DemoSettings s =
+        new DemoSettings(400, 7, 64, 32, 0.003f, 1, 100, 1000, null, DemoSettings.TRAIN_SIZE);
+    DemoJob.Result straight = new DemoJob(s, runs, "straight").plots(null).run();
+    assertThat(straight.stopped()).isFalse();
+
+    Path dir = runs.resolve("stopped");
+    AtomicReference<SaveRequest> request = new AtomicReference<>();
+    DemoJob.Result first =
+        new DemoJob(s, runs, "stopped")
+            .plots(null)
+            .afterStep(
+                step -> {
+                  if (step == 150) {
+                    request.set(stopAndAwaitPickup(dir));
+                  }
+                })
+            .run();
+    assertThat(first.stopped()).isTrue();
+    long at = first.endStep();
+    assertThat(at).isBetween(151L, 160L); // the next step or so after the job saw the request
+    List<com.fasterxml.jackson.databind.node.ObjectNode> sessions =
+        JsonLines.read(new RunFiles(dir).sessions()).records();
+    assertThat(sessions.get(sessions.size() - 1).path("reason").asText()).isEqualTo("stopped");
+    assertThat(RunStatus.of(dir, Clock.systemUTC()).status()).isEqualTo("stopped");
+    JsonNode answer =
+        JsonLines.read(new RunFiles(dir).events()).records().stream()
+            .filter(e -> request.get().id().equals(e.path("request_id").asText()))
+            .filter(e -> e.path("type").asText().equals("save_request_done"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(answer.path("path").asText()).endsWith("step-" + answer.path("step").asLong());
+    assertThat(new RunFiles(dir).results()).as("stopped, not finished").doesNotExist();
+
+    DemoJob.Result second = new DemoJob(s, runs, "stopped").plots(null).run();
+    assertThat(second.stopped()).isFalse();
+    assertThat(second.startStep()).isEqualTo(at);
+    assertThat(second.endStep()).isEqualTo(400);
+    Path a = runs.resolve("straight/checkpoints/step-400");
+    Path b = dir.resolve("checkpoints/step-400");
+    assertThat(tensors(b, "model")).isEqualTo(tensors(a, "model")).isNotEmpty();
+    assertThat(tensors(b, "optimizer")).isEqualTo(tensors(a, "optimizer")).isNotEmpty();
+    assertThat(state(b)).isEqualTo(state(a));
+  }
+
+  /** Files a stop request and waits, on the training thread, until the job's poller has it. */
+  private static SaveRequest stopAndAwaitPickup(Path dir) {
+    try {
+      SaveRequest r = new ControlFolder(new RunFiles(dir).control()).requestStop();
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (JsonLines.read(new RunFiles(dir).events()).records().stream()
+          .noneMatch(e -> e.path("type").asText().equals("stop_requested"))) {
+        assertThat(System.nanoTime()).as("the job saw the stop request").isLessThan(deadline);
+        LockSupport.parkNanos(5_000_000);
+      }
+      return r;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static Map<String, String> tensors(Path checkpoint, String part) throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    try (LoadedCheckpoint c = LoadedCheckpoint.open(checkpoint, Verification.FULL)) {
+      SafetensorsFile f = c.tensors(part);
+      for (TensorInfo t : f.tensors()) {
+        out.put(
+            t.name(),
+            java.util.HexFormat.of()
+                .formatHex(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(f.bytes(t.name()))));
+      }
+    }
+    return out;
+  }
+
+  private static JsonNode state(Path checkpoint) throws Exception {
+    try (LoadedCheckpoint c = LoadedCheckpoint.open(checkpoint, Verification.FULL)) {
+      return new ObjectMapper().readTree(c.json("state").get("components").toString());
+    }
+  }
+}
