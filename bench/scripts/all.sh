@@ -16,5 +16,8 @@ for size in 1GiB 2GiB; do
 done
 "$root/cairn" bench log --dir "$dir" --json > "$out/bench-log.json"
 "${java_[@]}" org.openjdk.jmh.Main MetricsLogJmh -prof gc -rf json -rff "$out/jmh-metrics.json" > "$out/jmh-metrics.txt" 2>&1
+"${java_[@]}" org.openjdk.jmh.Main RunLogJmh -f 3 -wi 3 -w 1 -i 5 -r 1 -rf json -rff "$out/jmh-runlog.json" > "$out/jmh-runlog.txt" 2>&1
+"${java_[@]}" org.openjdk.jmh.Main SystemSamplerJmh -f 3 -wi 3 -w 1 -i 5 -r 1 -rf json -rff "$out/jmh-sampler.json" > "$out/jmh-sampler.txt" 2>&1
+for i in 1 2 3; do "${java_[@]}" dev.cairn.bench.SamplerCpu "$dir/sampler" 2000; done > "$out/sampler-cpu.jsonl"
 "${java_[@]}" dev.cairn.bench.OverheadBenchmark "$dir/overhead" 65 2 4000000 > "$out/overhead.json"
 "$root/cairn" bench dashboard --dir "$dir" --json > "$out/bench-dashboard.json"
