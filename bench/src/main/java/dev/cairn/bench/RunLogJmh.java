@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.Enumeration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -87,8 +88,12 @@ public class RunLogJmh {
       overflows = lines.filter(l -> l.contains("\"type\":\"queue_overflow\"")).count();
     }
     System.out.println("tensorboard=" + tensorboard + " queue_overflow events: " + overflows);
-    try (Stream<Path> all = Files.walk(dir)) {
-      all.sorted(Collections.reverseOrder()).forEach(p -> p.toFile().delete());
+    List<Path> all;
+    try (Stream<Path> walk = Files.walk(dir)) {
+      all = walk.sorted(Collections.reverseOrder()).toList();
+    }
+    for (Path p : all) {
+      Files.delete(p);
     }
   }
 
