@@ -186,6 +186,6 @@ public final class CacheBenchmark {
   }
 
   private static void deleteTree(Path p) throws IOException {
-    dev.cairn.store.Storage.local().deleteTree(p);
+    dev.cairn.store.Storage.at(p).deleteTree("");
   }
 }

@@ -131,6 +131,6 @@ public final class DashboardBenchmark {
   }
 
   private static void deleteTree(Path p) throws IOException {
-    dev.cairn.store.Storage.local().deleteTree(p);
+    dev.cairn.store.Storage.at(p).deleteTree("");
   }
 }

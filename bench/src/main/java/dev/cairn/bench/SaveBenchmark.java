@@ -14,7 +14,6 @@ import dev.cairn.manager.Snapshot;
 import dev.cairn.safetensors.DType;
 import dev.cairn.safetensors.Tensor;
 import dev.cairn.safetensors.TensorData;
-import dev.cairn.store.Storage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -80,10 +79,7 @@ public final class SaveBenchmark {
     boolean dropped = false;
     try {
       try (CheckpointStore store =
-          CheckpointStore.builder(work.resolve("durable"))
-              .storage(Storage.local())
-              .events(e -> {})
-              .open()) {
+          CheckpointStore.builder(work.resolve("durable")).events(e -> {}).open()) {
         for (int i = 0; i < repeat; i++) {
           List<Tensor> tensors = new ArrayList<>();
           for (int t = 0; t < data.size(); t++) {
@@ -271,6 +267,6 @@ public final class SaveBenchmark {
   }
 
   private static void deleteTree(Path p) throws IOException {
-    dev.cairn.store.Storage.local().deleteTree(p);
+    dev.cairn.store.Storage.at(p).deleteTree("");
   }
 }

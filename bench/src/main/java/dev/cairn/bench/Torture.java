@@ -266,6 +266,6 @@ public final class Torture {
   }
 
   private static void deleteTree(Path p) throws IOException {
-    dev.cairn.store.Storage.local().deleteTree(p);
+    dev.cairn.store.Storage.at(p).deleteTree("");
   }
 }

@@ -3,6 +3,7 @@ package dev.cairn.checkpoint;
 import dev.cairn.safetensors.SafetensorsWriter;
 import dev.cairn.store.InsufficientSpaceException;
 import dev.cairn.store.Storage;
+import dev.cairn.store.StorageNames;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -28,7 +29,7 @@ final class CheckpointCommit {
   private final Storage storage;
   private final CheckpointFolders folders;
   private final DurableWriter writer;
-  private final Path parent;
+  private final Path shown;
   private final Clock clock;
   private final Consumer<CheckpointEvent> events;
   private final Set<Long> unsettled;
@@ -41,14 +42,13 @@ final class CheckpointCommit {
       Storage storage,
       CheckpointFolders folders,
       DurableWriter writer,
-      Path parent,
       Clock clock,
       Consumer<CheckpointEvent> events,
       Set<Long> unsettled) {
     this.storage = storage;
     this.folders = folders;
     this.writer = writer;
-    this.parent = parent;
+    this.shown = folders.path(CommitStrategy.ROOT);
     this.clock = clock;
     this.events = events;
     this.unsettled = unsettled;
@@ -65,13 +65,15 @@ final class CheckpointCommit {
     for (Encoded e : encoded) {
       need += e.size();
     }
-    long have = storage.usableSpace(parent);
-    if (have < need) {
-      throw InsufficientSpaceException.before(need, have, parent);
+    if (storage.capabilities().freeSpaceKnown()) {
+      java.util.OptionalLong have = storage.usableSpace(CommitStrategy.ROOT);
+      if (have.isPresent() && have.getAsLong() < need) {
+        throw InsufficientSpaceException.before(need, have.getAsLong(), shown);
+      }
     }
-    Path target = parent.resolve(StepFolders.name(c.step()));
+    String target = StepFolders.name(c.step());
     clearWay(target, c.step());
-    Path work = folders.strategy().workFolder(parent, c.step());
+    String work = folders.strategy().workFolder(c.step());
     Manifest manifest;
     try {
       storage.createFolder(work);
@@ -81,7 +83,12 @@ final class CheckpointCommit {
     }
     publish(work, target, c.step());
     return new SavedCheckpoint(
-        c.step(), c.name(), target, manifest, manifest.totalBytes(), System.nanoTime() - start);
+        c.step(),
+        c.name(),
+        folders.path(target),
+        manifest,
+        manifest.totalBytes(),
+        System.nanoTime() - start);
   }
 
   /** Encodes every part and a provisional manifest, each read back by the reader's code. */
@@ -133,12 +140,12 @@ final class CheckpointCommit {
         files);
   }
 
-  private Manifest prepare(Checkpoint c, List<Encoded> encoded, Path work) throws IOException {
+  private Manifest prepare(Checkpoint c, List<Encoded> encoded, String work) throws IOException {
     List<Manifest.PartEntry> parts = new ArrayList<>();
     List<Manifest.FileEntry> files = new ArrayList<>();
     for (Encoded e : encoded) {
       Checkpoint.Part part = e.part();
-      Path file = work.resolve(part.fileName());
+      String file = StorageNames.join(work, part.fileName());
       Manifest.FileEntry entry;
       if (e.tensors() != null) {
         entry = writer.write(file, e.size(), out -> e.tensors().writeTo(out));
@@ -151,7 +158,7 @@ final class CheckpointCommit {
     Manifest manifest = manifest(c, parts, files);
     byte[] bytes = ManifestCodec.encodeChecked(manifest);
     folders.strategy().beforeManifest(storage, work);
-    writer.writeSmall(work.resolve(Manifest.FILE_NAME), bytes);
+    writer.writeSmall(StorageNames.join(work, Manifest.FILE_NAME), bytes);
     storage.syncFolder(work);
     return manifest;
   }
@@ -160,9 +167,9 @@ final class CheckpointCommit {
    * Publishes; when the checkpoint became visible but could not be made durable, withdraws it, so
    * that the caller's "failed" is true after a power cut too, and a retry of the step can work.
    */
-  private void publish(Path work, Path target, long step) throws IOException {
+  private void publish(String work, String target, long step) throws IOException {
     try {
-      folders.strategy().publish(storage, work, target, parent);
+      folders.strategy().publish(storage, work, target);
       return;
     } catch (RuntimeException e) {
       if (folders.state(target) != CheckpointState.COMMITTED) {
@@ -174,7 +181,7 @@ final class CheckpointCommit {
         throw rollback(work, step, e); // never visible: nothing was promised
       }
       try {
-        folders.strategy().withdraw(storage, target, parent);
+        folders.strategy().withdraw(storage, target);
       } catch (IOException | RuntimeException withdrawFailed) {
         e.addSuppressed(withdrawFailed);
         unsettled.add(step);
@@ -182,7 +189,7 @@ final class CheckpointCommit {
             "step "
                 + step
                 + " was published in "
-                + parent
+                + shown
                 + " but could not be made durable ("
                 + e.getMessage()
                 + ") nor withdrawn; it may not survive a power cut: save the step again to replace"
@@ -193,7 +200,7 @@ final class CheckpointCommit {
           "step "
               + step
               + " could not be made durable in "
-              + parent
+              + shown
               + " ("
               + e.getMessage()
               + "); it was withdrawn, the previous checkpoint stays the latest, and the step can"
@@ -209,50 +216,50 @@ final class CheckpointCommit {
    * damaged one is moved aside (kept for inspection, never read again), and the leftovers of a save
    * of this store that failed are removed.
    */
-  private void clearWay(Path target, long step) throws IOException {
+  private void clearWay(String target, long step) throws IOException {
     CheckpointFolders.Described d = folders.describe(target);
     if (d == null) {
       if (storage.exists(target)) {
         throw new IllegalStateException(
-            target
+            folders.path(target)
                 + " exists and is not a checkpoint folder; move it away before saving step "
                 + step);
       }
       return;
     }
     if (unsettled.remove(step) || d.state() == CheckpointState.UNCOMMITTED) {
-      folders.strategy().delete(storage, target, parent);
-      storage.syncFolder(parent);
+      folders.strategy().delete(storage, target);
+      storage.syncFolder(CommitStrategy.ROOT);
       return;
     }
     VerifyResult r = folders.verify(target, Verification.CRC32C);
     if (r.ok()) {
       throw new IllegalStateException(
           "checkpoint "
-              + target
+              + folders.path(target)
               + " already exists and is intact; a step is saved once — save a later step, or"
               + " delete that checkpoint first");
     }
     if (r.outcome() != VerifyResult.Outcome.DAMAGED) {
       return; // deleted meanwhile: the way is clear
     }
-    Path aside = parent.resolve(StepFolders.damaged(step, randomHex()));
+    String aside = StepFolders.damaged(step, randomHex());
     storage.rename(target, aside);
-    storage.syncFolder(parent);
+    storage.syncFolder(CommitStrategy.ROOT);
     events.accept(
         new CheckpointEvent(
             CheckpointEvent.Type.MOVED_ASIDE,
             step,
-            aside,
+            folders.path(aside),
             "damaged checkpoint "
-                + target.getFileName()
+                + target
                 + " moved aside to "
-                + aside.getFileName()
+                + aside
                 + " before saving that step again: "
                 + r.problems().get(0)));
   }
 
-  private IOException rollback(Path work, long step, Exception failure) {
+  private IOException rollback(String work, long step, Exception failure) {
     try {
       storage.deleteTree(work);
     } catch (IOException | RuntimeException e) {
@@ -267,7 +274,7 @@ final class CheckpointCommit {
           "disk full while saving step "
               + step
               + " in "
-              + parent
+              + shown
               + "; the partial checkpoint was removed and earlier checkpoints are intact",
           io);
     }

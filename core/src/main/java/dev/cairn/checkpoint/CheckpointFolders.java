@@ -1,20 +1,24 @@
 package dev.cairn.checkpoint;
 
 import dev.cairn.store.Storage;
+import dev.cairn.store.StorageNames;
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
  * The one place that answers "committed?", "abandoned?" and "intact at level L?" for a folder of a
  * checkpoint store, by the store's commit strategy. Store cleanup, listing, pinning, retention, the
- * final save, {@code cairn verify} and the dashboard all ask it.
+ * final save, {@code cairn verify} and the dashboard all ask it. Names are relative to the storage,
+ * whose root is the checkpoint folder; {@code base} is how that root is named in results.
  */
 final class CheckpointFolders {
   private final Storage storage;
+  private final Path base;
   private final CommitStrategy strategy;
 
-  CheckpointFolders(Storage storage) {
+  CheckpointFolders(Storage storage, Path base) {
     this.storage = storage;
+    this.base = base;
     this.strategy = CommitStrategy.of(storage);
   }
 
@@ -22,11 +26,20 @@ final class CheckpointFolders {
     return strategy;
   }
 
+  Storage storage() {
+    return storage;
+  }
+
+  /** How a name of the storage is shown in results, events and errors. */
+  Path path(String name) {
+    return name.isEmpty() ? base : base.resolve(name);
+  }
+
   /** A folder's state, and its manifest when committed. */
   record Described(CheckpointState state, Manifest manifest) {}
 
   /** What a folder is, or null when it is not a checkpoint folder at all. */
-  Described describe(Path folder) {
+  Described describe(String folder) throws IOException {
     StepFolders.NameKind kind = StepFolders.kind(folder);
     if (kind == StepFolders.NameKind.OTHER || !storage.isFolder(folder)) {
       return null;
@@ -34,11 +47,11 @@ final class CheckpointFolders {
     Manifest m = null;
     boolean exists = false;
     if (kind == StepFolders.NameKind.PUBLISHED) {
-      Path mf = folder.resolve(Manifest.FILE_NAME);
+      String mf = StorageNames.join(folder, Manifest.FILE_NAME);
       exists = storage.exists(mf);
       if (exists) {
         try {
-          m = CheckpointVerifier.readManifest(storage, mf);
+          m = CheckpointVerifier.readManifest(storage, mf, path(mf));
         } catch (IOException e) {
           m = null;
         }
@@ -49,14 +62,21 @@ final class CheckpointFolders {
   }
 
   /** A folder's state, or null when it is not a checkpoint folder. */
-  CheckpointState state(Path folder) {
+  CheckpointState state(String folder) throws IOException {
     Described d = describe(folder);
     return d == null ? null : d.state();
   }
 
   /** Checks a folder at a level: intact, damaged, not committed, or deleted while checked. */
-  VerifyResult verify(Path folder, Verification level) {
-    Described d = describe(folder);
+  VerifyResult verify(String folder, Verification level) {
+    Path shown = path(folder);
+    Described d;
+    try {
+      d = describe(folder);
+    } catch (IOException e) {
+      return new VerifyResult(
+          shown, VerifyResult.Outcome.DAMAGED, null, java.util.List.of("unreadable: " + e));
+    }
     if (d == null
         || (d.state() != CheckpointState.COMMITTED && d.state() != CheckpointState.DAMAGED)) {
       String what =
@@ -66,21 +86,28 @@ final class CheckpointFolders {
                   + d.state().name().toLowerCase(java.util.Locale.ROOT)
                   + ")";
       return new VerifyResult(
-          folder, VerifyResult.Outcome.NOT_COMMITTED, null, java.util.List.of(what));
+          shown, VerifyResult.Outcome.NOT_COMMITTED, null, java.util.List.of(what));
     }
-    CheckpointVerifier.Result r = CheckpointVerifier.check(storage, folder, level);
+    CheckpointVerifier.Result r = CheckpointVerifier.check(this, folder, level);
     if (r.problems().isEmpty()) {
-      return new VerifyResult(folder, VerifyResult.Outcome.INTACT, r.manifest(), r.lines());
+      return new VerifyResult(shown, VerifyResult.Outcome.INTACT, r.manifest(), r.lines());
     }
-    if (d.state() == CheckpointState.COMMITTED
-        && !storage.exists(folder.resolve(Manifest.FILE_NAME))) {
+    if (d.state() == CheckpointState.COMMITTED && !manifestStillThere(folder)) {
       // It had a sound manifest a moment ago: deleted (retention) while we read it, not damaged.
       return new VerifyResult(
-          folder,
+          shown,
           VerifyResult.Outcome.DELETED,
           r.manifest(),
           java.util.List.of("deleted while it was being checked"));
     }
-    return new VerifyResult(folder, VerifyResult.Outcome.DAMAGED, r.manifest(), r.lines());
+    return new VerifyResult(shown, VerifyResult.Outcome.DAMAGED, r.manifest(), r.lines());
+  }
+
+  private boolean manifestStillThere(String folder) {
+    try {
+      return storage.exists(StorageNames.join(folder, Manifest.FILE_NAME));
+    } catch (IOException e) {
+      return true; // cannot tell: report what was found, not a deletion
+    }
   }
 }

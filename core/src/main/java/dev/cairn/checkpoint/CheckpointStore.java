@@ -40,7 +40,12 @@ public interface CheckpointStore extends Closeable {
    * VerifyResult.Outcome#DELETED}, not damaged.
    */
   static VerifyResult verifyFolder(Path checkpointFolder, Verification level) {
-    return new CheckpointFolders(Storage.local()).verify(checkpointFolder, level);
+    Path abs = checkpointFolder.toAbsolutePath().normalize();
+    if (abs.getParent() == null) {
+      throw new IllegalArgumentException("expected a checkpoint folder, got the root " + abs);
+    }
+    return new CheckpointFolders(Storage.at(abs.getParent()), abs.getParent())
+        .verify(String.valueOf(abs.getFileName()), level);
   }
 
   /**
@@ -49,7 +54,17 @@ public interface CheckpointStore extends Closeable {
    * itself uses.
    */
   static Optional<CheckpointState> classify(Path folder) {
-    return Optional.ofNullable(new CheckpointFolders(Storage.local()).state(folder));
+    Path abs = folder.toAbsolutePath().normalize();
+    if (abs.getParent() == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.ofNullable(
+          new CheckpointFolders(Storage.at(abs.getParent()), abs.getParent())
+              .state(String.valueOf(abs.getFileName())));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** The folder holding the {@code step-N} folders. */
@@ -122,7 +137,7 @@ public interface CheckpointStore extends Closeable {
   /** Options for opening a store; every setter validates its value. */
   final class Builder {
     private final Path folder;
-    private Storage storage = Storage.local();
+    private Storage storage;
     private Clock clock = Clock.systemUTC();
     private Consumer<CheckpointEvent> events = CheckpointEvents.LOG;
     private Verification loadVerification = Verification.CRC32C;
@@ -136,7 +151,11 @@ public interface CheckpointStore extends Closeable {
       this.folder = folder;
     }
 
-    /** The storage to write through (default: local disk with real fsyncs). */
+    /**
+     * The storage to write through, rooted at the checkpoint folder (default: {@code
+     * Storage.at(folder)}, the local disk with real fsyncs); the folder then only names the store
+     * in results and messages.
+     */
     public Builder storage(Storage storage) {
       this.storage = java.util.Objects.requireNonNull(storage, "storage");
       return this;
@@ -181,7 +200,13 @@ public interface CheckpointStore extends Closeable {
 
     public CheckpointStore open() throws IOException {
       return DefaultCheckpointStore.open(
-          folder, storage, clock, events, loadVerification, readOnly, directThreshold);
+          folder,
+          storage == null ? Storage.at(folder) : storage,
+          clock,
+          events,
+          loadVerification,
+          readOnly,
+          directThreshold);
     }
   }
 }

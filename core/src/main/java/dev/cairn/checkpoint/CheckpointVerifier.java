@@ -3,9 +3,9 @@ package dev.cairn.checkpoint;
 import dev.cairn.safetensors.MalformedSafetensorsException;
 import dev.cairn.safetensors.SafetensorsFile;
 import dev.cairn.store.Storage;
+import dev.cairn.store.StorageNames;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -16,16 +16,21 @@ import java.util.Set;
 final class CheckpointVerifier {
   private CheckpointVerifier() {}
 
-  /** Reads and decodes a manifest file. */
-  static Manifest readManifest(Storage storage, Path file) throws IOException {
-    long size = storage.size(file);
-    if (size > Manifest.MAX_BYTES) {
-      throw new CorruptCheckpointException(
-          file, "manifest is " + size + " bytes, over the limit of " + Manifest.MAX_BYTES);
-    }
-    ByteBuffer buf = ByteBuffer.allocate((int) size);
-    try (FileChannel ch = storage.openRead(file)) {
-      while (buf.hasRemaining() && ch.read(buf) >= 0) {
+  /**
+   * Reads and decodes a manifest file.
+   *
+   * @param file how the file is named in errors
+   */
+  static Manifest readManifest(Storage storage, String name, Path file) throws IOException {
+    ByteBuffer buf;
+    try (Storage.Input in = storage.open(name)) {
+      long size = in.size();
+      if (size > Manifest.MAX_BYTES) {
+        throw new CorruptCheckpointException(
+            file, "manifest is " + size + " bytes, over the limit of " + Manifest.MAX_BYTES);
+      }
+      buf = ByteBuffer.allocate((int) size);
+      while (buf.hasRemaining() && in.read(buf, buf.position()) >= 0) {
         // read until full or end of file
       }
     }
@@ -35,10 +40,19 @@ final class CheckpointVerifier {
   }
 
   /** Every defect found, each naming its file; an empty list means intact at this level. */
-  static Result check(Storage storage, Path folder, Verification level) {
+  static Result check(CheckpointFolders folders, String folder, Verification level) {
+    Storage storage = folders.storage();
     List<CorruptCheckpointException> problems = new ArrayList<>();
-    Path manifestFile = folder.resolve(Manifest.FILE_NAME);
-    if (!storage.exists(manifestFile)) {
+    String manifestName = StorageNames.join(folder, Manifest.FILE_NAME);
+    Path manifestFile = folders.path(manifestName);
+    boolean exists;
+    try {
+      exists = storage.exists(manifestName);
+    } catch (IOException e) {
+      problems.add(new CorruptCheckpointException(manifestFile, -1, "unreadable: " + e, e));
+      return new Result(null, problems);
+    }
+    if (!exists) {
       problems.add(
           new CorruptCheckpointException(
               manifestFile,
@@ -47,7 +61,7 @@ final class CheckpointVerifier {
     }
     Manifest m;
     try {
-      m = readManifest(storage, manifestFile);
+      m = readManifest(storage, manifestName, manifestFile);
     } catch (CorruptCheckpointException e) {
       problems.add(e);
       return new Result(null, problems);
@@ -59,16 +73,18 @@ final class CheckpointVerifier {
     if (folderStep >= 0 && folderStep != m.step()) {
       problems.add(
           new CorruptCheckpointException(
-              manifestFile, "manifest is for step " + m.step() + " but the folder is " + folder));
+              manifestFile,
+              "manifest is for step " + m.step() + " but the folder is " + folders.path(folder)));
     }
     Set<String> listed = new HashSet<>();
     for (Manifest.FileEntry f : m.files()) {
       listed.add(f.path());
-      checkFile(storage, folder.resolve(f.path()), f, level, problems);
+      String name = StorageNames.join(folder, f.path());
+      checkFile(storage, name, folders.path(name), f, level, problems);
     }
     if (problems.isEmpty()) {
       for (Manifest.PartEntry p : m.parts()) {
-        checkPart(storage, folder, p, listed, problems);
+        checkPart(folders, folder, p, listed, problems);
       }
     }
     return new Result(m, problems);
@@ -94,14 +110,15 @@ final class CheckpointVerifier {
 
   private static void checkFile(
       Storage storage,
+      String name,
       Path file,
       Manifest.FileEntry entry,
       Verification level,
       List<CorruptCheckpointException> problems) {
-    // One open per file: sizes and data are read through the same channel, so a file deleted
+    // One open per file: sizes and data are read through the same input, so a file deleted
     // meanwhile is read whole, or found missing at open (and the caller can tell it was deleted).
-    try (FileChannel ch = FileScanner.open(storage, file, entry.size())) {
-      long size = ch.size();
+    try (Storage.Input in = storage.openSequential(name)) {
+      long size = in.size();
       if (size != entry.size()) {
         problems.add(
             new CorruptCheckpointException(
@@ -114,7 +131,7 @@ final class CheckpointVerifier {
       if (level == Verification.SIZES) {
         return;
       }
-      checkData(ch, file, entry, level == Verification.FULL, problems);
+      checkData(in, file, entry, level == Verification.FULL, problems);
     } catch (java.nio.file.NoSuchFileException e) {
       problems.add(new CorruptCheckpointException(file, "missing (listed in the manifest)"));
     } catch (IOException e) {
@@ -123,7 +140,7 @@ final class CheckpointVerifier {
   }
 
   private static void checkData(
-      FileChannel ch,
+      Storage.Input in,
       Path file,
       Manifest.FileEntry entry,
       boolean sha,
@@ -134,7 +151,7 @@ final class CheckpointVerifier {
     // The digest's chunk size is fixed; a manifest written with another one is checked by SHA only.
     boolean crcComparable = chunk == FileDigest.CHUNK_BYTES;
     try {
-      FileScanner.scan(ch, file, entry.size(), (offset, data) -> digest.update(data));
+      FileScanner.scan(in, file, entry.size(), (offset, data) -> digest.update(data));
     } catch (java.io.EOFException e) {
       problems.add(new CorruptCheckpointException(file, -1, "ends early: " + e.getMessage(), e));
       return;
@@ -162,12 +179,14 @@ final class CheckpointVerifier {
   }
 
   private static void checkPart(
-      Storage storage,
-      Path folder,
+      CheckpointFolders folders,
+      String folder,
       Manifest.PartEntry part,
       Set<String> listed,
       List<CorruptCheckpointException> problems) {
-    Path file = folder.resolve(part.file());
+    Storage storage = folders.storage();
+    String name = StorageNames.join(folder, part.file());
+    Path file = folders.path(name);
     if (!listed.contains(part.file())) {
       problems.add(
           new CorruptCheckpointException(
@@ -176,12 +195,12 @@ final class CheckpointVerifier {
     }
     try {
       if (part.kind().equals(Manifest.Kind.TENSORS.wireName())) {
-        try (SafetensorsFile f = SafetensorsFile.open(storage.openRead(file), file)) {
+        try (SafetensorsFile f = SafetensorsFile.open(storage.open(name), file)) {
           f.tensors();
         }
       } else {
-        try (FileChannel ch = storage.openRead(file)) {
-          CheckpointJson.read(java.nio.channels.Channels.newInputStream(ch));
+        try (java.io.InputStream in = FileScanner.stream(storage.open(name))) {
+          CheckpointJson.read(in);
         }
       }
     } catch (MalformedSafetensorsException e) {

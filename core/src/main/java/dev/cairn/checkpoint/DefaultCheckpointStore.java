@@ -32,7 +32,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
   private final Storage.Lock writerLock;
   private final ExecutorService hashing;
   private final ExecutorService io;
-  private final DirectFileWriter.StagingBuffers staging = new DirectFileWriter.StagingBuffers();
+  private final TeeWriter.StagingBuffers staging = new TeeWriter.StagingBuffers();
   private final long directThreshold;
   private final Set<Long> unsettled = new HashSet<>();
 
@@ -53,7 +53,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
     this.directThreshold = directThreshold;
     this.folder = folder;
     this.storage = storage;
-    this.folders = new CheckpointFolders(storage);
+    this.folders = new CheckpointFolders(storage, folder);
     this.clock = clock;
     this.events = safe(events);
     this.loadVerification = loadVerification;
@@ -63,6 +63,10 @@ final class DefaultCheckpointStore implements CheckpointStore {
     this.io = readOnly ? null : DaemonThreads.single("cairn-direct-io");
   }
 
+  /**
+   * @param storage rooted at the checkpoint folder
+   * @param folder how that folder is named in results and messages
+   */
   static CheckpointStore open(
       Path folder,
       Storage storage,
@@ -73,15 +77,15 @@ final class DefaultCheckpointStore implements CheckpointStore {
       long directThreshold)
       throws IOException {
     if (readOnly) {
-      if (!storage.isFolder(folder)) {
+      if (!storage.isFolder(CommitStrategy.ROOT)) {
         throw new java.nio.file.NoSuchFileException(
             folder.toString(), null, "no checkpoint folder here");
       }
       return new DefaultCheckpointStore(
           folder, storage, clock, events, loadVerification, true, directThreshold, null);
     }
-    storage.createFolders(folder);
-    Optional<Storage.Lock> lock = storage.tryLock(folder.resolve(StepFolders.LOCK_FILE));
+    storage.createFolders(CommitStrategy.ROOT);
+    Optional<Storage.Lock> lock = storage.tryLock(StepFolders.LOCK_FILE);
     if (lock.isEmpty()) {
       throw new IllegalStateException(
           "another writer holds "
@@ -118,7 +122,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
   /** Runs under the writer lock: no save of this store can be in flight. */
   private void removeLeftovers() throws IOException {
     boolean removed = false;
-    for (Path p : storage.list(folder)) {
+    for (String p : storage.list(CommitStrategy.ROOT)) {
       CheckpointState state = folders.state(p);
       if (state != null && state.isAbandoned()) {
         storage.deleteTree(p);
@@ -127,12 +131,12 @@ final class DefaultCheckpointStore implements CheckpointStore {
             new CheckpointEvent(
                 CheckpointEvent.Type.REMOVED_LEFTOVER,
                 -1,
-                p,
-                "removed " + p.getFileName() + " left by an interrupted save or deletion"));
+                folders.path(p),
+                "removed " + p + " left by an interrupted save or deletion"));
       }
     }
     if (removed) {
-      storage.syncFolder(folder);
+      storage.syncFolder(CommitStrategy.ROOT);
     }
   }
 
@@ -151,7 +155,6 @@ final class DefaultCheckpointStore implements CheckpointStore {
             storage,
             folders,
             new DurableWriter(storage, hashing, io, staging, directThreshold),
-            folder,
             clock,
             events,
             unsettled);
@@ -184,7 +187,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
   public List<CheckpointInfo> list() throws IOException {
     Set<Long> pins = pinned();
     List<CheckpointInfo> out = new ArrayList<>();
-    for (Path p : storage.list(folder)) {
+    for (String p : storage.list(CommitStrategy.ROOT)) {
       long step = StepFolders.step(p);
       if (step < 0) {
         continue;
@@ -196,7 +199,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
       }
       Manifest m = d.manifest();
       boolean pinned = pins.contains(step) || (m != null && m.name() != null);
-      out.add(new CheckpointInfo(step, p, m, pinned, d.state()));
+      out.add(new CheckpointInfo(step, folders.path(p), m, pinned, d.state()));
     }
     out.sort(Comparator.comparingLong(CheckpointInfo::step));
     return out;
@@ -208,7 +211,8 @@ final class DefaultCheckpointStore implements CheckpointStore {
     for (int i = all.size() - 1; i >= 0; i--) {
       CheckpointInfo c = all.get(i);
       try {
-        return Optional.of(LoadedCheckpoint.open(storage, c.folder(), loadVerification));
+        return Optional.of(
+            LoadedCheckpoint.open(folders, StepFolders.name(c.step()), loadVerification));
       } catch (IOException e) {
         events.accept(
             new CheckpointEvent(
@@ -228,21 +232,21 @@ final class DefaultCheckpointStore implements CheckpointStore {
 
   @Override
   public LoadedCheckpoint load(long step, Verification level) throws IOException {
-    Path p = folder.resolve(StepFolders.name(step));
+    String p = StepFolders.name(step);
     if (!storage.isFolder(p)) {
       throw new java.nio.file.NoSuchFileException(
-          p.toString(), null, "no checkpoint for step " + step);
+          folders.path(p).toString(), null, "no checkpoint for step " + step);
     }
-    return LoadedCheckpoint.open(storage, p, level);
+    return LoadedCheckpoint.open(folders, p, level);
   }
 
   @Override
   public VerifyResult verify(long step, Verification level) {
-    return folders.verify(folder.resolve(StepFolders.name(step)), level);
+    return folders.verify(StepFolders.name(step), level);
   }
 
-  private Path pinFile(long step) {
-    return folder.resolve(StepFolders.PINNED_FOLDER).resolve(StepFolders.name(step));
+  private static String pinFile(long step) {
+    return StepFolders.PINNED_FOLDER + "/" + StepFolders.name(step);
   }
 
   /**
@@ -250,18 +254,18 @@ final class DefaultCheckpointStore implements CheckpointStore {
    * retention looks (and is honoured) or after the checkpoint is gone (and is refused).
    */
   private Storage.Lock pinLock() throws IOException {
-    return storage.lock(folder.resolve(StepFolders.PIN_LOCK_FILE));
+    return storage.lock(StepFolders.PIN_LOCK_FILE);
   }
 
   @Override
   public void pin(long step) throws IOException {
-    Path p = folder.resolve(StepFolders.name(step));
+    String p = StepFolders.name(step);
     try (Storage.Lock l = pinLock()) {
       if (folders.state(p) != CheckpointState.COMMITTED) {
         throw new IllegalArgumentException(
             "no committed checkpoint for step " + step + " in " + folder);
       }
-      Path pins = folder.resolve(StepFolders.PINNED_FOLDER);
+      String pins = StepFolders.PINNED_FOLDER;
       storage.createFolders(pins);
       if (!storage.exists(pinFile(step))) {
         storage.create(pinFile(step)).close();
@@ -274,7 +278,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
   public void unpin(long step) throws IOException {
     try (Storage.Lock l = pinLock()) {
       storage.delete(pinFile(step));
-      Path pins = folder.resolve(StepFolders.PINNED_FOLDER);
+      String pins = StepFolders.PINNED_FOLDER;
       if (storage.isFolder(pins)) {
         storage.syncFolder(pins);
       }
@@ -284,9 +288,9 @@ final class DefaultCheckpointStore implements CheckpointStore {
   @Override
   public Set<Long> pinned() throws IOException {
     Set<Long> out = new TreeSet<>();
-    Path pins = folder.resolve(StepFolders.PINNED_FOLDER);
+    String pins = StepFolders.PINNED_FOLDER;
     if (storage.isFolder(pins)) {
-      for (Path p : storage.list(pins)) {
+      for (String p : storage.list(pins)) {
         long step = StepFolders.step(p);
         if (step >= 0) {
           out.add(step);
@@ -316,9 +320,9 @@ final class DefaultCheckpointStore implements CheckpointStore {
         if (storage.exists(pinFile(c.step()))) {
           continue; // pinned by another process (the dashboard) since the list was read
         }
-        folders.strategy().delete(storage, c.folder(), folder);
+        folders.strategy().delete(storage, StepFolders.name(c.step()));
       }
-      proven.remove(StepFolders.fileName(c.folder()));
+      proven.remove(StepFolders.name(c.step()));
       deleted.add(c.step());
       events.accept(
           new CheckpointEvent(
@@ -328,7 +332,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
               "deleted " + c.folder().getFileName() + " (retention policy)"));
     }
     if (!deleted.isEmpty()) {
-      storage.syncFolder(folder);
+      storage.syncFolder(CommitStrategy.ROOT);
     }
     return deleted;
   }
@@ -352,11 +356,11 @@ final class DefaultCheckpointStore implements CheckpointStore {
       if (!c.committed() || doomed.contains(c.step())) {
         continue;
       }
-      String key = StepFolders.fileName(c.folder());
+      String key = StepFolders.name(c.step());
       if (c.manifest().equals(proven.get(key))) {
         return c.step();
       }
-      VerifyResult r = folders.verify(c.folder(), RETENTION_PROOF);
+      VerifyResult r = folders.verify(key, RETENTION_PROOF);
       if (r.ok()) {
         proven.put(key, c.manifest());
         return c.step();

@@ -1,25 +1,19 @@
 package dev.cairn.checkpoint;
 
 import dev.cairn.store.Storage;
-import java.io.EOFException;
+import dev.cairn.store.StorageNames;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
 
 /**
- * Writes one new file durably and returns its manifest entry. The checksums are computed by a
- * second thread that reads the file back (from the page cache) just behind the writer, so hashing
- * overlaps with writing and with the fsync instead of adding to them.
+ * Writes one new file durably and returns its manifest entry, with the checksums computed over the
+ * bytes as they are written ({@link TeeWriter}). Large files go through O_DIRECT where the storage
+ * offers it.
  */
 final class DurableWriter {
-  private static final int READ_BYTES = 4 << 20;
 
   /** Produces the file's content. */
   @FunctionalInterface
@@ -30,18 +24,18 @@ final class DurableWriter {
   private final Storage storage;
   private final ExecutorService hashing;
   private final ExecutorService io;
-  private final DirectFileWriter.StagingBuffers staging;
+  private final TeeWriter.StagingBuffers staging;
   private final long directThreshold;
 
   /**
    * @param directThreshold files expected to be at least this large are written with O_DIRECT where
-   *     the file system allows it
+   *     the storage allows it
    */
   DurableWriter(
       Storage storage,
       ExecutorService hashing,
       ExecutorService io,
-      DirectFileWriter.StagingBuffers staging,
+      TeeWriter.StagingBuffers staging,
       long directThreshold) {
     this.storage = storage;
     this.hashing = hashing;
@@ -51,183 +45,66 @@ final class DurableWriter {
   }
 
   /**
-   * Creates {@code file} (it must not exist), writes it, fsyncs it and closes it.
+   * Creates {@code name} (it must not exist), writes it, syncs it and closes it. On failure the
+   * output is aborted; the caller removes what may have been created.
    *
    * @param expectedBytes the size the body will write, to choose between O_DIRECT and buffered
    */
-  Manifest.FileEntry write(Path file, long expectedBytes, Body body) throws IOException {
-    if (expectedBytes >= directThreshold) {
-      java.util.Optional<Storage.DirectFile> direct = storage.createDirect(file);
+  Manifest.FileEntry write(String name, long expectedBytes, Body body) throws IOException {
+    Storage.Output out = null;
+    if (expectedBytes >= directThreshold && storage.capabilities().directIo()) {
+      Optional<Storage.DirectOutput> direct = storage.createDirect(name);
       if (direct.isPresent()) {
-        return writeDirect(file, direct.get(), body);
+        out = direct.get();
       }
     }
-    return writeBuffered(file, body);
-  }
-
-  private Manifest.FileEntry writeDirect(Path file, Storage.DirectFile direct, Body body)
-      throws IOException {
-    FileChannel out = direct.channel();
+    if (out == null) {
+      out = storage.create(name);
+    }
+    FileDigest d;
     try {
-      DirectFileWriter w = new DirectFileWriter(direct, hashing, io, staging);
+      TeeWriter w = new TeeWriter(out, hashing, io, staging);
       boolean done = false;
       try {
         body.writeTo(w);
-        FileDigest d = w.finish(storage);
+        d = w.finish();
         done = true;
-        return entry(file, d);
       } finally {
         if (!done) {
           w.awaitHashing();
         }
       }
-    } finally {
-      out.close();
-    }
-  }
-
-  private static Manifest.FileEntry entry(Path file, FileDigest d) {
-    return new Manifest.FileEntry(
-        StepFolders.fileName(file), d.total(), d.sha256(), FileDigest.CHUNK_BYTES, d.crcs());
-  }
-
-  private Manifest.FileEntry writeBuffered(Path file, Body body) throws IOException {
-    try (FileChannel out = storage.create(file);
-        FileChannel in = storage.openRead(file)) {
-      Tail tail = new Tail(in);
-      Future<FileDigest> digest = hashing.submit(tail);
-      boolean done = false;
+    } catch (IOException | RuntimeException e) {
       try {
-        body.writeTo(new Counting(out, tail));
-        tail.finish();
-        storage.sync(out);
-        FileDigest d = await(digest);
-        done = true;
-        return entry(file, d);
-      } finally {
-        if (!done) {
-          tail.abort();
-          try {
-            digest.get();
-          } catch (ExecutionException | InterruptedException | RuntimeException ignored) {
-            // The write already failed; that first failure is the one reported.
-            if (ignored instanceof InterruptedException) {
-              Thread.currentThread().interrupt();
-            }
-          }
-        }
+        out.abort();
+      } catch (IOException | RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
       }
+      throw e;
     }
+    // Closed only after the sync: where close publishes (object stores) a conflict shows here.
+    out.close();
+    return new Manifest.FileEntry(
+        StorageNames.last(name), d.total(), d.sha256(), FileDigest.CHUNK_BYTES, d.crcs());
   }
 
-  /** Creates, writes and fsyncs a small file held in memory (the manifest). */
-  void writeSmall(Path file, byte[] content) throws IOException {
-    try (FileChannel out = storage.create(file)) {
+  /** Creates, writes and syncs a small file held in memory (the manifest). */
+  void writeSmall(String name, byte[] content) throws IOException {
+    Storage.Output out = storage.create(name);
+    try {
       ByteBuffer b = ByteBuffer.wrap(content);
       while (b.hasRemaining()) {
         out.write(b);
       }
-      storage.sync(out);
-    }
-  }
-
-  private static FileDigest await(Future<FileDigest> f) throws IOException {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while checksumming");
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof IOException io) {
-        throw io;
+      out.sync();
+    } catch (IOException | RuntimeException e) {
+      try {
+        out.abort();
+      } catch (IOException | RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
       }
-      throw new IOException("checksumming failed", e.getCause());
+      throw e;
     }
-  }
-
-  /** Passes writes through and tells the tail how far the file is written. */
-  private static final class Counting implements WritableByteChannel {
-    private final FileChannel out;
-    private final Tail tail;
-
-    Counting(FileChannel out, Tail tail) {
-      this.out = out;
-      this.tail = tail;
-    }
-
-    @Override
-    public int write(ByteBuffer src) throws IOException {
-      int n = out.write(src);
-      tail.advance(n);
-      return n;
-    }
-
-    @Override
-    public boolean isOpen() {
-      return out.isOpen();
-    }
-
-    @Override
-    public void close() {
-      // The writer owns the channel.
-    }
-  }
-
-  /** Reads the file back behind the writer and digests it. */
-  private static final class Tail implements Callable<FileDigest> {
-    private final FileChannel in;
-    private final FileDigest digest = new FileDigest(true);
-    private long available;
-    private boolean finished;
-    private boolean aborted;
-
-    Tail(FileChannel in) {
-      this.in = in;
-    }
-
-    synchronized void advance(long n) {
-      available += n;
-      notifyAll();
-    }
-
-    synchronized void finish() {
-      finished = true;
-      notifyAll();
-    }
-
-    synchronized void abort() {
-      aborted = true;
-      notifyAll();
-    }
-
-    @Override
-    public FileDigest call() throws IOException, InterruptedException {
-      ByteBuffer buf = ByteBuffer.allocateDirect(READ_BYTES);
-      long pos = 0;
-      while (true) {
-        long limit;
-        synchronized (this) {
-          while (!aborted && !finished && pos >= available) {
-            wait();
-          }
-          if (aborted) {
-            return digest;
-          }
-          if (pos >= available) {
-            return digest;
-          }
-          limit = available;
-        }
-        buf.clear().limit((int) Math.min(buf.capacity(), limit - pos));
-        while (buf.hasRemaining()) {
-          if (in.read(buf, pos + buf.position()) < 0) {
-            throw new EOFException("file shrank while being checksummed at byte " + pos);
-          }
-        }
-        buf.flip();
-        digest.update(buf);
-        pos += buf.limit();
-      }
-    }
+    out.close();
   }
 }

@@ -1,24 +1,21 @@
 package dev.cairn.checkpoint;
 
-import com.sun.nio.file.ExtendedOpenOption;
 import dev.cairn.store.Storage;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
- * Reads a whole file once, front to back, in aligned chunks, through a channel opened once. Large
- * files are read with O_DIRECT where the file system allows: a restart after a crash then reads at
- * the device's speed, and does not push the rest of the page cache out. Reading through a channel
- * that was opened before means a file deleted meanwhile (by retention in another process) is still
- * read whole, never reported as damaged.
+ * Reads a whole file once, front to back, in aligned chunks, through an input opened once with
+ * {@link Storage#openSequential} (O_DIRECT for large local files, so a restart after a crash reads
+ * at the device's speed and does not push the rest of the page cache out). Reading through an input
+ * opened before means a file deleted meanwhile (by retention in another process) is still read
+ * whole where the storage allows, never reported as damaged.
  */
 final class FileScanner {
   static final int CHUNK_BYTES = 8 << 20;
-  private static final long DIRECT_READ_BYTES = 64L << 20;
   private static final int ALIGNMENT = 4096;
 
   /** Receives consecutive chunks; the buffer is only valid during the call. */
@@ -30,19 +27,12 @@ final class FileScanner {
   private FileScanner() {}
 
   /**
-   * Reads {@code size} bytes of {@code file}.
+   * Reads {@code size} bytes through an open input, with positional reads only.
    *
+   * @param file how the file is named in errors
    * @throws EOFException naming the offset when the file is shorter than {@code size}
    */
-  static void scan(Storage storage, Path file, long size, ChunkConsumer consumer)
-      throws IOException {
-    try (FileChannel ch = open(storage, file, size)) {
-      scan(ch, file, size, consumer);
-    }
-  }
-
-  /** Reads {@code size} bytes through an open channel, with positional reads only. */
-  static void scan(FileChannel ch, Path file, long size, ChunkConsumer consumer)
+  static void scan(Storage.Input in, Path file, long size, ChunkConsumer consumer)
       throws IOException {
     ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK_BYTES + ALIGNMENT).alignedSlice(ALIGNMENT);
     buf.limit(CHUNK_BYTES);
@@ -53,7 +43,7 @@ final class FileScanner {
       buf.clear();
       int want = (int) Math.min(CHUNK_BYTES, size - pos);
       while (buf.position() < want) {
-        if (ch.read(buf, pos + buf.position()) <= 0) {
+        if (in.read(buf, pos + buf.position()) <= 0) {
           throw new EOFException(file + " ends at byte " + (pos + buf.position()));
         }
       }
@@ -63,18 +53,33 @@ final class FileScanner {
     }
   }
 
-  /** Opens a file for {@link #scan}: with O_DIRECT when it is large and the file system allows. */
-  static FileChannel open(Storage storage, Path file, long size) throws IOException {
-    if (size >= DIRECT_READ_BYTES
-        && file.getFileSystem().equals(java.nio.file.FileSystems.getDefault())) {
-      try {
-        return FileChannel.open(file, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
-      } catch (java.nio.file.NoSuchFileException e) {
-        throw e;
-      } catch (IOException | UnsupportedOperationException e) {
-        // Not supported here (tmpfs and others): read through the page cache.
+  /** A stream over a whole input from its start (for JSON parts); closing it closes the input. */
+  static InputStream stream(Storage.Input in) {
+    return new InputStream() {
+      private long pos;
+
+      @Override
+      public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
       }
-    }
-    return storage.openRead(file);
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        if (len == 0) {
+          return 0;
+        }
+        int n = in.read(ByteBuffer.wrap(b, off, len), pos);
+        if (n > 0) {
+          pos += n;
+        }
+        return n;
+      }
+
+      @Override
+      public void close() throws IOException {
+        in.close();
+      }
+    };
   }
 }

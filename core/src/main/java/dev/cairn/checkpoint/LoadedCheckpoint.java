@@ -5,11 +5,10 @@ import dev.cairn.safetensors.MalformedSafetensorsException;
 import dev.cairn.safetensors.SafetensorsFile;
 import dev.cairn.safetensors.TensorInfo;
 import dev.cairn.store.Storage;
+import dev.cairn.store.StorageNames;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,14 +23,14 @@ public final class LoadedCheckpoint implements Closeable {
   private final Path folder;
   private final Manifest manifest;
   private final Map<String, SafetensorsFile> tensors;
-  private final Map<String, FileChannel> scans;
+  private final Map<String, Storage.Input> scans;
   private final Map<String, JsonNode> json;
 
   private LoadedCheckpoint(
       Path folder,
       Manifest manifest,
       Map<String, SafetensorsFile> tensors,
-      Map<String, FileChannel> scans,
+      Map<String, Storage.Input> scans,
       Map<String, JsonNode> json) {
     this.folder = folder;
     this.manifest = manifest;
@@ -46,27 +45,37 @@ public final class LoadedCheckpoint implements Closeable {
    * @throws CorruptCheckpointException naming the first damaged file (others are suppressed)
    */
   public static LoadedCheckpoint open(Path folder, Verification level) throws IOException {
-    return open(Storage.local(), folder, level);
+    Path abs = folder.toAbsolutePath().normalize();
+    Path parent = abs.getParent();
+    if (parent == null) {
+      throw new IllegalArgumentException("expected a checkpoint folder, got the root " + folder);
+    }
+    return open(
+        new CheckpointFolders(Storage.at(parent), parent),
+        String.valueOf(abs.getFileName()),
+        level);
   }
 
-  static LoadedCheckpoint open(Storage storage, Path folder, Verification level)
+  static LoadedCheckpoint open(CheckpointFolders folders, String folder, Verification level)
       throws IOException {
-    CheckpointVerifier.Result r = CheckpointVerifier.check(storage, folder, level);
+    CheckpointVerifier.Result r = CheckpointVerifier.check(folders, folder, level);
     r.throwIfBad();
+    Storage storage = folders.storage();
     Manifest m = r.manifest();
     Map<String, SafetensorsFile> tensors = new LinkedHashMap<>();
-    Map<String, FileChannel> scans = new LinkedHashMap<>();
+    Map<String, Storage.Input> scans = new LinkedHashMap<>();
     Map<String, JsonNode> json = new LinkedHashMap<>();
     try {
       for (Manifest.PartEntry p : m.parts()) {
-        Path file = folder.resolve(p.file());
+        String name = StorageNames.join(folder, p.file());
+        Path file = folders.path(name);
         if (p.kind().equals(Manifest.Kind.TENSORS.wireName())) {
-          tensors.put(p.name(), SafetensorsFile.open(storage.openRead(file), file));
+          tensors.put(p.name(), SafetensorsFile.open(storage.open(name), file));
           // Opened now, so readTensors reads this file even if retention deletes it later.
-          scans.put(p.name(), FileScanner.open(storage, file, fileEntry(m, p).size()));
+          scans.put(p.name(), storage.openSequential(name));
         } else {
-          try (FileChannel ch = storage.openRead(file)) {
-            json.put(p.name(), CheckpointJson.read(Channels.newInputStream(ch)));
+          try (java.io.InputStream in = FileScanner.stream(storage.open(name))) {
+            json.put(p.name(), CheckpointJson.read(in));
           }
         }
       }
@@ -77,7 +86,7 @@ public final class LoadedCheckpoint implements Closeable {
       closeAll(tensors, scans, e);
       throw e;
     }
-    return new LoadedCheckpoint(folder, m, tensors, scans, json);
+    return new LoadedCheckpoint(folders.path(folder), m, tensors, scans, json);
   }
 
   private static Manifest.FileEntry fileEntry(Manifest m, Manifest.PartEntry p) {
@@ -85,7 +94,7 @@ public final class LoadedCheckpoint implements Closeable {
   }
 
   private static void closeAll(
-      Map<String, SafetensorsFile> files, Map<String, FileChannel> scans, Exception failure) {
+      Map<String, SafetensorsFile> files, Map<String, Storage.Input> scans, Exception failure) {
     for (java.io.Closeable f : concat(files, scans)) {
       try {
         f.close();
@@ -96,7 +105,7 @@ public final class LoadedCheckpoint implements Closeable {
   }
 
   private static List<java.io.Closeable> concat(
-      Map<String, SafetensorsFile> files, Map<String, FileChannel> scans) {
+      Map<String, SafetensorsFile> files, Map<String, Storage.Input> scans) {
     List<java.io.Closeable> all = new java.util.ArrayList<>(files.values());
     all.addAll(scans.values());
     return all;

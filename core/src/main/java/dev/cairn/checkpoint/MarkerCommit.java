@@ -1,8 +1,8 @@
 package dev.cairn.checkpoint;
 
 import dev.cairn.store.Storage;
+import dev.cairn.store.StorageNames;
 import java.io.IOException;
-import java.nio.file.Path;
 
 /**
  * For storage whose rename is not atomic (object stores): files go straight into {@code step-N} and
@@ -13,31 +13,29 @@ import java.nio.file.Path;
 final class MarkerCommit extends CommitStrategy {
 
   @Override
-  Path workFolder(Path parent, long step) {
-    return parent.resolve(StepFolders.name(step));
+  String workFolder(long step) {
+    return StepFolders.name(step);
   }
 
   @Override
-  void beforeManifest(Storage storage, Path work) throws IOException {
+  void beforeManifest(Storage storage, String work) throws IOException {
     // The marker must not become durable before the files it vouches for.
     storage.syncFolder(work);
   }
 
   @Override
-  void publish(Storage storage, Path work, Path target, Path parent) throws IOException {
-    storage.syncFolder(parent);
+  void publish(Storage storage, String work, String target) throws IOException {
+    storage.syncFolder(ROOT);
   }
 
   @Override
-  void withdraw(Storage storage, Path target, Path parent) throws IOException {
-    storage.delete(target.resolve(Manifest.FILE_NAME));
-    storage.syncFolder(target);
-    storage.deleteTree(target);
+  void withdraw(Storage storage, String target) throws IOException {
+    delete(storage, target);
   }
 
   @Override
-  void delete(Storage storage, Path folder, Path parent) throws IOException {
-    storage.delete(folder.resolve(Manifest.FILE_NAME));
+  void delete(Storage storage, String folder) throws IOException {
+    storage.delete(StorageNames.join(folder, Manifest.FILE_NAME));
     storage.syncFolder(folder);
     storage.deleteTree(folder);
   }

@@ -1,6 +1,6 @@
 package dev.cairn.checkpoint;
 
-import java.nio.file.Path;
+import dev.cairn.store.StorageNames;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -29,13 +29,13 @@ final class StepFolders {
 
   private StepFolders() {}
 
-  /** A path's last element; IllegalArgumentException for a file system root. */
-  static String fileName(Path p) {
-    Path n = p.getFileName();
-    if (n == null) {
-      throw new IllegalArgumentException("expected a file or folder, got the root " + p);
+  /** A storage name's last element; IllegalArgumentException for the root. */
+  static String fileName(String name) {
+    String n = StorageNames.last(name);
+    if (n.isEmpty()) {
+      throw new IllegalArgumentException("expected a file or folder, got the storage's root");
     }
-    return n.toString();
+    return n;
   }
 
   static String name(long step) {
@@ -43,7 +43,7 @@ final class StepFolders {
   }
 
   /** The step of a published-looking folder name, or -1. */
-  static long step(Path folder) {
+  static long step(String folder) {
     Matcher m = PUBLISHED.matcher(fileName(folder));
     if (!m.matches()) {
       return -1;
@@ -55,7 +55,7 @@ final class StepFolders {
     }
   }
 
-  static NameKind kind(Path folder) {
+  static NameKind kind(String folder) {
     String n = fileName(folder);
     if (step(folder) >= 0) {
       return NameKind.PUBLISHED;

@@ -516,6 +516,15 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     if (request == null) {
       return;
     }
+    // Filed away before the answer is announced: whoever waits for the event must not still see
+    // the request as pending (and a restart in between must not answer it twice).
+    if (control != null) {
+      try {
+        control.markDone(request);
+      } catch (IOException e) {
+        events.emit(EventType.MONITORING_FAILED, -1, "could not file away a request: " + e);
+      }
+    }
     ObjectNode f = fields("request_id", request.id());
     if (saved != null) {
       f.put("path", saved.folder().toString());
@@ -528,13 +537,6 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       f.put("error", String.valueOf(failure.getMessage()));
       events.emit(
           EventType.SAVE_REQUEST_FAILED, -1, "requested save failed: " + failure.getMessage(), f);
-    }
-    if (control != null) {
-      try {
-        control.markDone(request);
-      } catch (IOException e) {
-        events.emit(EventType.MONITORING_FAILED, -1, "could not file away a request: " + e);
-      }
     }
   }
 

@@ -1,45 +1,49 @@
 package dev.cairn.safetensors;
 
+import dev.cairn.store.Storage;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /**
  * A safetensors file opened for reading. The header is read and validated on open; tensor data is
- * memory-mapped on request and handed out as read-only little-endian buffers without a copy. Mapped
- * buffers stay valid after {@link #close()}.
+ * memory-mapped on request (where the storage maps; else copied once) and handed out as read-only
+ * little-endian buffers. Mapped buffers stay valid after {@link #close()}.
  */
 public final class SafetensorsFile implements Closeable {
   private final Path path;
-  private final FileChannel channel;
+  private final Storage.Input input;
   private final SafetensorsFormat.Header header;
 
-  private SafetensorsFile(Path path, FileChannel channel, SafetensorsFormat.Header header) {
+  private SafetensorsFile(Path path, Storage.Input input, SafetensorsFormat.Header header) {
     this.path = path;
-    this.channel = channel;
+    this.input = input;
     this.header = header;
   }
 
   /** Opens and validates a file. */
   public static SafetensorsFile open(Path file) throws IOException {
-    return open(FileChannel.open(file, StandardOpenOption.READ), file);
+    return open(local(file), file, false);
   }
 
   /**
-   * Validates the file behind an open channel and takes ownership of the channel.
+   * Validates the file behind an open input (of any {@link Storage}) and takes ownership of it.
    *
    * @param name used in error messages
    * @throws MalformedSafetensorsException naming the file, offset and problem
    */
-  public static SafetensorsFile open(FileChannel channel, Path name) throws IOException {
-    return open(channel, name, false);
+  public static SafetensorsFile open(Storage.Input input, Path name) throws IOException {
+    return open(input, name, false);
+  }
+
+  private static Storage.Input local(Path file) throws IOException {
+    Path abs = file.toAbsolutePath();
+    return Storage.at(abs.getParent()).open(String.valueOf(abs.getFileName()));
   }
 
   /**
@@ -48,26 +52,26 @@ public final class SafetensorsFile implements Closeable {
    * #open(Path)}. What {@code cairn inspect} uses.
    */
   public static SafetensorsFile openForInspection(Path file) throws IOException {
-    return open(FileChannel.open(file, StandardOpenOption.READ), file, true);
+    return open(local(file), file, true);
   }
 
-  private static SafetensorsFile open(FileChannel channel, Path name, boolean allowUnknownDtypes)
+  private static SafetensorsFile open(Storage.Input input, Path name, boolean allowUnknownDtypes)
       throws IOException {
     try {
-      long size = channel.size();
+      long size = input.size();
       ByteBuffer prefix = ByteBuffer.allocate(8);
       if (size >= 8) {
-        readFully(channel, prefix, 0);
+        readFully(input, prefix, 0);
       }
       long n = SafetensorsFormat.headerLength(prefix, size, name);
       ByteBuffer json = ByteBuffer.allocate((int) n);
-      readFully(channel, json, 8);
+      readFully(input, json, 8);
       SafetensorsFormat.Header header =
           SafetensorsFormat.parseHeader(json.array(), size - 8 - n, name, allowUnknownDtypes);
-      return new SafetensorsFile(name, channel, header);
+      return new SafetensorsFile(name, input, header);
     } catch (IOException | RuntimeException e) {
       try {
-        channel.close();
+        input.close();
       } catch (IOException suppressed) {
         e.addSuppressed(suppressed);
       }
@@ -75,7 +79,8 @@ public final class SafetensorsFile implements Closeable {
     }
   }
 
-  private static void readFully(FileChannel ch, ByteBuffer dst, long position) throws IOException {
+  private static void readFully(Storage.Input ch, ByteBuffer dst, long position)
+      throws IOException {
     long pos = position;
     while (dst.hasRemaining()) {
       int n = ch.read(dst, pos);
@@ -188,13 +193,11 @@ public final class SafetensorsFile implements Closeable {
     if (size == 0) {
       return ByteBuffer.allocate(0).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
-    return channel
-        .map(FileChannel.MapMode.READ_ONLY, position, size)
-        .order(ByteOrder.LITTLE_ENDIAN);
+    return input.map(position, size).order(ByteOrder.LITTLE_ENDIAN);
   }
 
   @Override
   public void close() throws IOException {
-    channel.close();
+    input.close();
   }
 }

@@ -314,7 +314,7 @@ class CheckpointStoreTest {
     Files.writeString(ck.resolve("step-9/model.safetensors"), "abandoned");
     try (CheckpointStore store =
         CheckpointStore.builder(ck)
-            .storage(dev.cairn.store.Storage.localWithoutAtomicRename())
+            .storage(dev.cairn.store.Storage.atWithoutAtomicRename(ck))
             .events(events::add)
             .open()) {
       assertThat(ck.resolve("step-9")).doesNotExist();

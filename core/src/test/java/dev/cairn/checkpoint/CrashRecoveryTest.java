@@ -29,14 +29,16 @@ class CrashRecoveryTest {
   @TempDir Path dir;
   long directThreshold = Long.MAX_VALUE;
 
-  private static Storage storage(boolean atomicRename) {
-    return atomicRename ? Storage.local() : Storage.localWithoutAtomicRename();
+  private static Storage storage(boolean atomicRename, Path folder) {
+    return atomicRename ? Storage.at(folder) : Storage.atWithoutAtomicRename(folder);
   }
 
   private Path template(boolean atomicRename) throws IOException {
     Path t = dir.resolve("template");
     try (CheckpointStore store =
-        CheckpointStore.builder(t.resolve("ck")).storage(storage(atomicRename)).open()) {
+        CheckpointStore.builder(t.resolve("ck"))
+            .storage(storage(atomicRename, t.resolve("ck")))
+            .open()) {
       store.save(Fixtures.checkpoint(1, FLOATS));
     }
     Files.delete(t.resolve("ck/.lock"));
@@ -63,7 +65,7 @@ class CrashRecoveryTest {
     CrashFileSystem fs = CrashFileSystem.wrap(real);
     try (CheckpointStore store =
         CheckpointStore.builder(fs.root().resolve("ck"))
-            .storage(storage(atomicRename))
+            .storage(storage(atomicRename, fs.root().resolve("ck")))
             .directIoThreshold(directThreshold)
             .open()) {
       long before = fs.operationCount();
@@ -92,7 +94,7 @@ class CrashRecoveryTest {
         boolean returned = false;
         try (CheckpointStore store =
             CheckpointStore.builder(fs.root().resolve("ck"))
-                .storage(storage(atomicRename))
+                .storage(storage(atomicRename, fs.root().resolve("ck")))
                 .directIoThreshold(directThreshold)
                 .events(e -> {})
                 .open()) {
@@ -115,7 +117,7 @@ class CrashRecoveryTest {
         List<CheckpointEvent> events = new ArrayList<>();
         try (CheckpointStore store =
                 CheckpointStore.builder(real.resolve("ck"))
-                    .storage(storage(atomicRename))
+                    .storage(storage(atomicRename, real.resolve("ck")))
                     .events(events::add)
                     .open();
             LoadedCheckpoint latest = store.loadLatestValid().orElseThrow()) {
@@ -149,7 +151,9 @@ class CrashRecoveryTest {
   void aCrashDuringRetentionNeverLosesTheNewestCheckpoint(boolean atomicRename) throws IOException {
     Path template = dir.resolve("ret-template");
     try (CheckpointStore store =
-        CheckpointStore.builder(template.resolve("ck")).storage(storage(atomicRename)).open()) {
+        CheckpointStore.builder(template.resolve("ck"))
+            .storage(storage(atomicRename, template.resolve("ck")))
+            .open()) {
       for (long s = 1; s <= 4; s++) {
         store.save(Fixtures.checkpoint(s, 200));
       }
@@ -163,7 +167,7 @@ class CrashRecoveryTest {
         CrashFileSystem fs = CrashFileSystem.wrap(real);
         try (CheckpointStore store =
             CheckpointStore.builder(fs.root().resolve("ck"))
-                .storage(storage(atomicRename))
+                .storage(storage(atomicRename, fs.root().resolve("ck")))
                 .events(e -> {})
                 .open()) {
           fs.setFaultHook(FaultHook.crashAt(fs.operationCount() + point));
@@ -174,7 +178,7 @@ class CrashRecoveryTest {
         fs.crash(point * 100 + outcome);
         try (CheckpointStore store =
             CheckpointStore.builder(real.resolve("ck"))
-                .storage(storage(atomicRename))
+                .storage(storage(atomicRename, real.resolve("ck")))
                 .events(e -> {})
                 .open()) {
           for (CheckpointInfo c : store.list()) {

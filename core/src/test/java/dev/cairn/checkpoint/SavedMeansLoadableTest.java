@@ -399,8 +399,8 @@ class SavedMeansLoadableTest {
     Path gone = ck.resolve("step-1.deleting-0000aaaa");
     // Storage as seen by `cairn verify` while retention in another process removes the folder
     // right after the verifier read the manifest.
-    Storage racing = new DeletingStorage(Storage.local(), step, gone);
-    VerifyResult r = new CheckpointFolders(racing).verify(step, Verification.FULL);
+    Storage racing = new DeletingStorage(Storage.at(ck), "step-1", "step-1.deleting-0000aaaa");
+    VerifyResult r = new CheckpointFolders(racing, ck).verify("step-1", Verification.FULL);
     assertThat(r.outcome()).isEqualTo(VerifyResult.Outcome.DELETED);
     assertThat(r.ok()).isFalse();
   }
@@ -409,8 +409,8 @@ class SavedMeansLoadableTest {
   @ValueSource(strings = {"in flight", "torn manifest"})
   void markerFoldersWithoutAGoodManifestAreNotDamageAndAreKept(String kind) throws IOException {
     Path ck = dir.resolve("marker");
-    Storage marker = Storage.localWithoutAtomicRename();
-    try (CheckpointStore store = CheckpointStore.builder(ck).storage(marker).open()) {
+    try (CheckpointStore store =
+        CheckpointStore.builder(ck).storage(Storage.atWithoutAtomicRename(ck)).open()) {
       store.save(Fixtures.checkpoint(1, 100));
       store.save(Fixtures.checkpoint(2, 100));
     }
@@ -422,7 +422,11 @@ class SavedMeansLoadableTest {
       Files.write(two.resolve("manifest.json"), java.util.Arrays.copyOf(m, m.length / 2));
     }
     try (CheckpointStore reader =
-        CheckpointStore.builder(ck).storage(marker).readOnly(true).events(events::add).open()) {
+        CheckpointStore.builder(ck)
+            .storage(Storage.atWithoutAtomicRename(ck))
+            .readOnly(true)
+            .events(events::add)
+            .open()) {
       VerifyResult r = reader.verify(2, Verification.FULL);
       if (kind.equals("in flight")) {
         assertThat(r.outcome()).isEqualTo(VerifyResult.Outcome.NOT_COMMITTED);
@@ -438,7 +442,10 @@ class SavedMeansLoadableTest {
       }
     }
     try (CheckpointStore store =
-        CheckpointStore.builder(ck).storage(marker).events(events::add).open()) {
+        CheckpointStore.builder(ck)
+            .storage(Storage.atWithoutAtomicRename(ck))
+            .events(events::add)
+            .open()) {
       store.save(Fixtures.checkpoint(2, 100));
       try (LoadedCheckpoint c = store.loadLatestValid().orElseThrow()) {
         assertThat(c.step()).isEqualTo(2);
@@ -457,10 +464,11 @@ class SavedMeansLoadableTest {
 
   @Test
   void aCrashAnywhereInMarkerRetentionLeavesWholeCheckpointsOnly() throws IOException {
-    Storage marker = Storage.localWithoutAtomicRename();
     Path template = dir.resolve("template");
     try (CheckpointStore store =
-        CheckpointStore.builder(template.resolve("ck")).storage(marker).open()) {
+        CheckpointStore.builder(template.resolve("ck"))
+            .storage(Storage.atWithoutAtomicRename(template.resolve("ck")))
+            .open()) {
       for (long step = 1; step <= 3; step++) {
         store.save(Fixtures.checkpoint(step, 300));
       }
@@ -473,7 +481,9 @@ class SavedMeansLoadableTest {
       CrashRecoveryTest.copyTree(template, real);
       CrashFileSystem fs = CrashFileSystem.wrap(real);
       try (CheckpointStore store =
-          CheckpointStore.builder(fs.root().resolve("ck")).storage(marker).open()) {
+          CheckpointStore.builder(fs.root().resolve("ck"))
+              .storage(Storage.atWithoutAtomicRename(fs.root().resolve("ck")))
+              .open()) {
         long before = fs.operationCount();
         assertThat(store.applyRetention(keepOne)).containsExactly(1L, 2L);
         ops = fs.operationCount() - before;
@@ -484,13 +494,19 @@ class SavedMeansLoadableTest {
       CrashRecoveryTest.copyTree(template, real);
       CrashFileSystem fs = CrashFileSystem.wrap(real);
       try (CheckpointStore store =
-          CheckpointStore.builder(fs.root().resolve("ck")).storage(marker).events(e -> {}).open()) {
+          CheckpointStore.builder(fs.root().resolve("ck"))
+              .storage(Storage.atWithoutAtomicRename(fs.root().resolve("ck")))
+              .events(e -> {})
+              .open()) {
         fs.setFaultHook(FaultHook.crashAt(fs.operationCount() + point));
         catchThrowable(() -> store.applyRetention(keepOne));
       }
       fs.crash(point);
       try (CheckpointStore store =
-          CheckpointStore.builder(real.resolve("ck")).storage(marker).events(events::add).open()) {
+          CheckpointStore.builder(real.resolve("ck"))
+              .storage(Storage.atWithoutAtomicRename(real.resolve("ck")))
+              .events(events::add)
+              .open()) {
         for (CheckpointInfo c : store.list()) {
           assertThat(c.state())
               .as("crash at op " + point + ": " + c.folder())

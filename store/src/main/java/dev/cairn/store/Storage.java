@@ -1,22 +1,28 @@
 package dev.cairn.store;
 
+import java.io.Closeable;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
+import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
- * The bytes-and-fsync contract the checkpoint commit protocol is written against. It knows nothing
- * about checkpoints. Implementations: {@link #local()} for any {@code java.nio} file system (the
- * default disk, or a test's crash-simulating one). An HDFS or object-store implementation (through
- * the Hadoop FileSystem API) would answer {@link #atomicRename()} with false, and the commit
- * protocol then publishes with a marker written last instead of a rename.
+ * The bytes-and-durability contract the checkpoint commit protocol is written against: files and
+ * folders named by strings relative to one root ({@link StorageNames}: {@code "step-4/model"}, the
+ * root itself is {@code ""}), so that a local disk, HDFS and an object store can all satisfy it
+ * without pretending to be {@code java.nio}. What an implementation can do beyond the minimum is in
+ * its {@link #capabilities()}; the protocol asks them and never reaches around this interface.
+ *
+ * <p>Every method that names something refuses a malformed name with IllegalArgumentException.
  */
 public interface Storage {
 
-  /** Storage on any {@code java.nio} file system, with real fsyncs and atomic renames. */
-  static Storage local() {
-    return new LocalStorage(true);
+  /** Storage under a folder of any {@code java.nio} file system, with fsyncs and atomic renames. */
+  static Storage at(Path root) {
+    return new LocalStorage(root, true);
   }
 
   /**
@@ -24,80 +30,228 @@ public interface Storage {
    * disk (tests, and file systems such as some FUSE mounts where rename is a copy): a folder is
    * renamed as an object store does it, by copying its files and then deleting the sources.
    */
-  static Storage localWithoutAtomicRename() {
-    return new LocalStorage(false);
+  static Storage atWithoutAtomicRename(Path root) {
+    return new LocalStorage(root, false);
   }
 
-  /** Creates a new file open for writing; fails with FileAlreadyExistsException if it exists. */
-  FileChannel create(Path file) throws IOException;
+  /** What this storage can do beyond the minimum. */
+  Capabilities capabilities();
 
   /**
-   * Creates a new file for unbuffered writing (O_DIRECT), or returns empty when the file system
-   * cannot do that (tmpfs, object stores), in which case nothing was created. Writes to it must
-   * come from buffers aligned to, and sized in multiples of, {@link DirectFile#alignment()}.
-   */
-  default java.util.Optional<DirectFile> createDirect(Path file) throws IOException {
-    return java.util.Optional.empty();
-  }
-
-  /** A file open for O_DIRECT writes and the alignment its buffers, sizes and offsets need. */
-  record DirectFile(FileChannel channel, int alignment) {}
-
-  /** Opens an existing file for reading. */
-  FileChannel openRead(Path file) throws IOException;
-
-  /** Creates one folder; fails with FileAlreadyExistsException if it exists. */
-  void createFolder(Path folder) throws IOException;
-
-  /** Creates a folder and its missing parents, syncing each parent that gained an entry. */
-  void createFolders(Path folder) throws IOException;
-
-  /** Forces an open file's content to stable storage. */
-  void sync(FileChannel file) throws IOException;
-
-  /** Forces a folder's entries (names created, renamed or deleted in it) to stable storage. */
-  void syncFolder(Path folder) throws IOException;
-
-  /**
-   * Renames a file or folder; the target must not exist. Atomic when {@link #atomicRename()} is
-   * true: a reader (or a crash) sees the old name or the new one, never a mix.
-   */
-  void rename(Path from, Path to) throws IOException;
-
-  /** Whether {@link #rename} publishes a whole folder at once. */
-  boolean atomicRename();
-
-  /** The entries of a folder, sorted by name. */
-  List<Path> list(Path folder) throws IOException;
-
-  /** Deletes a file or an empty folder; a missing path is not an error. */
-  void delete(Path path) throws IOException;
-
-  /** Deletes a folder and everything under it; a missing path is not an error. */
-  void deleteTree(Path folder) throws IOException;
-
-  boolean exists(Path path);
-
-  boolean isFolder(Path path);
-
-  long size(Path file) throws IOException;
-
-  /** Bytes a new file in this folder may still use. */
-  long usableSpace(Path folder) throws IOException;
-
-  /**
-   * An exclusive lock on {@code file} (created when missing) that excludes other processes and
-   * other threads of this JVM alike, held until closed.
-   */
-  interface Lock extends java.io.Closeable {}
-
-  /**
-   * Takes the lock, waiting while another holder has it.
+   * Where a name is, for people: an absolute path or a URI. Never parsed back.
    *
-   * @throws IOException when the lock file cannot be created or locked
+   * @param name a name under this storage's root ({@code ""} for the root)
    */
-  Lock lock(Path file) throws IOException;
+  String location(String name);
 
-  /** Takes the lock if nobody holds it; empty at once when another process or thread does. */
-  java.util.Optional<Lock> tryLock(Path file) throws IOException;
+  /**
+   * Creates a new file open for writing. Its content is durable once {@link Output#sync()} returned
+   * (where the storage has no sync, once {@link Output#close()} returned).
+   *
+   * @throws java.nio.file.FileAlreadyExistsException when the name exists (on storage that checks
+   *     only on publish, such as S3, from {@code close()})
+   * @throws java.nio.file.NoSuchFileException when the parent folder does not exist
+   */
+  Output create(String name) throws IOException;
+
+  /**
+   * Creates a new file for unbuffered writing (O_DIRECT), or returns empty when this storage or its
+   * file system cannot (see {@link Capabilities#directIo()}), in which case nothing was created.
+   * Writes must come from buffers whose address and size are multiples of {@link
+   * DirectOutput#alignment()}.
+   */
+  default Optional<DirectOutput> createDirect(String name) throws IOException {
+    return Optional.empty();
+  }
+
+  /**
+   * Opens an existing file for positional reads. An input opened before the file is deleted keeps
+   * reading the whole file where the storage allows it (local disks, HDFS).
+   *
+   * @throws java.nio.file.NoSuchFileException when the name does not exist
+   */
+  Input open(String name) throws IOException;
+
+  /**
+   * Opens a file to be read once front to back in large chunks (at least 4 KiB, into direct buffers
+   * whose addresses, positions and sizes are multiples of 4096 except at the end of the file). The
+   * local storage reads large files with O_DIRECT then, so a restore runs at the device's speed and
+   * leaves the page cache alone; the default is {@link #open}.
+   */
+  default Input openSequential(String name) throws IOException {
+    return open(name);
+  }
+
+  /**
+   * Creates one folder; its parent must exist.
+   *
+   * @throws java.nio.file.FileAlreadyExistsException when the name exists
+   */
+  void createFolder(String name) throws IOException;
+
+  /** Creates a folder and its missing parents (durably); an existing folder is not an error. */
+  void createFolders(String name) throws IOException;
+
+  /**
+   * Forces a folder's entries (names created, renamed or deleted in it) to stable storage, where
+   * the storage has such a step (a no-op on object stores, where every change is already durable).
+   */
+  void syncFolder(String name) throws IOException;
+
+  /**
+   * Renames a file or folder to a name that must not exist, whose parent exists. Atomic when {@link
+   * Capabilities#atomicRename()}: a reader or a crash sees the old name or the new one, never a
+   * mix.
+   *
+   * @throws java.nio.file.FileAlreadyExistsException when {@code to} exists (never nests)
+   */
+  void rename(String from, String to) throws IOException;
+
+  /**
+   * The last elements of the names directly in a folder, sorted.
+   *
+   * @throws java.nio.file.NoSuchFileException when the folder does not exist
+   * @throws java.nio.file.NotDirectoryException when the name is a file
+   */
+  List<String> list(String folder) throws IOException;
+
+  /**
+   * Deletes a file or an empty folder; a missing name is not an error.
+   *
+   * @throws java.nio.file.DirectoryNotEmptyException when the folder is not empty
+   */
+  void delete(String name) throws IOException;
+
+  /** Deletes a folder and everything under it (or a file); a missing name is not an error. */
+  void deleteTree(String name) throws IOException;
+
+  boolean exists(String name) throws IOException;
+
+  boolean isFolder(String name) throws IOException;
+
+  /**
+   * The size of a file.
+   *
+   * @throws java.nio.file.NoSuchFileException when it does not exist
+   */
+  long size(String name) throws IOException;
+
+  /**
+   * Bytes a new file in this folder may still use, or empty when the storage cannot tell ({@link
+   * Capabilities#freeSpaceKnown()} is false).
+   */
+  OptionalLong usableSpace(String folder) throws IOException;
+
+  /**
+   * Takes an exclusive lock on {@code name} (a file, created when missing and then listed like any
+   * other), waiting while another holder has it; it excludes other processes and other threads of
+   * this JVM alike and is held until closed.
+   *
+   * @throws UnsupportedOperationException when {@link Capabilities#locks()} is false
+   */
+  default Lock lock(String name) throws IOException {
+    throw new UnsupportedOperationException(location(name) + ": this storage has no locks");
+  }
+
+  /**
+   * Takes the lock if nobody holds it; empty at once when another process or thread does.
+   *
+   * @throws UnsupportedOperationException when {@link Capabilities#locks()} is false
+   */
+  default Optional<Lock> tryLock(String name) throws IOException {
+    throw new UnsupportedOperationException(location(name) + ": this storage has no locks");
+  }
+
+  /** The same storage rooted at one of its folders (which need not exist yet). */
+  default Storage child(String folder) {
+    StorageNames.check(folder);
+    return folder.isEmpty() ? this : new ChildStorage(this, folder);
+  }
+
+  /**
+   * What a storage can do. The protocol picks its commit strategy, write path and checks from
+   * these, so an implementation says only what it really does.
+   *
+   * @param atomicRename a folder rename is one atomic step (local disks, HDFS), not a copy
+   * @param directIo {@link #createDirect} and {@link #openSequential} may bypass the page cache
+   * @param mmap {@link Input#map} maps the file instead of copying it
+   * @param locks {@link #lock} and {@link #tryLock} work
+   * @param append files can be appended to after they were closed (not used by checkpoints)
+   * @param readWhileWriting bytes written and synced are readable before the writer closes
+   * @param freeSpaceKnown {@link #usableSpace} answers
+   */
+  record Capabilities(
+      boolean atomicRename,
+      boolean directIo,
+      boolean mmap,
+      boolean locks,
+      boolean append,
+      boolean readWhileWriting,
+      boolean freeSpaceKnown) {}
+
+  /** A held lock. */
+  interface Lock extends Closeable {}
+
+  /**
+   * A new file being written. Close it once; an output that is neither closed nor aborted leaks.
+   */
+  interface Output extends WritableByteChannel {
+    /** Forces what was written so far to stable storage (a no-op where only close publishes). */
+    void sync() throws IOException;
+
+    /**
+     * Gives up on the file after a failure: closes it without publishing where the storage can
+     * (object stores), else like close. The caller still deletes what may have been created.
+     */
+    default void abort() throws IOException {
+      close();
+    }
+  }
+
+  /** An output for O_DIRECT writes: whole aligned buffers, then {@link #truncate} to the length. */
+  interface DirectOutput extends Output {
+    /** The alignment buffers, sizes and offsets need. */
+    int alignment();
+
+    /** Bytes written so far. */
+    long size() throws IOException;
+
+    /** Cuts the file to {@code size} bytes (the padding of the last aligned write). */
+    void truncate(long size) throws IOException;
+  }
+
+  /** A file open for reading. */
+  interface Input extends Closeable {
+    /** The file's size when it was opened (or now, where it can grow). */
+    long size() throws IOException;
+
+    /**
+     * Reads into {@code dst} from {@code position}, advancing only the buffer.
+     *
+     * @return the bytes read, or -1 at the end of the file
+     */
+    int read(ByteBuffer dst, long position) throws IOException;
+
+    /**
+     * {@code size} bytes from {@code position} as a read-only buffer that stays valid after close:
+     * memory-mapped where {@link Capabilities#mmap()}, else copied into a new direct buffer.
+     *
+     * @throws java.io.EOFException when the file ends before {@code position + size}
+     */
+    default ByteBuffer map(long position, long size) throws IOException {
+      if (size > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException(size + " bytes do not fit one buffer");
+      }
+      ByteBuffer out = ByteBuffer.allocateDirect((int) size);
+      long pos = position;
+      while (out.hasRemaining()) {
+        int n = read(out, pos);
+        if (n < 0) {
+          throw new java.io.EOFException("the file ends at byte " + pos);
+        }
+        pos += n;
+      }
+      return out.flip().asReadOnlyBuffer();
+    }
+  }
 }

@@ -60,7 +60,7 @@ public final class DemoOverhead {
       Pairs vsLoss = measure(s, runs, block, true, true, log);
       return new Result(s.steps(), block, cairn, control, vsLoss);
     } finally {
-      dev.cairn.store.Storage.local().deleteTree(runs);
+      dev.cairn.store.Storage.at(runs).deleteTree("");
     }
   }
 

@@ -4,7 +4,6 @@ import dev.cairn.store.Storage;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -13,13 +12,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Writes a file with O_DIRECT: bytes are copied into aligned staging buffers, each full buffer is
- * written straight to the device from the caller's thread while the hashing thread digests the same
- * buffer. The page cache is bypassed, so a large save runs at the disk's own speed instead of the
- * kernel's write-back pace, and the checksums cost no extra pass.
+ * Writes a file and checksums the same bytes on the way (a tee, never a read-back, which object
+ * stores could not serve): bytes are copied into staging buffers, each full buffer is written to
+ * the output by the I/O thread while the hashing thread digests the same buffer, so the caller
+ * fills the next one meanwhile and the checksums cost no extra pass. With an O_DIRECT output the
+ * buffers are aligned and the tail is padded and then truncated: the page cache is bypassed, so a
+ * large save runs at the disk's own speed instead of the kernel's write-back pace.
  */
-final class DirectFileWriter implements WritableByteChannel {
-  private final FileChannel out;
+final class TeeWriter implements WritableByteChannel {
+  private final Storage.Output out;
+  private final Storage.DirectOutput direct;
   private final int alignment;
   private final ExecutorService hashing;
   private final ExecutorService io;
@@ -37,11 +39,11 @@ final class DirectFileWriter implements WritableByteChannel {
    * @param io a single ordered thread that issues the writes, so the device stays busy while the
    *     caller fills the next buffer
    */
-  DirectFileWriter(
-      Storage.DirectFile file, ExecutorService hashing, ExecutorService io, StagingBuffers staging)
-      throws IOException {
-    this.out = file.channel();
-    this.alignment = file.alignment();
+  TeeWriter(
+      Storage.Output out, ExecutorService hashing, ExecutorService io, StagingBuffers staging) {
+    this.out = out;
+    this.direct = out instanceof Storage.DirectOutput d ? d : null;
+    this.alignment = direct == null ? 1 : direct.alignment();
     this.hashing = hashing;
     this.io = io;
     this.free = staging.acquire(alignment);
@@ -139,8 +141,11 @@ final class DirectFileWriter implements WritableByteChannel {
     }
   }
 
-  /** Writes the tail (padded to the alignment, then truncated), fsyncs, and returns the digest. */
-  FileDigest finish(Storage storage) throws IOException {
+  /**
+   * Writes the tail (for O_DIRECT padded to the alignment, then truncated), syncs, and returns the
+   * digest. The caller closes the output.
+   */
+  FileDigest finish() throws IOException {
     if (current != null && current.position() > 0) {
       int valid = current.position();
       int padded = (valid + alignment - 1) / alignment * alignment;
@@ -158,10 +163,10 @@ final class DirectFileWriter implements WritableByteChannel {
     if (failed != null) {
       throw failed;
     }
-    if (out.size() != length.get()) {
-      out.truncate(length.get());
+    if (direct != null && direct.size() != length.get()) {
+      direct.truncate(length.get());
     }
-    storage.sync(out);
+    out.sync();
     Throwable t = hashFailure.get();
     if (t != null) {
       throw new IOException("checksumming failed", t);
@@ -197,15 +202,20 @@ final class DirectFileWriter implements WritableByteChannel {
     // DurableWriter owns the channel.
   }
 
-  /** Aligned staging buffers, allocated once per store and reused by every save. */
+  /**
+   * Staging buffers, allocated at a store's first save and reused by every later one; aligned to at
+   * least a page, so the same buffers serve O_DIRECT and buffered outputs alike.
+   */
   static final class StagingBuffers {
     static final int BUFFER_BYTES = 16 << 20;
     static final int COUNT = 4;
+    private static final int PAGE = 4096;
     private ArrayBlockingQueue<ByteBuffer> buffers;
     private int alignment;
 
-    synchronized BlockingQueue<ByteBuffer> acquire(int alignment) {
-      if (buffers == null || this.alignment != alignment) {
+    synchronized BlockingQueue<ByteBuffer> acquire(int wanted) {
+      if (buffers == null || this.alignment % wanted != 0) {
+        int alignment = Math.max(PAGE, wanted);
         buffers = new ArrayBlockingQueue<>(COUNT);
         for (int i = 0; i < COUNT; i++) {
           buffers.add(
