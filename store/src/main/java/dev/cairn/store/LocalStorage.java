@@ -75,6 +75,9 @@ final class LocalStorage implements Storage {
     }
     Path file = path(name);
     Path folder = file.getParent();
+    if (folder == null || name.isEmpty()) {
+      throw new IllegalArgumentException("cannot create a file at the storage's root itself");
+    }
     FileStore store = Files.getFileStore(folder);
     Integer alignment = DIRECT_ALIGNMENT.get(store);
     if (alignment == null) {
