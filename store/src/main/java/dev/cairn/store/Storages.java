@@ -1,0 +1,79 @@
+package dev.cairn.store;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.ServiceLoader;
+
+/**
+ * Storage chosen by location: a plain path or a {@code file:} URI is the local disk; any other
+ * scheme goes to the first {@link StorageProvider} on the classpath that handles it.
+ */
+public final class Storages {
+  private Storages() {}
+
+  /** The scheme of a location in lower case, or empty for a plain path. */
+  public static String scheme(String location) {
+    int colon = location.indexOf(':');
+    // One letter before the colon is a Windows drive, not a scheme.
+    if (colon <= 1 || !location.startsWith("//", colon + 1)) {
+      return "";
+    }
+    String s = location.substring(0, colon);
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (!(Character.isLetterOrDigit(c) || c == '+' || c == '-' || c == '.')) {
+        return "";
+      }
+    }
+    return s.toLowerCase(Locale.ROOT);
+  }
+
+  /** Whether a location is on the local disk (a plain path or a {@code file://} URI). */
+  public static boolean isLocal(String location) {
+    String s = scheme(location);
+    return s.isEmpty() || s.equals("file");
+  }
+
+  /** The local path of a location for which {@link #isLocal} holds. */
+  public static Path localPath(String location) {
+    if (scheme(location).equals("file")) {
+      return Path.of(URI.create(location));
+    }
+    return Path.of(location);
+  }
+
+  /**
+   * Opens storage rooted at a location, which need not exist yet.
+   *
+   * @throws IllegalArgumentException naming the scheme and what to do when nothing handles it
+   */
+  public static Storage open(String location, Map<String, String> settings) throws IOException {
+    if (isLocal(location)) {
+      return Storage.at(localPath(location));
+    }
+    String scheme = scheme(location);
+    URI uri;
+    try {
+      uri = new URI(location);
+    } catch (URISyntaxException e) {
+      throw new IllegalArgumentException(
+          "'" + location + "' is not a valid URI (" + e.getReason() + "); check its spelling", e);
+    }
+    for (StorageProvider p : ServiceLoader.load(StorageProvider.class)) {
+      if (p.handles(scheme)) {
+        return p.open(uri, settings);
+      }
+    }
+    throw new IllegalArgumentException(
+        "no storage for scheme '"
+            + scheme
+            + "' in "
+            + location
+            + ": use a local path, or put cairn-hadoop (and the Hadoop FileSystem for that scheme)"
+            + " on the classpath");
+  }
+}
