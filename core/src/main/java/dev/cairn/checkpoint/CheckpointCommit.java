@@ -6,6 +6,7 @@ import dev.cairn.store.Storage;
 import dev.cairn.store.StorageNames;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -29,12 +30,14 @@ final class CheckpointCommit {
   private final Storage storage;
   private final CheckpointFolders folders;
   private final DurableWriter writer;
+  private final Writer self;
   private final Path shown;
   private final Clock clock;
   private final Consumer<CheckpointEvent> events;
   private final Set<Long> unsettled;
 
   /**
+   * @param self who is saving, and whether it excludes other writers
    * @param unsettled steps this store published but could neither make durable nor withdraw; a new
    *     save of such a step replaces it
    */
@@ -42,17 +45,25 @@ final class CheckpointCommit {
       Storage storage,
       CheckpointFolders folders,
       DurableWriter writer,
+      Writer self,
       Clock clock,
       Consumer<CheckpointEvent> events,
       Set<Long> unsettled) {
     this.storage = storage;
     this.folders = folders;
     this.writer = writer;
+    this.self = self;
     this.shown = folders.path(CommitStrategy.ROOT);
     this.clock = clock;
     this.events = events;
     this.unsettled = unsettled;
   }
+
+  /**
+   * This store as a writer: a token written into its claims, whether it holds the store's lock (and
+   * so excludes every other writer), and when another writer's claim counts as abandoned.
+   */
+  record Writer(String token, boolean exclusive, java.time.Duration staleAfter) {}
 
   /** A part encoded and checked, ready to be written. */
   private record Encoded(
@@ -74,14 +85,31 @@ final class CheckpointCommit {
     String target = StepFolders.name(c.step());
     clearWay(target, c.step());
     String work = folders.strategy().workFolder(c.step());
-    Manifest manifest;
     try {
       storage.createFolder(work);
+      if (!self.exclusive()) {
+        Claim.take(storage, work, self.token(), clock.instant());
+      }
+    } catch (FileAlreadyExistsException e) {
+      // Another writer's folder or claim: it is theirs, so nothing here is touched.
+      throw lostRace(c.step(), "is saving", e);
+    } catch (IOException | RuntimeException e) {
+      throw rollback(work, c.step(), e, mayDelete(work));
+    }
+    Manifest manifest;
+    try {
       manifest = prepare(c, encoded, work);
     } catch (IOException | RuntimeException e) {
       throw rollback(work, c.step(), e);
     }
     publish(work, target, c.step());
+    if (!self.exclusive()) {
+      try {
+        Claim.release(storage, target);
+      } catch (IOException e) {
+        // A claim left in a committed folder is harmless: it is not part of the checkpoint.
+      }
+    }
     return new SavedCheckpoint(
         c.step(),
         c.name(),
@@ -171,6 +199,14 @@ final class CheckpointCommit {
     try {
       folders.strategy().publish(storage, work, target);
       return;
+    } catch (FileAlreadyExistsException e) {
+      // The rename found step-N there: another writer published first, ours was never visible.
+      IOException cleanup = rollback(work, step, e);
+      IllegalStateException lost = lostRace(step, "committed", e);
+      if (cleanup != e) {
+        lost.addSuppressed(cleanup);
+      }
+      throw lost;
     } catch (RuntimeException e) {
       if (folders.state(target) != CheckpointState.COMMITTED) {
         throw rollback(work, step, e);
@@ -227,6 +263,21 @@ final class CheckpointCommit {
       }
       return;
     }
+    if (d.state() == CheckpointState.UNCOMMITTED
+        && !unsettled.contains(step)
+        && !folders.removable(
+            target, d.state(), self.exclusive(), clock.instant(), self.staleAfter())) {
+      throw new IllegalStateException(
+          "another writer is saving step "
+              + step
+              + " in "
+              + shown
+              + " (its claim is younger than "
+              + self.staleAfter()
+              + "); this save published nothing — save a later step, or delete "
+              + folders.path(target)
+              + " if that writer is gone");
+    }
     if (unsettled.remove(step) || d.state() == CheckpointState.UNCOMMITTED) {
       folders.strategy().delete(storage, target);
       storage.syncFolder(CommitStrategy.ROOT);
@@ -259,11 +310,50 @@ final class CheckpointCommit {
                 + r.problems().get(0)));
   }
 
-  private IOException rollback(String work, long step, Exception failure) {
+  private IllegalStateException lostRace(long step, String what, Exception cause) {
+    return new IllegalStateException(
+        "another writer "
+            + what
+            + " step "
+            + step
+            + " in "
+            + shown
+            + " first; this save published nothing and left that writer's files alone",
+        cause);
+  }
+
+  /**
+   * After a failure before this save's claim was known to be taken: whether the work folder is ours
+   * to delete. With the store's lock it is; without, the folder may be another writer's (S3 lets
+   * two writers "create" one folder), so it goes only if it holds our claim or nothing.
+   */
+  private boolean mayDelete(String work) {
+    if (self.exclusive()) {
+      return true;
+    }
     try {
-      storage.deleteTree(work);
+      java.util.Optional<Claim.Holder> claim = Claim.read(storage, work);
+      if (claim.isPresent()) {
+        return claim.get().writer().equals(self.token());
+      }
+      return !storage.exists(StorageNames.join(work, Claim.FILE_NAME))
+          && storage.list(work).isEmpty();
     } catch (IOException | RuntimeException e) {
-      failure.addSuppressed(e);
+      return false; // cannot tell: leave it, it is removed once its claim is stale
+    }
+  }
+
+  private IOException rollback(String work, long step, Exception failure) {
+    return rollback(work, step, failure, true);
+  }
+
+  private IOException rollback(String work, long step, Exception failure, boolean delete) {
+    if (delete) {
+      try {
+        storage.deleteTree(work);
+      } catch (IOException | RuntimeException e) {
+        failure.addSuppressed(e);
+      }
     }
     if (failure instanceof RuntimeException re) {
       throw re;

@@ -30,7 +30,17 @@ public interface CheckpointStore extends Closeable {
   }
 
   static Builder builder(Path folder) {
-    return new Builder(folder);
+    return new Builder(folder, null);
+  }
+
+  /**
+   * A store on any storage (HDFS, S3 through cairn-hadoop), rooted at its checkpoint folder. The
+   * paths in results ({@link CheckpointInfo#folder()} and the rest) then only name things: they are
+   * the storage's location written as a path.
+   */
+  static Builder builder(Storage storage) {
+    java.util.Objects.requireNonNull(storage, "storage");
+    return new Builder(Path.of(storage.location("")), storage);
   }
 
   /**
@@ -143,12 +153,14 @@ public interface CheckpointStore extends Closeable {
     private Verification loadVerification = Verification.CRC32C;
     private boolean readOnly;
     private long directThreshold = 8L << 20;
+    private java.time.Duration staleClaimAfter = java.time.Duration.ofMinutes(30);
 
-    private Builder(Path folder) {
+    private Builder(Path folder, Storage storage) {
       if (folder == null) {
         throw new IllegalArgumentException("checkpoint folder must not be null");
       }
       this.folder = folder;
+      this.storage = storage;
     }
 
     /**
@@ -198,6 +210,19 @@ public interface CheckpointStore extends Closeable {
       return this;
     }
 
+    /**
+     * On storage without locks, how old another writer's claim on an unfinished save must be before
+     * this store treats it as abandoned and removes it (default 30 minutes; longer than any save).
+     * With a lock (local disks) leftovers are removed at once.
+     */
+    public Builder staleClaimAfter(java.time.Duration age) {
+      if (age == null || age.isNegative()) {
+        throw new IllegalArgumentException("staleClaimAfter must be zero or more");
+      }
+      this.staleClaimAfter = age;
+      return this;
+    }
+
     public CheckpointStore open() throws IOException {
       return DefaultCheckpointStore.open(
           folder,
@@ -206,7 +231,8 @@ public interface CheckpointStore extends Closeable {
           events,
           loadVerification,
           readOnly,
-          directThreshold);
+          directThreshold,
+          staleClaimAfter);
     }
   }
 }

@@ -35,6 +35,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
   private final TeeWriter.StagingBuffers staging = new TeeWriter.StagingBuffers();
   private final long directThreshold;
   private final Set<Long> unsettled = new HashSet<>();
+  private final CheckpointCommit.Writer writer;
 
   /** Folder name → the manifest it had when it last verified for retention. */
   private final Map<String, Manifest> proven = new HashMap<>();
@@ -49,8 +50,14 @@ final class DefaultCheckpointStore implements CheckpointStore {
       Verification loadVerification,
       boolean readOnly,
       long directThreshold,
+      java.time.Duration staleAfter,
       Storage.Lock writerLock) {
     this.directThreshold = directThreshold;
+    this.writer =
+        new CheckpointCommit.Writer(
+            CheckpointCommit.randomHex() + CheckpointCommit.randomHex(),
+            writerLock != null,
+            staleAfter);
     this.folder = folder;
     this.storage = storage;
     this.folders = new CheckpointFolders(storage, folder);
@@ -74,7 +81,8 @@ final class DefaultCheckpointStore implements CheckpointStore {
       Consumer<CheckpointEvent> events,
       Verification loadVerification,
       boolean readOnly,
-      long directThreshold)
+      long directThreshold,
+      java.time.Duration staleAfter)
       throws IOException {
     if (readOnly) {
       if (!storage.isFolder(CommitStrategy.ROOT)) {
@@ -82,10 +90,22 @@ final class DefaultCheckpointStore implements CheckpointStore {
             folder.toString(), null, "no checkpoint folder here");
       }
       return new DefaultCheckpointStore(
-          folder, storage, clock, events, loadVerification, true, directThreshold, null);
+          folder,
+          storage,
+          clock,
+          events,
+          loadVerification,
+          true,
+          directThreshold,
+          staleAfter,
+          null);
     }
     storage.createFolders(CommitStrategy.ROOT);
-    Optional<Storage.Lock> lock = storage.tryLock(StepFolders.LOCK_FILE);
+    // Without locks (HDFS, object stores) writers are kept apart per save, by claims.
+    Optional<Storage.Lock> lock =
+        storage.capabilities().locks()
+            ? storage.tryLock(StepFolders.LOCK_FILE)
+            : Optional.of(NO_LOCK);
     if (lock.isEmpty()) {
       throw new IllegalStateException(
           "another writer holds "
@@ -94,7 +114,15 @@ final class DefaultCheckpointStore implements CheckpointStore {
     }
     DefaultCheckpointStore store =
         new DefaultCheckpointStore(
-            folder, storage, clock, events, loadVerification, false, directThreshold, lock.get());
+            folder,
+            storage,
+            clock,
+            events,
+            loadVerification,
+            false,
+            directThreshold,
+            staleAfter,
+            lock.get() == NO_LOCK ? null : lock.get());
     try {
       store.removeLeftovers();
     } catch (IOException | RuntimeException e) {
@@ -107,6 +135,9 @@ final class DefaultCheckpointStore implements CheckpointStore {
     }
     return store;
   }
+
+  /** Stands for "no lock needed" where the storage has none. */
+  private static final Storage.Lock NO_LOCK = () -> {};
 
   /** A listener that throws must not break a save or a load. */
   private static Consumer<CheckpointEvent> safe(Consumer<CheckpointEvent> events) {
@@ -124,7 +155,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
     boolean removed = false;
     for (String p : storage.list(CommitStrategy.ROOT)) {
       CheckpointState state = folders.state(p);
-      if (state != null && state.isAbandoned()) {
+      if (folders.removable(p, state, writer.exclusive(), clock.instant(), writer.staleAfter())) {
         storage.deleteTree(p);
         removed = true;
         events.accept(
@@ -155,6 +186,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
             storage,
             folders,
             new DurableWriter(storage, hashing, io, staging, directThreshold),
+            writer,
             clock,
             events,
             unsettled);
@@ -254,7 +286,9 @@ final class DefaultCheckpointStore implements CheckpointStore {
    * retention looks (and is honoured) or after the checkpoint is gone (and is refused).
    */
   private Storage.Lock pinLock() throws IOException {
-    return storage.lock(StepFolders.PIN_LOCK_FILE);
+    // Without locks, a pin racing retention from another process is not excluded: pin before the
+    // step can fall out of the retention window.
+    return storage.capabilities().locks() ? storage.lock(StepFolders.PIN_LOCK_FILE) : NO_LOCK;
   }
 
   @Override

@@ -4,7 +4,6 @@ import dev.cairn.store.Storage;
 import dev.cairn.store.StorageNames;
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;

@@ -55,5 +55,4 @@ final class S3Endpoint {
     }
     return URI.create("s3a://" + name + "/");
   }
-
 }

@@ -17,8 +17,8 @@ public interface StorageProvider {
   /**
    * Opens storage rooted at {@code root}, which need not exist yet.
    *
-   * @param settings backend settings from the command line ({@code -D key=value}), applied over
-   *     the backend's own configuration files
+   * @param settings backend settings from the command line ({@code -D key=value}), applied over the
+   *     backend's own configuration files
    * @throws IllegalArgumentException with a one-line reason when the scheme is unknown to it after
    *     all, or the URI is malformed
    */
