@@ -32,10 +32,10 @@ import org.apache.hadoop.fs.StreamCapabilities;
  * (and the rename commit strategy is used there) but a copy on object stores (where the marker
  * strategy is used); no Hadoop FileSystem offers O_DIRECT, memory maps or cross-process locks.
  *
- * <p>Hadoop's own answers are bent to the contract here: {@code rename} onto an existing folder
- * nests on HDFS and returns false for files, so the target is checked first; {@code create} makes
- * missing parents, so the parent is checked first; an exclusive create on S3A is a conditional PUT
- * that fails only at {@code close()}.
+ * <p>Hadoop's own answers are bent to the contract here: {@code FileSystem.rename} onto an existing
+ * folder nests on HDFS, so renames go through {@code FileContext}, which refuses; {@code create}
+ * makes missing parents, so the parent is checked first; an exclusive create on S3A is a
+ * conditional PUT that fails only at {@code close()}.
  */
 final class HadoopStorage implements Storage {
   /** Schemes whose directory rename is a single atomic metadata operation. */
@@ -44,12 +44,14 @@ final class HadoopStorage implements Storage {
   private static final int COPY_BYTES = 1 << 20;
 
   private final FileSystem fs;
+  private final org.apache.hadoop.fs.FileContext names;
   private final Path root;
   private final String scheme;
   private final Capabilities capabilities;
 
   HadoopStorage(FileSystem fs, Path root, Configuration conf) throws IOException {
     this.fs = fs;
+    this.names = org.apache.hadoop.fs.FileContext.getFileContext(root.toUri(), conf);
     this.root = root;
     this.scheme = String.valueOf(root.toUri().getScheme()).toLowerCase(Locale.ROOT);
     boolean atomic =
@@ -172,20 +174,16 @@ final class HadoopStorage implements Storage {
   public void rename(String from, String to) throws IOException {
     Path source = path(from);
     Path target = path(to);
-    // HDFS nests a folder renamed onto an existing one, and silently refuses a file: check first.
-    if (fs.exists(target)) {
-      throw new FileAlreadyExistsException(target.toString(), null, "rename target");
-    }
+    // FileSystem.rename nests a folder renamed onto an existing one (HDFS) after any check we could
+    // make: FileContext's rename without OVERWRITE refuses an existing target in the same atomic
+    // NameNode operation, so two writers renaming onto one step cannot both win.
     try {
-      if (!fs.rename(source, target)) {
-        if (!fs.exists(source)) {
-          throw new NoSuchFileException(source.toString());
-        }
-        if (fs.exists(target)) {
-          throw new FileAlreadyExistsException(target.toString(), null, "rename target");
-        }
-        throw new IOException("could not rename " + source + " to " + target);
-      }
+      names.rename(source, target, org.apache.hadoop.fs.Options.Rename.NONE);
+    } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
+      FileAlreadyExistsException x =
+          new FileAlreadyExistsException(target.toString(), null, "rename target exists");
+      x.initCause(e);
+      throw x;
     } catch (IOException e) {
       throw translate(e, source);
     }
