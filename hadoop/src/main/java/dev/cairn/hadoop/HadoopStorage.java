@@ -11,12 +11,14 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.OptionalLong;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.CommonPathCapabilities;
+import org.apache.hadoop.fs.CreateFlag;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FSDataOutputStreamBuilder;
@@ -25,6 +27,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.PathIsNotEmptyDirectoryException;
 import org.apache.hadoop.fs.StreamCapabilities;
+import org.apache.hadoop.fs.permission.FsPermission;
 
 /**
  * {@link Storage} on a Hadoop {@link FileSystem}: HDFS, S3A, or any FileSystem on the classpath.
@@ -93,13 +96,28 @@ final class HadoopStorage implements Storage {
     }
     Path p = path(name);
     requireFolder(p.getParent(), name);
-    FSDataOutputStreamBuilder<?, ?> b = fs.createFile(p).overwrite(false);
-    if (!capabilities.atomicRename()) {
-      // Object stores: skip the HEAD and parent probes and let the store refuse an existing name
-      // with a conditional PUT at close, the only check that two racing writers cannot both pass.
-      b.opt("fs.s3a.create.performance", true);
-    }
     try {
+      if (scheme.equals("hdfs")) {
+        // SYNC_BLOCK: every block is forced to the DataNodes' disks as it is closed, so hsync
+        // at the end makes the whole file durable, not only its last block.
+        return new StreamOutput(
+            fs.createNonRecursive(
+                p,
+                FsPermission.getFileDefault().applyUMask(FsPermission.getUMask(fs.getConf())),
+                EnumSet.of(CreateFlag.CREATE, CreateFlag.SYNC_BLOCK),
+                fs.getConf().getInt("io.file.buffer.size", 4096),
+                fs.getDefaultReplication(p),
+                fs.getDefaultBlockSize(p),
+                null),
+            p);
+      }
+      FSDataOutputStreamBuilder<?, ?> b = fs.createFile(p).overwrite(false);
+      if (!capabilities.atomicRename()) {
+        // Object stores: skip the HEAD and parent probes and let the store refuse an existing
+        // name with a conditional PUT at close, the only check two racing writers cannot both
+        // pass.
+        b.opt("fs.s3a.create.performance", true);
+      }
       return new StreamOutput(b.build(), p);
     } catch (IOException e) {
       throw translate(e, p);
