@@ -328,7 +328,7 @@ final class HadoopStorage implements Storage {
       x.initCause(e);
       return x;
     }
-    return e;
+    return RemoteFailures.explain(e, p.toString());
   }
 
   /** An output over a Hadoop stream; on object stores the bytes appear, whole, at close. */

@@ -59,7 +59,13 @@ public final class HadoopStorages {
               + root
               + ": put its jar on the classpath (hdfs and s3a are built in), or use a local path",
           e);
+    } catch (IOException e) {
+      throw RemoteFailures.explain(e, root.toString());
     }
-    return new HadoopStorage(fs, fs.makeQualified(p), conf);
+    try {
+      return new HadoopStorage(fs, fs.makeQualified(p), conf);
+    } catch (IOException e) {
+      throw RemoteFailures.explain(e, root.toString());
+    }
   }
 }
