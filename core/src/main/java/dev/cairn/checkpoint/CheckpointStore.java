@@ -77,6 +77,24 @@ public interface CheckpointStore extends Closeable {
     }
   }
 
+  /**
+   * Checks one checkpoint folder on any storage (HDFS, S3): {@code folder} is a name under the
+   * storage's root, as {@link #verifyFolder(Path, Verification)} does on the local disk.
+   */
+  static VerifyResult verifyFolder(Storage storage, String folder, Verification level) {
+    return new CheckpointFolders(storage, Path.of(storage.location(""))).verify(folder, level);
+  }
+
+  /** What a folder on any storage is as a checkpoint, as {@link #classify(Path)}. */
+  static Optional<CheckpointState> classify(Storage storage, String folder) throws IOException {
+    dev.cairn.store.StorageNames.check(folder);
+    if (folder.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.ofNullable(
+        new CheckpointFolders(storage, Path.of(storage.location(""))).state(folder));
+  }
+
   /** The folder holding the {@code step-N} folders. */
   Path folder();
 

@@ -92,6 +92,12 @@ abstract class RemoteCheckpointStoreContract {
         .as("nothing but the checkpoints is left behind")
         .containsExactly("step-3", "step-4");
     assertThat(storage.list("step-4")).doesNotContain(".claim");
+    assertThat(CheckpointStore.verifyFolder(storage, "step-4", Verification.FULL).ok())
+        .as("what cairn verify runs, on this storage")
+        .isTrue();
+    assertThat(CheckpointStore.classify(storage, "step-3"))
+        .contains(dev.cairn.checkpoint.CheckpointState.COMMITTED);
+    assertThat(CheckpointStore.classify(storage, "step-1")).isEmpty();
   }
 
   @Test
