@@ -83,32 +83,24 @@ final class CheckpointCommit {
       }
     }
     String target = StepFolders.name(c.step());
-    clearWay(target, c.step());
     String work = folders.strategy().workFolder(c.step());
-    try {
-      storage.createFolder(work);
-      if (!self.exclusive()) {
-        Claim.take(storage, work, self.token(), clock.instant());
-      }
-    } catch (FileAlreadyExistsException e) {
-      // Another writer's folder or claim: it is theirs, so nothing here is touched.
-      throw lostRace(c.step(), "is saving", e);
-    } catch (IOException | RuntimeException e) {
-      throw rollback(work, c.step(), e, mayDelete(work));
+    // Without the store's lock, nothing of the work folder is touched before its claim is ours.
+    if (!self.exclusive()
+        && !Claim.take(storage, work, self.token(), clock.instant(), self.staleAfter())) {
+      throw lostRace(c.step(), "is saving", null);
     }
     Manifest manifest;
     try {
-      manifest = prepare(c, encoded, work);
-    } catch (IOException | RuntimeException e) {
-      throw rollback(work, c.step(), e);
-    }
-    publish(work, target, c.step());
-    if (!self.exclusive()) {
+      clearWay(target, c.step());
       try {
-        Claim.release(storage, target);
-      } catch (IOException e) {
-        // A claim left in a committed folder is harmless: it is not part of the checkpoint.
+        storage.createFolder(work);
+        manifest = prepare(c, encoded, work);
+      } catch (IOException | RuntimeException e) {
+        throw rollback(work, c.step(), e);
       }
+      publish(work, target, c.step());
+    } finally {
+      release(work);
     }
     return new SavedCheckpoint(
         c.step(),
@@ -186,6 +178,16 @@ final class CheckpointCommit {
     Manifest manifest = manifest(c, parts, files);
     byte[] bytes = ManifestCodec.encodeChecked(manifest);
     folders.strategy().beforeManifest(storage, work);
+    if (!self.exclusive() && !Claim.heldBy(storage, work, self.token())) {
+      // Taken over as stale while this save ran: the folder is someone else's now.
+      throw new ClaimLost(
+          "this save of step "
+              + c.step()
+              + " ran longer than staleClaimAfter ("
+              + self.staleAfter()
+              + ") and another writer took its folder over; nothing was published — raise"
+              + " staleClaimAfter above the longest save");
+    }
     writer.writeSmall(StorageNames.join(work, Manifest.FILE_NAME), bytes);
     storage.syncFolder(work);
     return manifest;
@@ -208,12 +210,12 @@ final class CheckpointCommit {
       }
       throw lost;
     } catch (RuntimeException e) {
-      if (folders.state(target) != CheckpointState.COMMITTED) {
+      if (!ourPublishVisible(work, target, e)) {
         throw rollback(work, step, e);
       }
       throw e;
     } catch (IOException e) {
-      if (folders.state(target) != CheckpointState.COMMITTED) {
+      if (!ourPublishVisible(work, target, e)) {
         throw rollback(work, step, e); // never visible: nothing was promised
       }
       try {
@@ -248,6 +250,44 @@ final class CheckpointCommit {
   }
 
   /**
+   * Whether the checkpoint at {@code target} is this save's, published despite the failure. Under
+   * the rename strategy a step-N with our work folder still beside it is another writer's.
+   */
+  private boolean ourPublishVisible(String work, String target, Exception failure) {
+    try {
+      if (!work.equals(target) && storage.exists(work)) {
+        return false;
+      }
+      return folders.state(target) == CheckpointState.COMMITTED;
+    } catch (IOException | RuntimeException e) {
+      failure.addSuppressed(e);
+      return true; // cannot tell: treat it as published, so it is withdrawn or reported
+    }
+  }
+
+  /** Thrown when a stale-claim takeover made this save's folder another writer's. */
+  private static final class ClaimLost extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    ClaimLost(String message) {
+      super(message);
+    }
+  }
+
+  private void release(String work) {
+    if (self.exclusive()) {
+      return;
+    }
+    try {
+      if (Claim.heldBy(storage, work, self.token())) {
+        Claim.release(storage, work);
+      }
+    } catch (IOException e) {
+      // A claim left behind is harmless: it goes stale and is removed at a later open.
+    }
+  }
+
+  /**
    * Makes room for step-N: an intact checkpoint there is never replaced (steps only go up); a
    * damaged one is moved aside (kept for inspection, never read again), and the leftovers of a save
    * of this store that failed are removed.
@@ -262,21 +302,6 @@ final class CheckpointCommit {
                 + step);
       }
       return;
-    }
-    if (d.state() == CheckpointState.UNCOMMITTED
-        && !unsettled.contains(step)
-        && !folders.removable(
-            target, d.state(), self.exclusive(), clock.instant(), self.staleAfter())) {
-      throw new IllegalStateException(
-          "another writer is saving step "
-              + step
-              + " in "
-              + shown
-              + " (its claim is younger than "
-              + self.staleAfter()
-              + "); this save published nothing — save a later step, or delete "
-              + folders.path(target)
-              + " if that writer is gone");
     }
     if (unsettled.remove(step) || d.state() == CheckpointState.UNCOMMITTED) {
       folders.strategy().delete(storage, target);
@@ -293,6 +318,18 @@ final class CheckpointCommit {
     }
     if (r.outcome() != VerifyResult.Outcome.DAMAGED) {
       return; // deleted meanwhile: the way is clear
+    }
+    if (!self.exclusive()) {
+      // Moving it aside is not one step here (an object store copies; another writer may be
+      // publishing this step meanwhile): leave it for a person, and say so.
+      throw new IllegalStateException(
+          "checkpoint "
+              + folders.path(target)
+              + " is damaged ("
+              + r.problems().get(0)
+              + "); this storage cannot set it aside safely: move or delete it, then save step "
+              + step
+              + " again");
     }
     String aside = StepFolders.damaged(step, randomHex());
     storage.rename(target, aside);
@@ -318,33 +355,22 @@ final class CheckpointCommit {
             + step
             + " in "
             + shown
-            + " first; this save published nothing and left that writer's files alone",
+            + (cause == null ? "" : " first")
+            + "; this save published nothing and left that writer's files alone",
         cause);
   }
 
-  /**
-   * After a failure before this save's claim was known to be taken: whether the work folder is ours
-   * to delete. With the store's lock it is; without, the folder may be another writer's (S3 lets
-   * two writers "create" one folder), so it goes only if it holds our claim or nothing.
-   */
-  private boolean mayDelete(String work) {
-    if (self.exclusive()) {
-      return true;
-    }
-    try {
-      java.util.Optional<Claim.Holder> claim = Claim.read(storage, work);
-      if (claim.isPresent()) {
-        return claim.get().writer().equals(self.token());
-      }
-      return !storage.exists(StorageNames.join(work, Claim.FILE_NAME))
-          && storage.list(work).isEmpty();
-    } catch (IOException | RuntimeException e) {
-      return false; // cannot tell: leave it, it is removed once its claim is stale
-    }
-  }
-
   private IOException rollback(String work, long step, Exception failure) {
-    return rollback(work, step, failure, true);
+    boolean ours = true;
+    if (!self.exclusive()) {
+      try {
+        ours = !(failure instanceof ClaimLost) && Claim.heldBy(storage, work, self.token());
+      } catch (IOException | RuntimeException e) {
+        failure.addSuppressed(e);
+        ours = false; // cannot tell: leave it; it is removed once its claim is stale
+      }
+    }
+    return rollback(work, step, failure, ours);
   }
 
   private IOException rollback(String work, long step, Exception failure, boolean delete) {

@@ -67,29 +67,6 @@ final class CheckpointFolders {
     return d == null ? null : d.state();
   }
 
-  /**
-   * Whether a folder in {@code state} is a leftover a writer may remove: abandoned by the strategy,
-   * and, unless the writer excludes every other one (holds the store's lock), not claimed by a save
-   * within {@code staleAfter}, since on storage without locks that may be another writer's save in
-   * flight.
-   */
-  boolean removable(
-      String folder,
-      CheckpointState state,
-      boolean exclusive,
-      java.time.Instant now,
-      java.time.Duration staleAfter)
-      throws IOException {
-    if (state == null || !state.isAbandoned()) {
-      return false;
-    }
-    if (exclusive || state == CheckpointState.DELETING) {
-      return true;
-    }
-    java.util.Optional<Claim.Holder> claim = Claim.read(storage, folder);
-    return claim.isEmpty() || !claim.get().since().plus(staleAfter).isAfter(now);
-  }
-
   /** Checks a folder at a level: intact, damaged, not committed, or deleted while checked. */
   VerifyResult verify(String folder, Verification level) {
     Path shown = path(folder);

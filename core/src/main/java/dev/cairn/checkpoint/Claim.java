@@ -1,36 +1,71 @@
 package dev.cairn.checkpoint;
 
 import dev.cairn.store.Storage;
-import dev.cairn.store.StorageNames;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 
 /**
- * The first file of a save's work folder on storage without locks (HDFS, object stores), created
- * exclusively: who is writing it and since when. It is what keeps two writers apart there: the
- * second writer of a step cannot create it (S3 refuses the conditional PUT), so it writes nothing
- * and deletes nothing; and a folder whose claim is fresh is a save in flight, not a leftover.
- * Removed once the checkpoint is committed. Stores holding the local writer lock exclude every
- * other writer already and take no claims.
+ * On storage without locks (HDFS, object stores), the right to change one work folder: a file
+ * {@code <work>.claim} beside it, created exclusively (on S3 a conditional PUT) before the folder
+ * is touched, naming the writer and the time. Every change to a work folder — writing a save into
+ * it, rolling it back, removing it as a leftover — is made only by the holder of its claim, so two
+ * writers of one step never both write, and nobody deletes a save in flight. A claim older than the
+ * store's {@code staleClaimAfter} belongs to a writer presumed dead and may be taken over. Stores
+ * holding the local writer lock exclude every other writer already and take none.
  */
 final class Claim {
-  static final String FILE_NAME = ".claim";
+  static final String SUFFIX = ".claim";
 
   private Claim() {}
 
+  /** The claim file of a work folder (beside it, in the store's root). */
+  static String of(String work) {
+    return work + SUFFIX;
+  }
+
+  /** Who claimed a folder and when. */
+  record Holder(String writer, Instant since) {}
+
   /**
-   * Claims a work folder for this writer.
+   * Takes the claim on {@code work}, taking over a stale one.
    *
-   * @throws FileAlreadyExistsException when another writer holds it
+   * @return false when another writer holds a fresh claim (or won the race for a stale one)
    */
-  static void take(Storage storage, String folder, String writer, Instant now) throws IOException {
+  static boolean take(Storage storage, String work, String writer, Instant now, Duration staleAfter)
+      throws IOException {
+    if (create(storage, work, writer, now)) {
+      return true;
+    }
+    Optional<Holder> h = read(storage, work);
+    if (h.isPresent() && h.get().since().plus(staleAfter).isAfter(now)) {
+      return false;
+    }
+    if (h.isEmpty() && storage.exists(of(work))) {
+      return false; // being written, or unreadable: not provably stale
+    }
+    // Stale (or released meanwhile): remove it only if it is still the claim that was judged.
+    if (h.isPresent() && !h.equals(read(storage, work))) {
+      return false;
+    }
+    storage.delete(of(work));
+    return create(storage, work, writer, now);
+  }
+
+  private static boolean create(Storage storage, String work, String writer, Instant now)
+      throws IOException {
     String text = "writer=" + writer + "\ntime=" + now.toEpochMilli() + "\n";
-    Storage.Output out = storage.create(StorageNames.join(folder, FILE_NAME));
+    Storage.Output out;
+    try {
+      out = storage.create(of(work));
+    } catch (FileAlreadyExistsException e) {
+      return false;
+    }
     try {
       out.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
       out.sync();
@@ -42,16 +77,24 @@ final class Claim {
       }
       throw e;
     }
-    out.close(); // where close publishes (S3), a second writer's claim fails here
+    try {
+      out.close(); // where close publishes (S3), the second of two racing claims fails here
+    } catch (FileAlreadyExistsException e) {
+      return false;
+    }
+    return true;
   }
 
-  /** Who claimed a folder and when. */
-  record Holder(String writer, Instant since) {}
+  /** Whether {@code writer} still holds the claim on {@code work}. */
+  static boolean heldBy(Storage storage, String work, String writer) throws IOException {
+    Optional<Holder> h = read(storage, work);
+    return h.isPresent() && h.get().writer().equals(writer);
+  }
 
-  /** A folder's claim, or empty when it has no readable one. */
-  static Optional<Holder> read(Storage storage, String folder) throws IOException {
+  /** The claim on a work folder, or empty when there is none or it cannot be read. */
+  static Optional<Holder> read(Storage storage, String work) throws IOException {
     byte[] bytes;
-    try (Storage.Input in = storage.open(StorageNames.join(folder, FILE_NAME))) {
+    try (Storage.Input in = storage.open(of(work))) {
       ByteBuffer b = ByteBuffer.allocate((int) Math.min(in.size(), 4096));
       while (b.hasRemaining() && in.read(b, b.position()) > 0) {
         // read the whole (small) file
@@ -78,8 +121,8 @@ final class Claim {
         : Optional.of(new Holder(writer, since));
   }
 
-  /** Removes a claim once its folder is committed (it guarded the writing, not the result). */
-  static void release(Storage storage, String folder) throws IOException {
-    storage.delete(StorageNames.join(folder, FILE_NAME));
+  /** Gives a claim up (after the save was published or rolled back). */
+  static void release(Storage storage, String work) throws IOException {
+    storage.delete(of(work));
   }
 }

@@ -150,21 +150,53 @@ final class DefaultCheckpointStore implements CheckpointStore {
     };
   }
 
-  /** Runs under the writer lock: no save of this store can be in flight. */
+  /**
+   * Removes what interrupted saves and deletions left. Under the writer lock no save of this store
+   * can be in flight, so every abandoned folder goes; without one (HDFS, object stores) a folder
+   * goes only once this store holds its claim, which a live writer's save never gives up.
+   */
   private void removeLeftovers() throws IOException {
     boolean removed = false;
+    java.time.Instant now = clock.instant();
     for (String p : storage.list(CommitStrategy.ROOT)) {
-      CheckpointState state = folders.state(p);
-      if (folders.removable(p, state, writer.exclusive(), clock.instant(), writer.staleAfter())) {
-        storage.deleteTree(p);
-        removed = true;
-        events.accept(
-            new CheckpointEvent(
-                CheckpointEvent.Type.REMOVED_LEFTOVER,
-                -1,
-                folders.path(p),
-                "removed " + p + " left by an interrupted save or deletion"));
+      if (p.endsWith(Claim.SUFFIX)) {
+        String work = p.substring(0, p.length() - Claim.SUFFIX.length());
+        if (!writer.exclusive()
+            && !storage.exists(work)
+            && Claim.take(storage, work, writer.token(), now, writer.staleAfter())) {
+          Claim.release(storage, work); // a stale claim whose folder is gone
+        }
+        continue;
       }
+      CheckpointState state = folders.state(p);
+      if (state == null || !state.isAbandoned()) {
+        continue;
+      }
+      boolean claimed =
+          !writer.exclusive()
+              && state != CheckpointState.DELETING
+              && Claim.take(storage, p, writer.token(), now, writer.staleAfter());
+      if (!writer.exclusive() && state != CheckpointState.DELETING && !claimed) {
+        continue; // a save in flight (or its writer died less than staleClaimAfter ago)
+      }
+      try {
+        CheckpointState again = claimed ? folders.state(p) : state;
+        if (again == null || !again.isAbandoned()) {
+          continue; // committed between the look and the claim
+        }
+        storage.deleteTree(p);
+      } finally {
+        if (claimed) {
+          Claim.release(storage, p);
+        }
+      }
+      removed = true;
+      events.accept(
+          new CheckpointEvent(
+              CheckpointEvent.Type.REMOVED_LEFTOVER,
+              -1,
+              folders.path(p),
+              "removed " + p + " left by an interrupted save or deletion"));
     }
     if (removed) {
       storage.syncFolder(CommitStrategy.ROOT);

@@ -21,6 +21,9 @@ final class DurableWriter {
     void writeTo(WritableByteChannel out) throws IOException;
   }
 
+  /** Files expected below this size are written and digested inline, without staging buffers. */
+  static final long SMALL_BYTES = 1 << 20;
+
   private final Storage storage;
   private final ExecutorService hashing;
   private final ExecutorService io;
@@ -62,8 +65,13 @@ final class DurableWriter {
       out = storage.create(name);
     }
     FileDigest d;
+    if (!(out instanceof Storage.DirectOutput) && expectedBytes < SMALL_BYTES) {
+      d = writeInline(out, body);
+      out.close();
+      return entry(name, d);
+    }
     try {
-      TeeWriter w = new TeeWriter(out, hashing, io, staging);
+      TeeWriter w = newTeeWriter(out);
       boolean done = false;
       try {
         body.writeTo(w);
@@ -84,8 +92,65 @@ final class DurableWriter {
     }
     // Closed only after the sync: where close publishes (object stores) a conflict shows here.
     out.close();
+    return entry(name, d);
+  }
+
+  private static Manifest.FileEntry entry(String name, FileDigest d) {
     return new Manifest.FileEntry(
         StorageNames.last(name), d.total(), d.sha256(), FileDigest.CHUNK_BYTES, d.crcs());
+  }
+
+  private TeeWriter newTeeWriter(Storage.Output out) throws IOException {
+    try {
+      return new TeeWriter(out, hashing, io, staging);
+    } catch (OutOfMemoryError e) {
+      throw new IOException(
+          "not enough direct memory for the save's staging buffers ("
+              + (TeeWriter.StagingBuffers.COUNT * TeeWriter.StagingBuffers.BUFFER_BYTES >> 20)
+              + " MiB): raise -XX:MaxDirectMemorySize",
+          e);
+    }
+  }
+
+  /**
+   * A small file (JSON parts) is digested on the caller's thread as it is written: handing it to
+   * the staging threads would cost more than hashing it, and needs no staging memory.
+   */
+  private static FileDigest writeInline(Storage.Output out, Body body) throws IOException {
+    FileDigest d = new FileDigest(true);
+    try {
+      body.writeTo(
+          new WritableByteChannel() {
+            @Override
+            public int write(ByteBuffer src) throws IOException {
+              d.update(src.duplicate());
+              int n = src.remaining();
+              while (src.hasRemaining()) {
+                out.write(src);
+              }
+              return n;
+            }
+
+            @Override
+            public boolean isOpen() {
+              return out.isOpen();
+            }
+
+            @Override
+            public void close() {
+              // The writer owns the output.
+            }
+          });
+      out.sync();
+      return d;
+    } catch (IOException | RuntimeException e) {
+      try {
+        out.abort();
+      } catch (IOException | RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
   }
 
   /** Creates, writes and syncs a small file held in memory (the manifest). */

@@ -216,14 +216,17 @@ final class TeeWriter implements WritableByteChannel {
     synchronized BlockingQueue<ByteBuffer> acquire(int wanted) {
       if (buffers == null || this.alignment % wanted != 0) {
         int alignment = Math.max(PAGE, wanted);
-        buffers = new ArrayBlockingQueue<>(COUNT);
+        // Filled before it is kept: a failed allocation (out of direct memory) must not leave an
+        // empty pool that every later save would wait on forever.
+        ArrayBlockingQueue<ByteBuffer> fresh = new ArrayBlockingQueue<>(COUNT);
         for (int i = 0; i < COUNT; i++) {
-          buffers.add(
+          fresh.add(
               ByteBuffer.allocateDirect(BUFFER_BYTES + alignment)
                   .alignedSlice(alignment)
                   .limit(BUFFER_BYTES)
                   .slice());
         }
+        buffers = fresh;
         this.alignment = alignment;
       }
       return buffers;

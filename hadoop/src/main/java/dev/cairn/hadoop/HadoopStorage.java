@@ -41,8 +41,12 @@ import org.apache.hadoop.fs.permission.FsPermission;
  * conditional PUT that fails only at {@code close()}.
  */
 final class HadoopStorage implements Storage {
-  /** Schemes whose directory rename is a single atomic metadata operation. */
-  private static final Set<String> ATOMIC_RENAME = Set.of("hdfs", "viewfs", "ofs", "o3fs");
+  /**
+   * Schemes whose directory rename is one atomic metadata operation. Only HDFS is assumed: a viewfs
+   * mount or an Ozone bucket may sit on an object store, so those (and any other FileSystem) must
+   * say so with the atomic-rename path capability or {@link HadoopStorages#ATOMIC_RENAME_KEY}.
+   */
+  private static final Set<String> ATOMIC_RENAME = Set.of("hdfs");
 
   private static final int COPY_BYTES = 1 << 20;
 
@@ -323,7 +327,10 @@ final class HadoopStorage implements Storage {
       n.initCause(e);
       return n;
     }
-    if (e instanceof org.apache.hadoop.fs.FileAlreadyExistsException) {
+    if (e instanceof org.apache.hadoop.fs.FileAlreadyExistsException
+        || (e instanceof org.apache.hadoop.ipc.RemoteException re
+            && re.getClassName().endsWith(".AlreadyBeingCreatedException"))) {
+      // HDFS: another client is still writing that name (it holds the lease), so it exists.
       FileAlreadyExistsException x = new FileAlreadyExistsException(p.toString(), null, "exists");
       x.initCause(e);
       return x;
@@ -335,7 +342,7 @@ final class HadoopStorage implements Storage {
   private static final class StreamOutput implements Output {
     private final FSDataOutputStream out;
     private final Path path;
-    private final byte[] copy = new byte[COPY_BYTES];
+    private byte[] copy; // for direct buffers, made on the first such write
     private boolean open = true;
 
     StreamOutput(FSDataOutputStream out, Path path) {
@@ -350,6 +357,9 @@ final class HadoopStorage implements Storage {
         out.write(src.array(), src.arrayOffset() + src.position(), n);
         src.position(src.limit());
         return n;
+      }
+      if (copy == null) {
+        copy = new byte[COPY_BYTES];
       }
       while (src.hasRemaining()) {
         int k = Math.min(copy.length, src.remaining());
@@ -406,8 +416,9 @@ final class HadoopStorage implements Storage {
       for (Throwable t = e; t != null; t = t.getCause()) {
         String m = String.valueOf(t.getMessage());
         if (t instanceof org.apache.hadoop.fs.FileAlreadyExistsException
-            || m.contains("412")
-            || m.contains("PreconditionFailed")) {
+            || m.contains("Status Code: 412")
+            || m.contains("PreconditionFailed")
+            || t.getClass().getSimpleName().equals("RemoteFileChangedException")) {
           FileAlreadyExistsException x =
               new FileAlreadyExistsException(
                   path.toString(), null, "another writer created it first");
@@ -424,7 +435,6 @@ final class HadoopStorage implements Storage {
     private final FSDataInputStream in;
     private final long size;
     private final boolean byteBufferReads;
-    private byte[] copy;
 
     StreamInput(FSDataInputStream in, long size) {
       this.in = in;
@@ -455,10 +465,10 @@ final class HadoopStorage implements Storage {
         }
         return n;
       }
-      if (copy == null) {
-        copy = new byte[COPY_BYTES];
-      }
-      int n = in.read(position, copy, 0, Math.min(copy.length, dst.remaining()));
+      // A buffer per call: inputs may be read from several threads, and the stream's own lock
+      // covers only its read, not the copy into dst.
+      byte[] copy = new byte[Math.min(COPY_BYTES, dst.remaining())];
+      int n = in.read(position, copy, 0, copy.length);
       if (n > 0) {
         dst.put(copy, 0, n);
       }

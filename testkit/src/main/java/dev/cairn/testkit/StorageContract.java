@@ -81,6 +81,43 @@ public abstract class StorageContract {
   }
 
   @Test
+  void ofTwoWritersCreatingOneNameExactlyOneSucceeds() throws IOException {
+    Storage.Output first = storage.create("race");
+    Storage.Output second;
+    try {
+      second = storage.create("race");
+    } catch (FileAlreadyExistsException refusedAtCreate) {
+      second = null; // local disks and HDFS refuse at once
+    }
+    first.write(ByteBuffer.wrap("first".getBytes(StandardCharsets.UTF_8)));
+    first.sync();
+    first.close();
+    if (second != null) {
+      // Object stores learn of the conflict only when the second one publishes.
+      Storage.Output late = second;
+      assertThatThrownBy(
+              () -> {
+                late.write(ByteBuffer.wrap("second".getBytes(StandardCharsets.UTF_8)));
+                late.close();
+              })
+          .isInstanceOf(FileAlreadyExistsException.class);
+    }
+    assertThat(read(storage, "race")).isEqualTo("first");
+  }
+
+  @Test
+  void aFileIsNeverRenamedOntoAnotherAndAFileIsNotAFolder() throws IOException {
+    write(storage, "a", "a");
+    write(storage, "b", "b");
+    assertThatThrownBy(() -> storage.rename("a", "b"))
+        .isInstanceOf(FileAlreadyExistsException.class);
+    assertThat(read(storage, "b")).isEqualTo("b");
+    assertThat(read(storage, "a")).isEqualTo("a");
+    assertThatThrownBy(() -> storage.list("a"))
+        .isInstanceOf(java.nio.file.NotDirectoryException.class);
+  }
+
+  @Test
   void createNeedsItsParentFolder() {
     assertThatThrownBy(() -> write(storage, "missing/a", "x")).isInstanceOf(IOException.class);
   }
