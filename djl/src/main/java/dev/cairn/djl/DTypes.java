@@ -1,6 +1,8 @@
 package dev.cairn.djl;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.cairn.safetensors.DType;
 import java.nio.ByteBuffer;
@@ -8,18 +10,37 @@ import java.nio.ByteOrder;
 
 /** DJL data types and their safetensors names (the same table DJL's own encoder uses). */
 final class DTypes {
+  private static final NDIndex ALL = new NDIndex("...");
+
   private DTypes() {}
 
   /**
-   * Fills {@code array} with a copy of {@code saved}. PyTorch's {@code set} adopts a direct buffer
-   * as the tensor's storage instead of copying it; the checkpoint's buffers are read-only memory
-   * maps that go away when the checkpoint is closed, so they are copied into a buffer the array
-   * then owns.
+   * Copies {@code saved} (raw little-endian bytes of {@code array}'s dtype and shape) into {@code
+   * array}'s own storage, in place, so the trainer's and optimizer's references stay valid.
+   *
+   * <p>Not {@link NDArray#set(java.nio.Buffer)}: on PyTorch it swaps the tensor's storage for the
+   * buffer under libtorch's deprecated {@code AutoNonVariableTypeMode} guard, which prints a
+   * warning straight to file descriptor 2 (the user's console, out of reach of any Java logging
+   * setting) once per process. Here the mapped bytes are wrapped as a temporary array without a
+   * copy and assigned with {@code array[...] = src}, one copy into the tensor's existing memory,
+   * bit for bit.
    */
   static void copyInto(NDArray array, ByteBuffer saved) {
-    ByteBuffer owned = ByteBuffer.allocateDirect(saved.remaining()).order(ByteOrder.nativeOrder());
-    owned.put(saved.duplicate()).flip();
-    array.set(owned);
+    if (array.size() == 0) {
+      return;
+    }
+    // slice(): a direct buffer's native address is that of its position 0, which is what the
+    // engine reads.
+    ByteBuffer bytes = saved.slice().order(ByteOrder.LITTLE_ENDIAN);
+    // Written through a view detached from autograd (PyTorch's detach shares the memory;
+    // DTypesTest checks the bytes land in the array): grad mode is per thread and on by default,
+    // so a restore on any thread but the one that loaded the engine (or inside a gradient
+    // collector) would otherwise be refused as an in-place change of a leaf.
+    try (NDManager scratch = array.getManager().newSubManager();
+        NDArray target = array.stopGradient()) {
+      NDArray src = scratch.create(bytes, array.getShape(), array.getDataType());
+      target.set(ALL, src);
+    }
   }
 
   static DType of(DataType t) {
