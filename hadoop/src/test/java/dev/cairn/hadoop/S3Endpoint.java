@@ -1,6 +1,8 @@
 package dev.cairn.hadoop;
 
 import java.net.URI;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
 import org.gaul.s3proxy.junit.S3ProxyExtension;
@@ -25,18 +27,25 @@ final class S3Endpoint {
   /** S3A settings for the endpoint (the FileSystem cache is off: each test has its own port). */
   static Configuration configuration(S3ProxyExtension proxy) {
     Configuration conf = new Configuration();
-    conf.set("fs.s3a.endpoint", proxy.getUri().toString());
-    conf.set("fs.s3a.endpoint.region", "us-east-1");
-    conf.setBoolean("fs.s3a.path.style.access", true);
-    conf.setBoolean("fs.s3a.connection.ssl.enabled", false);
-    conf.set("fs.s3a.access.key", proxy.getAccessKey());
-    conf.set("fs.s3a.secret.key", proxy.getSecretKey());
-    conf.set(
-        "fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
-    conf.setBoolean("fs.s3a.impl.disable.cache", true);
-    conf.setInt("fs.s3a.attempts.maximum", 2);
-    conf.setInt("fs.s3a.retry.limit", 2);
+    settings(proxy).forEach(conf::set);
     return conf;
+  }
+
+  /** The same settings as strings, to hand to another process. */
+  static Map<String, String> settings(S3ProxyExtension proxy) {
+    Map<String, String> s = new LinkedHashMap<>();
+    s.put("fs.s3a.endpoint", proxy.getUri().toString());
+    s.put("fs.s3a.endpoint.region", "us-east-1");
+    s.put("fs.s3a.path.style.access", "true");
+    s.put("fs.s3a.connection.ssl.enabled", "false");
+    s.put("fs.s3a.access.key", proxy.getAccessKey());
+    s.put("fs.s3a.secret.key", proxy.getSecretKey());
+    s.put(
+        "fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
+    s.put("fs.s3a.impl.disable.cache", "true");
+    s.put("fs.s3a.attempts.maximum", "2");
+    s.put("fs.s3a.retry.limit", "2");
+    return s;
   }
 
   /** A new bucket's root URI. */
