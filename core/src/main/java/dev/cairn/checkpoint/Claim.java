@@ -43,6 +43,9 @@ final class Claim {
       return true;
     }
     Optional<Holder> h = read(storage, work);
+    if (h.isPresent() && !h.get().writer().isEmpty() && h.get().writer().equals(writer)) {
+      return true; // ours, left by a save of this store that failed to give it up
+    }
     if (h.isPresent() && h.get().since().plus(staleAfter).isAfter(now)) {
       return false;
     }
@@ -116,9 +119,15 @@ final class Claim {
         }
       }
     }
-    return writer == null || since == null
-        ? Optional.empty()
-        : Optional.of(new Holder(writer, since));
+    if (writer != null && since != null) {
+      return Optional.of(new Holder(writer, since));
+    }
+    // Cut short (its writer died creating it): judged by when it was made, as nobody's.
+    try {
+      return storage.lastModified(of(work)).map(t -> new Holder("", t));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
   }
 
   /** Gives a claim up (after the save was published or rolled back). */

@@ -161,10 +161,14 @@ final class DefaultCheckpointStore implements CheckpointStore {
     for (String p : storage.list(CommitStrategy.ROOT)) {
       if (p.endsWith(Claim.SUFFIX)) {
         String work = p.substring(0, p.length() - Claim.SUFFIX.length());
-        if (!writer.exclusive()
-            && !storage.exists(work)
+        if (writer.exclusive()) {
+          continue;
+        }
+        CheckpointState of = storage.exists(work) ? folders.state(work) : null;
+        if ((of == null || !of.isAbandoned())
             && Claim.take(storage, work, writer.token(), now, writer.staleAfter())) {
-          Claim.release(storage, work); // a stale claim whose folder is gone
+          // A stale claim its writer could not give up: its folder is gone or committed.
+          Claim.release(storage, work);
         }
         continue;
       }

@@ -302,6 +302,19 @@ final class HadoopStorage implements Storage {
   }
 
   @Override
+  public java.util.Optional<java.time.Instant> lastModified(String name) throws IOException {
+    Path p = path(name);
+    try {
+      long t = fs.getFileStatus(p).getModificationTime();
+      return t > 0
+          ? java.util.Optional.of(java.time.Instant.ofEpochMilli(t))
+          : java.util.Optional.empty();
+    } catch (IOException e) {
+      throw translate(e, p);
+    }
+  }
+
+  @Override
   public OptionalLong usableSpace(String folder) throws IOException {
     if (!capabilities.freeSpaceKnown()) {
       return OptionalLong.empty();

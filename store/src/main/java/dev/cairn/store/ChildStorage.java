@@ -100,6 +100,11 @@ final class ChildStorage implements Storage {
   }
 
   @Override
+  public Optional<java.time.Instant> lastModified(String name) throws IOException {
+    return parent.lastModified(full(name));
+  }
+
+  @Override
   public OptionalLong usableSpace(String folder) throws IOException {
     return parent.usableSpace(full(folder));
   }

@@ -296,6 +296,12 @@ final class LocalStorage implements Storage {
   }
 
   @Override
+  public Optional<java.time.Instant> lastModified(String name) throws IOException {
+    return Optional.of(
+        Files.getLastModifiedTime(path(name), LinkOption.NOFOLLOW_LINKS).toInstant());
+  }
+
+  @Override
   public OptionalLong usableSpace(String folder) throws IOException {
     return OptionalLong.of(Files.getFileStore(path(folder)).getUsableSpace());
   }

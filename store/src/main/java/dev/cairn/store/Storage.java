@@ -137,6 +137,17 @@ public interface Storage {
   long size(String name) throws IOException;
 
   /**
+   * When a file or folder last changed, where the storage records it (all do: local disks, HDFS,
+   * S3's Last-Modified); empty when it does not.
+   *
+   * @throws java.nio.file.NoSuchFileException when it does not exist
+   */
+  default Optional<java.time.Instant> lastModified(String name) throws IOException {
+    StorageNames.check(name);
+    return Optional.empty();
+  }
+
+  /**
    * Bytes a new file in this folder may still use, or empty when the storage cannot tell ({@link
    * Capabilities#freeSpaceKnown()} is false).
    */

@@ -98,6 +98,11 @@ public class ForwardingStorage implements Storage {
   }
 
   @Override
+  public Optional<java.time.Instant> lastModified(String name) throws IOException {
+    return inner.lastModified(name);
+  }
+
+  @Override
   public OptionalLong usableSpace(String folder) throws IOException {
     return inner.usableSpace(folder);
   }

@@ -254,6 +254,17 @@ public abstract class StorageContract {
   }
 
   @Test
+  void aModificationTimeIsNearNowWhenKnown() throws IOException {
+    java.time.Instant before = java.time.Instant.now().minusSeconds(120);
+    write(storage, "t", "t");
+    storage
+        .lastModified("t")
+        .ifPresent(t -> assertThat(t).isBetween(before, java.time.Instant.now().plusSeconds(120)));
+    assertThatThrownBy(() -> storage.lastModified("missing"))
+        .isInstanceOf(NoSuchFileException.class);
+  }
+
+  @Test
   void freeSpaceIsKnownExactlyWhenClaimed() throws IOException {
     assertThat(storage.usableSpace("").isPresent())
         .isEqualTo(storage.capabilities().freeSpaceKnown());
