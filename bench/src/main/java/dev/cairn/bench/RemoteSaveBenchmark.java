@@ -260,7 +260,7 @@ public final class RemoteSaveBenchmark {
       rawSave(fs, warm, chunks);
       fs.delete(warm, false);
       SavedCheckpoint w = store.save(checkpoint(0, data));
-      storage.deleteTree(w.folder().getFileName().toString());
+      storage.deleteTree(SaveBenchmark.folderName(w.folder()));
       for (int i = 0; i < repeat; i++) {
         Path file = new Path(rawFolder.resolve("file-" + i));
         long step = i + 1;
@@ -297,7 +297,7 @@ public final class RemoteSaveBenchmark {
         }
         fs.delete(file, false);
         for (CheckpointInfo info : store.list()) {
-          storage.deleteTree(info.folder().getFileName().toString());
+          storage.deleteTree(SaveBenchmark.folderName(info.folder()));
         }
       }
     } finally {

@@ -199,7 +199,7 @@ public final class SaveBenchmark {
         }
         for (var info : store.list()) {
           if (info.step() != i + 1) {
-            storage.deleteTree(info.folder().getFileName().toString());
+            storage.deleteTree(folderName(info.folder()));
           }
         }
       }
@@ -275,6 +275,15 @@ public final class SaveBenchmark {
     Arrays.sort(s);
     int n = s.length;
     return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  }
+
+  /** A checkpoint's folder name inside its store's root ("step-N"). */
+  static String folderName(Path folder) {
+    Path name = folder.getFileName();
+    if (name == null) {
+      throw new IllegalStateException("a checkpoint folder has no name: " + folder);
+    }
+    return name.toString();
   }
 
   private static void deleteTree(Path p) throws IOException {
