@@ -139,6 +139,18 @@ public final class SaveBenchmark {
 
   /** Training-thread time of {@code n} asynchronous saves through the manager (each completes). */
   private static double[] stalls(List<ByteBuffer> data, int n, Path folder) throws IOException {
+    try (CheckpointStore store = CheckpointStore.builder(folder).events(e -> {}).open()) {
+      return stalls(data, n, store, dev.cairn.store.Storage.at(folder));
+    }
+  }
+
+  /**
+   * The same on any store; {@code storage} is the store's own root, through which all but the
+   * newest checkpoint are deleted between saves.
+   */
+  static double[] stalls(
+      List<ByteBuffer> data, int n, CheckpointStore store, dev.cairn.store.Storage storage)
+      throws IOException {
     Checkpointable model =
         new Checkpointable() {
           @Override
@@ -160,20 +172,19 @@ public final class SaveBenchmark {
           }
         };
     double[] out = new double[n];
-    try (CheckpointStore store = CheckpointStore.builder(folder).events(e -> {}).open();
-        DefaultCheckpointManager m =
-            new DefaultCheckpointManager(
-                store,
-                CheckpointPolicy.builder()
-                    .everySteps(1)
-                    .every(null)
-                    .saveOnShutdown(false, Duration.ZERO)
-                    .build(),
-                Events.NONE,
-                Clock.systemUTC(),
-                1,
-                null,
-                Duration.ofSeconds(1))) {
+    try (DefaultCheckpointManager m =
+        new DefaultCheckpointManager(
+            store,
+            CheckpointPolicy.builder()
+                .everySteps(1)
+                .every(null)
+                .saveOnShutdown(false, Duration.ZERO)
+                .build(),
+            Events.NONE,
+            Clock.systemUTC(),
+            1,
+            null,
+            Duration.ofSeconds(1))) {
       m.restoreLatest(model);
       for (int i = 0; i < n; i++) {
         long start = System.nanoTime();
@@ -188,7 +199,7 @@ public final class SaveBenchmark {
         }
         for (var info : store.list()) {
           if (info.step() != i + 1) {
-            deleteTree(info.folder());
+            storage.deleteTree(folderName(info.folder()));
           }
         }
       }
@@ -264,6 +275,15 @@ public final class SaveBenchmark {
     Arrays.sort(s);
     int n = s.length;
     return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  }
+
+  /** A checkpoint's folder name inside its store's root ("step-N"). */
+  static String folderName(Path folder) {
+    Path name = folder.getFileName();
+    if (name == null) {
+      throw new IllegalStateException("a checkpoint folder has no name: " + folder);
+    }
+    return name.toString();
   }
 
   private static void deleteTree(Path p) throws IOException {
