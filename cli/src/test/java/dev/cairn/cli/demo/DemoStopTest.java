@@ -55,7 +55,10 @@ class DemoStopTest {
             .run();
     assertThat(first.stopped()).isTrue();
     long at = first.endStep();
-    assertThat(at).isBetween(151L, 160L); // the next step or so after the job saw the request
+    // After the request, at the first step the manager could save: how many steps that is depends
+    // on the machine's speed (the control poller and any save in flight), so only the order is
+    // checked, and that the stop's own checkpoint is the one the job ended at.
+    assertThat(at).isGreaterThan(150L).isLessThan(400L);
     List<com.fasterxml.jackson.databind.node.ObjectNode> sessions =
         JsonLines.read(new RunFiles(dir).sessions()).records();
     assertThat(sessions.get(sessions.size() - 1).path("reason").asText()).isEqualTo("stopped");
