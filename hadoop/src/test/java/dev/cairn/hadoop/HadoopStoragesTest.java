@@ -8,23 +8,12 @@ import dev.cairn.store.Storages;
 import java.io.IOException;
 import java.net.URI;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Locations reach Hadoop through the provider on the classpath, settings included. */
 class HadoopStoragesTest {
-  static MiniHdfs hdfs;
-
-  @BeforeAll
-  static void start() throws IOException {
-    hdfs = new MiniHdfs();
-  }
-
-  @AfterAll
-  static void stop() {
-    hdfs.close();
-  }
+  @RegisterExtension static final MiniHdfs hdfs = new MiniHdfs();
 
   @Test
   void anHdfsLocationOpensThroughTheProviderWithTheGivenSettings() throws IOException {

@@ -3,22 +3,11 @@ package dev.cairn.hadoop;
 import dev.cairn.store.Storage;
 import java.io.IOException;
 import java.net.URI;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The checkpoint store on a real HDFS: the rename commit strategy. */
 class HdfsCheckpointStoreTest extends RemoteCheckpointStoreContract {
-  static MiniHdfs hdfs;
-
-  @BeforeAll
-  static void start() throws IOException {
-    hdfs = new MiniHdfs();
-  }
-
-  @AfterAll
-  static void stop() {
-    hdfs.close();
-  }
+  @RegisterExtension static final MiniHdfs hdfs = new MiniHdfs();
 
   @Override
   protected Storage freshStorage() throws IOException {

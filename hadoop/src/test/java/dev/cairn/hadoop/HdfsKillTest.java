@@ -4,22 +4,11 @@ import dev.cairn.store.Storage;
 import java.io.IOException;
 import java.net.URI;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** kill -9 of a writer saving to a real HDFS (the NameNode and DataNode live in this JVM). */
 class HdfsKillTest extends RemoteKillContract {
-  static MiniHdfs hdfs;
-
-  @BeforeAll
-  static void start() throws IOException {
-    hdfs = new MiniHdfs();
-  }
-
-  @AfterAll
-  static void stop() {
-    hdfs.close();
-  }
+  @RegisterExtension static final MiniHdfs hdfs = new MiniHdfs();
 
   @Override
   protected URI freshRoot() throws IOException {

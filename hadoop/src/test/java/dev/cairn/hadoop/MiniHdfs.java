@@ -6,13 +6,21 @@ import java.nio.file.Files;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
-/** A real HDFS (one NameNode, one DataNode) in this JVM, under target/, for a test class. */
-final class MiniHdfs implements AutoCloseable {
+/**
+ * A real HDFS (one NameNode, one DataNode) in this JVM, under target/, for a test class: register
+ * it as a static {@code @RegisterExtension} field; it starts before the class's tests and stops
+ * after them.
+ */
+final class MiniHdfs implements BeforeAllCallback, AfterAllCallback {
   private static final AtomicInteger FOLDERS = new AtomicInteger();
-  private final MiniDFSCluster cluster;
+  private MiniDFSCluster cluster;
 
-  MiniHdfs() throws IOException {
+  @Override
+  public void beforeAll(ExtensionContext context) throws IOException {
     Configuration conf = new Configuration();
     java.nio.file.Path base = Files.createTempDirectory(java.nio.file.Path.of("target"), "minidfs");
     conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.toAbsolutePath().toString());
@@ -32,7 +40,9 @@ final class MiniHdfs implements AutoCloseable {
   }
 
   @Override
-  public void close() {
-    cluster.shutdown(true);
+  public void afterAll(ExtensionContext context) {
+    if (cluster != null) {
+      cluster.shutdown(true);
+    }
   }
 }

@@ -13,8 +13,6 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.security.UserGroupInformation;
 import org.gaul.s3proxy.junit.S3ProxyExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -25,17 +23,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class RemoteFailuresTest {
   @RegisterExtension static final S3ProxyExtension PROXY = S3Endpoint.extension();
-  static MiniHdfs hdfs;
-
-  @BeforeAll
-  static void start() throws IOException {
-    hdfs = new MiniHdfs();
-  }
-
-  @AfterAll
-  static void stop() {
-    hdfs.close();
-  }
+  @RegisterExtension static final MiniHdfs hdfs = new MiniHdfs();
 
   @BeforeEach
   void aBucketSoTheProxyHasItsFolder() {
