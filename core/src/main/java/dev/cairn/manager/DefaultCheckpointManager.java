@@ -341,6 +341,9 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     if (Double.isFinite(v.noise())) {
       f.put("noise", v.noise());
     }
+    if (Double.isFinite(v.z())) {
+      f.put("rank_z", v.z());
+    }
     long at = v.lastStep() + 1;
     String check = "check that data position, optimizer and RNG state were restored";
     if (v.jump() && v.replayed()) {
@@ -365,11 +368,13 @@ public final class DefaultCheckpointManager implements CheckpointManager {
           at,
           String.format(
               java.util.Locale.ROOT,
-              "loss after resuming averages %.4g, the losses before the checkpoint predict %.4g"
-                  + " (%.0f%% change): %s",
+              "the median loss of the %d steps after resuming is %.4g, the window before the"
+                  + " checkpoint had %.4g (%.0f%% higher, rank test z %.1f): %s",
+              v.compared(),
               v.after(),
               v.before(),
               v.relativeChange() * 100,
+              v.z(),
               check),
           f);
     } else {
@@ -390,7 +395,8 @@ public final class DefaultCheckpointManager implements CheckpointManager {
                       v.noise())
                   : String.format(
                       java.util.Locale.ROOT,
-                      "resume continues the loss: %d steps after it average %.4g (expected %.4g)",
+                      "resume continues the loss: the median of the %d steps after it is %.4g"
+                          + " (before the checkpoint: %.4g)",
                       v.compared(),
                       v.after(),
                       v.before()),
