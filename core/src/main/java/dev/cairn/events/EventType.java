@@ -8,6 +8,7 @@ public enum EventType {
   CHECKPOINT_SAVED("checkpoint_saved", false),
   CHECKPOINT_FAILED("checkpoint_failed", true),
   CHECKPOINT_SKIPPED("checkpoint_skipped", true),
+  CHECKPOINT_DEFERRED("checkpoint_deferred", false),
   CHECKPOINT_DELETED("checkpoint_deleted", false),
   LEFTOVER_REMOVED("leftover_removed", false),
   SAVE_REQUESTED("save_requested", false),

@@ -23,11 +23,14 @@ import java.util.Optional;
  * }</pre>
  *
  * <p>Saves are asynchronous by default: the training thread pays for copying the state into reused
- * staging buffers; a background thread runs the commit protocol. At most one save is in flight. A
- * trigger that fires while one is in flight is <b>coalesced</b> when it is a step or time trigger
- * (it fires again at the first step after the save completes, without blocking), and <b>waits</b>
- * when it is a best-metric, requested, final or shutdown save (those must capture the step they
- * describe). A failed background save never throws into the training thread: it becomes a {@code
+ * staging buffers; a background thread runs the commit protocol. The training thread never waits
+ * for the storage (a remote one may stall for minutes): a step or time trigger that fires while a
+ * save is in flight is <b>deferred</b> to the first step after that save ends; a best-metric or
+ * requested save, which must capture the step it describes, is copied into a second staging area
+ * (made on first need: as much host memory again as the state) and queued behind the save in
+ * flight, and is deferred only when both areas are busy. Each deferral is reported once per save in
+ * flight as a {@code checkpoint_deferred} event. Only the final and the shutdown saves wait. A
+ * failed background save never throws into the training thread: it becomes a {@code
  * checkpoint_failed} event, and the next successful save's event mentions it.
  */
 public interface CheckpointManager extends AutoCloseable {

@@ -43,7 +43,15 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   private final Clock clock;
   private final int session;
   private final ControlFolder control;
-  private final StagingArea staging = new StagingArea();
+
+  /**
+   * Where snapshots are copied. The second is made the first time a best-metric or requested save
+   * fires while another save is still being written: it captures its exact step without waiting for
+   * the storage (as much host memory again as the state, kept for reuse).
+   */
+  private final StagingArea[] areas = {new StagingArea(), null};
+
+  private final Future<?>[] areaSaves = new Future<?>[2];
   private final Triggers triggers;
   private final LossWatch loss;
   private final ExecutorService writer;
@@ -64,7 +72,13 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   private volatile SavedCheckpoint lastSaved;
   private volatile Throwable lastFailure;
   private volatile boolean failureUnreported;
+
+  /** The newest save submitted (the writer is one thread: it ends after every earlier one). */
   private Future<?> inFlight;
+
+  private volatile long inFlightStep;
+  private volatile long inFlightSince;
+  private Future<?> deferralReported;
   private volatile long lastCompleted = -1;
   private volatile long lastSubmitted = -1;
   private Map<String, Double> lastMetrics = Map.of();
@@ -279,22 +293,25 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     if (reasons.isEmpty() || completed == lastSubmitted) {
       return false;
     }
-    boolean mustWait = false;
-    for (Triggers.Reason r : reasons) {
-      mustWait |= r.mustWait();
-    }
+    int area = 0;
     if (inFlight != null) {
-      if (!mustWait) {
-        triggers.defer(reasons);
-        return false;
+      if (shutdown) {
+        awaitInFlight(); // the last save of this process: it captures this step, whatever it costs
+      } else {
+        // The training thread never waits for the storage (a remote one may hang for minutes).
+        area = exactStep(reasons) ? freeArea() : -1;
+        if (area < 0) {
+          deferWhileBusy(completed, reasons);
+          return false;
+        }
       }
-      awaitInFlight();
     }
     SaveRequest request = reasons.contains(Triggers.Reason.REQUEST) ? nextRequest() : null;
     if (request != null && stopIds.contains(request.id())) {
       stopping = true; // the loop sees it after this step, whose checkpoint is now on its way
     }
-    Future<?> f = submit(completed, reasons, request == null ? null : request.name(), request);
+    Future<?> f =
+        submit(completed, reasons, request == null ? null : request.name(), request, area);
     if (shutdown || !policy.async()) {
       awaitInFlight();
     }
@@ -303,6 +320,51 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       shutdownDone.countDown();
     }
     return f != null;
+  }
+
+  /** Best-metric and requested saves describe their step; the others only need a recent one. */
+  private static boolean exactStep(Set<Triggers.Reason> reasons) {
+    return reasons.contains(Triggers.Reason.BEST) || reasons.contains(Triggers.Reason.REQUEST);
+  }
+
+  /** A staging area no save is using (the second is made on first need); -1 when both are. */
+  private int freeArea() {
+    for (int i = 0; i < areas.length; i++) {
+      Future<?> f = areaSaves[i];
+      if (f == null || f.isDone()) {
+        if (areas[i] == null) {
+          areas[i] = new StagingArea();
+        }
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Moves the triggers to the first step after the save in flight, and says so once per save. */
+  private void deferWhileBusy(long completed, Set<Triggers.Reason> reasons) {
+    triggers.defer(reasons);
+    if (deferralReported == inFlight) {
+      return;
+    }
+    deferralReported = inFlight;
+    ObjectNode f = JsonNodeFactory.instance.objectNode();
+    ArrayNode why = f.putArray("reasons");
+    reasons.forEach(r -> why.add(r.name().toLowerCase(java.util.Locale.ROOT)));
+    f.put("in_flight_step", inFlightStep);
+    double seconds = (System.nanoTime() - inFlightSince) / 1e9;
+    f.put("in_flight_seconds", seconds);
+    events.emit(
+        EventType.CHECKPOINT_DEFERRED,
+        completed,
+        String.format(
+            java.util.Locale.ROOT,
+            "checkpoint of step-%d deferred: the save of step-%d is still being written (%.1f s"
+                + " so far); the next checkpoint is taken at the first step after it ends",
+            completed,
+            inFlightStep,
+            seconds),
+        f);
   }
 
   private SaveRequest nextRequest() {
@@ -408,10 +470,10 @@ public final class DefaultCheckpointManager implements CheckpointManager {
 
   /** Snapshots on this thread, then commits on the writer thread. */
   private Future<?> submit(
-      long completed, Set<Triggers.Reason> reasons, String name, SaveRequest request) {
+      long completed, Set<Triggers.Reason> reasons, String name, SaveRequest request, int area) {
     Checkpoint checkpoint;
     try {
-      checkpoint = snapshot(completed, reasons, name);
+      checkpoint = snapshot(completed, reasons, name, areas[area]);
     } catch (RuntimeException e) {
       lastFailure = e;
       failureUnreported = true;
@@ -423,10 +485,14 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     lastSubmitted = completed;
     long started = System.nanoTime();
     inFlight = writer.submit(() -> commit(checkpoint, reasons, request, started));
+    inFlightStep = completed;
+    inFlightSince = started;
+    areaSaves[area] = inFlight;
     return inFlight;
   }
 
-  private Checkpoint snapshot(long completed, Set<Triggers.Reason> reasons, String name) {
+  private Checkpoint snapshot(
+      long completed, Set<Triggers.Reason> reasons, String name, StagingArea staging) {
     ObjectNode state = JsonNodeFactory.instance.objectNode();
     state.put("step", completed);
     state.put("session", session);
@@ -567,7 +633,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       throw new IllegalStateException("nothing to save yet: call restoreLatest and onStep first");
     }
     awaitInFlight();
-    submit(lastCompleted, EnumSet.of(Triggers.Reason.REQUEST), name, null);
+    submit(lastCompleted, EnumSet.of(Triggers.Reason.REQUEST), name, null, 0);
     awaitInFlight();
     if (lastSaved == null || lastSaved.step() != lastCompleted) {
       Throwable t = lastFailure;
@@ -602,7 +668,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
         }
       }
     }
-    submit(lastCompleted, EnumSet.of(Triggers.Reason.FINAL), null, null);
+    submit(lastCompleted, EnumSet.of(Triggers.Reason.FINAL), null, null, 0);
     awaitInFlight();
     last = lastSaved;
     if (last == null || last.step() != lastCompleted) {

@@ -239,20 +239,29 @@ final class LossWatch {
     for (double[] p : before) {
       beforeLosses.add(p[1]);
     }
-    double u = 0; // Mann-Whitney U: pairs (after, before) with the later loss larger, ties half
+    // Mann-Whitney U: pairs (after, before) with the later loss larger, ties counted half.
+    long larger = 0;
+    long ties = 0;
     for (double a : after) {
       for (double b : beforeLosses) {
-        u += a > b ? 1 : a == b ? 0.5 : 0;
+        int order = Double.compare(a, b);
+        if (order > 0) {
+          larger++;
+        } else if (order == 0) {
+          ties++;
+        }
       }
     }
-    double pairsCount = (double) na * nb;
+    long pairs = (long) na * nb;
+    double u = larger + ties / 2.0;
+    double pairsCount = pairs;
     double z = (u - pairsCount / 2) / Math.sqrt(pairsCount * (na + nb + 1) / 12.0);
     double medianBefore = median(beforeLosses);
     double medianAfter = median(after);
     double relative = (medianAfter - medianBefore) / Math.max(Math.abs(medianBefore), 1e-12);
     // Either far beyond chance, or (with windows too small for that z) every loss after the
     // resume above every loss before it.
-    boolean separated = z > WINDOW_Z || u == pairsCount;
+    boolean separated = z > WINDOW_Z || larger == pairs;
     boolean jump = relative > threshold && separated;
     return new Verdict(
         false,

@@ -20,14 +20,6 @@ final class Triggers {
     REQUEST,
     FINAL,
     SHUTDOWN;
-
-    /**
-     * Reasons that must capture the step they describe, so they wait for a save in flight; only the
-     * wall-time trigger is coalesced into the next free step.
-     */
-    boolean mustWait() {
-      return this != TIME;
-    }
   }
 
   private final CheckpointPolicy policy;

@@ -1,6 +1,7 @@
 package dev.cairn.manager;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.cairn.checkpoint.CheckpointInfo;
 import dev.cairn.checkpoint.CheckpointStore;
@@ -9,8 +10,10 @@ import dev.cairn.checkpoint.RetentionPolicy;
 import dev.cairn.control.ControlFolder;
 import dev.cairn.control.SaveRequest;
 import dev.cairn.events.Events;
+import dev.cairn.store.Storage;
 import dev.cairn.testkit.CrashFileSystem;
 import dev.cairn.testkit.FaultHook;
+import dev.cairn.testkit.FaultyStorage;
 import dev.cairn.testkit.MutableClock;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -65,12 +68,11 @@ class CheckpointManagerTest {
 
   @Test
   void everyNStepsSavesExactlyThoseSteps() throws IOException {
+    // Synchronous, so every save ends before the next is due (asynchronous saves that fall behind
+    // are deferred, see aSaveInFlightNeverBlocksTheTrainingThread).
     TensorMap model = new TensorMap("model").put("w", new float[100]);
     try (DefaultCheckpointManager m =
-        manager(
-            CheckpointPolicy.builder().everySteps(5).every(null).build(),
-            dir.resolve("ck"),
-            null)) {
+        manager(sync().everySteps(5).build(), dir.resolve("ck"), null)) {
       assertThat(m.restoreLatest(model)).isZero();
       for (long s = 0; s < 23; s++) {
         model.get("w")[0] = s;
@@ -83,6 +85,88 @@ class CheckpointManagerTest {
             .as("state after step index 14")
             .isEqualTo(14f);
       }
+    }
+  }
+
+  @Test
+  void aSaveInFlightNeverBlocksTheTrainingThread() {
+    assertTimeoutPreemptively(Duration.ofMinutes(2), this::trainWhileASaveHangs);
+  }
+
+  private void trainWhileASaveHangs() throws Exception {
+    Files.createDirectories(dir.resolve("ck"));
+    FaultyStorage storage = new FaultyStorage(Storage.at(dir.resolve("ck")));
+    float[] w = new float[1000];
+    TensorMap model = new TensorMap("model").put("w", w);
+    try (DefaultCheckpointManager m =
+        new DefaultCheckpointManager(
+            CheckpointStore.builder(storage).clock(clock).events(e -> {}).open(),
+            CheckpointPolicy.builder()
+                .everySteps(5)
+                .every(null)
+                .saveOnShutdown(false, Duration.ZERO)
+                .build(),
+            sink,
+            clock,
+            1,
+            null,
+            Duration.ofMillis(10))) {
+      assertThat(m.restoreLatest(model)).isZero();
+      FaultyStorage.Hang hang = new FaultyStorage.Hang();
+      storage.setHook(FaultyStorage.hangAt(storage.operationCount() + 3, hang));
+      for (long s = 0; s < 5; s++) {
+        w[0] = s;
+        assertThat(m.onStep(s)).isEqualTo(s == 4);
+      }
+      assertThat(hang.awaitReached(Duration.ofMinutes(1))).isTrue();
+      // The save of step-5 hangs in the storage; training goes on. The step triggers at 10 and 15
+      // are deferred, reported once for that save.
+      for (long s = 5; s < 15; s++) {
+        w[0] = s;
+        assertThat(m.onStep(s)).as("step %d while the save of step-5 hangs", s).isFalse();
+      }
+      assertThat(events).filteredOn(e -> e.startsWith("checkpoint_deferred")).hasSize(1);
+      assertThat(eventFields)
+          .filteredOn(f -> f.get("type").asText().equals("checkpoint_deferred"))
+          .singleElement()
+          .satisfies(
+              f -> {
+                assertThat(f.get("in_flight_step").asLong()).isEqualTo(5);
+                assertThat(f.get("reasons").toString()).isEqualTo("[\"steps\"]");
+              });
+      // A requested save describes its step: it is captured now, in a second staging area, and
+      // queued behind the hung one, still without waiting.
+      String id = m.requestSave((String) null);
+      w[0] = 15;
+      assertThat(m.onStep(15)).isTrue();
+      // Both areas busy: the next request waits for a free one, and says so.
+      m.requestSave((String) null);
+      w[0] = 16;
+      assertThat(m.onStep(16)).isFalse();
+      assertThat(events).filteredOn(e -> e.startsWith("checkpoint_deferred")).hasSize(2);
+      hang.proceed();
+      long s = 17;
+      w[0] = s;
+      while (!m.onStep(s)) { // the deferred request fires at the first step after both saves end
+        LockSupport.parkNanos(1_000_000);
+        w[0] = ++s;
+      }
+      m.saveFinal();
+      List<Long> saved = steps(m.store());
+      assertThat(saved).startsWith(5L, 16L).contains(s + 1).hasSize(3);
+      for (long step : saved) {
+        try (LoadedCheckpoint c = m.store().load(step)) {
+          assertThat(c.tensors("model").floats("w")[0])
+              .as("state of step-%d: the second snapshot did not overwrite the first", step)
+              .isEqualTo(step - 1f);
+        }
+      }
+      assertThat(eventFields)
+          .anyMatch(
+              f ->
+                  f.get("type").asText().equals("save_request_done")
+                      && f.get("request_id").asText().equals(id));
+      assertThat(events).anyMatch(e -> e.startsWith("save_request_done@16 "));
     }
   }
 

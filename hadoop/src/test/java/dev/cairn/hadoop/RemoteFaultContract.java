@@ -200,8 +200,7 @@ abstract class RemoteFaultContract {
             .every(Duration.ofMinutes(1))
             .saveOnShutdown(false, Duration.ZERO)
             .build();
-    // A wall-time trigger: the one the manager coalesces while a save is in flight (a step
-    // trigger waits for it, see Triggers.Reason.mustWait).
+    // A wall-time trigger, deferred while a save is in flight.
     MutableClock clock = new MutableClock(java.time.Instant.parse("2026-12-03T00:00:00Z"));
     float[] w = new float[1000];
     TensorMap model = new TensorMap("model").put("w", w);
