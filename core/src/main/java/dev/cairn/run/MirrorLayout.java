@@ -78,20 +78,15 @@ final class MirrorLayout {
     return Kind.WHOLE;
   }
 
-  /** Whether a remote folder directly in the run folder is never read by a puller. */
-  static boolean skippedRemoteFolder(String name) {
-    return name.equals("checkpoints") || name.equals("control");
-  }
-
   /** {@code <first %016d>-<length %016d>}: a segment's offset or a version's sequence number. */
   static String objectName(long first, long length) {
     return String.format(Locale.ROOT, "%016d-%016d", first, length);
   }
 
   /**
-   * One object of a {@code .parts} or {@code .versions} folder as named, with {@code complete}
-   * true only when its size is the length its name promises (a killed writer's partial object, or
-   * one still being written, is never used).
+   * One object of a {@code .parts} or {@code .versions} folder as named, with {@code complete} true
+   * only when its size is the length its name promises (a killed writer's partial object, or one
+   * still being written, is never used).
    */
   record RemoteObject(String name, long first, long length, boolean complete) {
     long end() {

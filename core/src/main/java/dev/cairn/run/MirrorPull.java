@@ -58,9 +58,7 @@ final class MirrorPull {
         if (MirrorLayout.kind(file) == Kind.WHOLE) {
           withOneRetry(() -> replaceWhole(name, local.resolve(file)));
         }
-      } else if (!(folder.isEmpty() && MirrorLayout.skippedRemoteFolder(n))
-          && MirrorLayout.kind(name + "/x") != Kind.EXCLUDED
-          && remote.isFolder(name)) {
+      } else if (MirrorLayout.kind(name + "/x") != Kind.EXCLUDED && remote.isFolder(name)) {
         folder(name);
       }
     }
@@ -94,7 +92,7 @@ final class MirrorPull {
     if (MirrorLayout.covering(segments, size) == null) {
       return;
     }
-    Files.createDirectories(file.toAbsolutePath().getParent());
+    createParent(file);
     try (FileChannel out =
         FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
       long done = out.size();
@@ -114,6 +112,13 @@ final class MirrorPull {
         }
         throw e;
       }
+    }
+  }
+
+  private static void createParent(Path file) throws IOException {
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
     }
   }
 
@@ -145,7 +150,7 @@ final class MirrorPull {
     if (sameContent(name, newest.length(), file)) {
       return;
     }
-    Files.createDirectories(file.toAbsolutePath().getParent());
+    createParent(file);
     try (Storage.Input in = remote.open(name)) {
       AtomicFile.write(
           file,
@@ -179,8 +184,7 @@ final class MirrorPull {
         if (n < 0) {
           return false;
         }
-        if (local.readNBytes(mine, 0, n) != n
-            || !Arrays.equals(b.array(), 0, n, mine, 0, n)) {
+        if (local.readNBytes(mine, 0, n) != n || !Arrays.equals(b.array(), 0, n, mine, 0, n)) {
           return false;
         }
         pos += n;

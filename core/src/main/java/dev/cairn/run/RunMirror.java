@@ -45,15 +45,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * </ul>
  *
  * A reader uses an object only when its size equals the length in its name. For a log it follows
- * the chain from its local length: at each position the complete segment that covers it and
- * reaches furthest, until none does; a segment deleted by compaction between listing and reading
- * makes it list again once. For a whole file it takes the complete version with the highest
- * sequence number.
+ * the chain from its local length: at each position the complete segment that covers it and reaches
+ * furthest, until none does; a segment deleted by compaction between listing and reading makes it
+ * list again once. For a whole file it takes the complete version with the highest sequence number.
  *
  * <p>A new writer on the same remote (a restarted process) learns, file by file on its first pass,
- * where the remote chain ends and which version number is next, and deletes the partial objects
- * its predecessor left. It expects its local files to continue the remote ones: a log shorter than
- * its remote chain is reported, not pushed, until the run is pulled.
+ * where the remote chain ends and which version number is next, and deletes the partial objects its
+ * predecessor left. It expects its local files to continue the remote ones: a log shorter than its
+ * remote chain is reported, not pushed, until the run is pulled.
  *
  * <h2>Failures</h2>
  *
@@ -187,8 +186,7 @@ public final class RunMirror implements AutoCloseable {
 
   /** True when {@code remote} holds a run: its run.json has a complete version. */
   public static boolean exists(Storage remote) throws IOException {
-    return MirrorLayout.newestVersion(
-            MirrorLayout.list(remote, "run.json" + MirrorLayout.VERSIONS))
+    return MirrorLayout.newestVersion(MirrorLayout.list(remote, "run.json" + MirrorLayout.VERSIONS))
         != null;
   }
 
@@ -200,8 +198,10 @@ public final class RunMirror implements AutoCloseable {
         if (last) {
           return;
         }
-        wake.tryAcquire(every.toNanos(), TimeUnit.NANOSECONDS);
-        wake.drainPermits();
+        if (wake.tryAcquire(every.toNanos(), TimeUnit.NANOSECONDS)) {
+          // Woken by pushSoon or close: requests made until now are served by the next pass.
+          wake.drainPermits();
+        }
         requested.set(false);
       }
     } catch (InterruptedException e) {

@@ -2,6 +2,7 @@ package dev.cairn.run;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -183,8 +185,7 @@ class RunMirrorTest {
     // The writer died while it wrote the next segment: half of it reached the remote.
     appendLines(run.resolve("metrics.jsonl"), 20, 30);
     byte[] tail = text(run.resolve("metrics.jsonl")).substring(pushed.length()).getBytes(UTF_8);
-    String partial =
-        String.format("metrics.jsonl.parts/%016d-%016d", pushed.length(), tail.length);
+    String partial = String.format("metrics.jsonl.parts/%016d-%016d", pushed.length(), tail.length);
     Files.write(remoteDir.resolve(partial), java.util.Arrays.copyOf(tail, tail.length / 2));
 
     Path reader = tmp.resolve("reader");
@@ -276,6 +277,92 @@ class RunMirrorTest {
     Path reader = tmp.resolve("reader");
     RunMirror.pull(remote, reader);
     assertSameFiles(reader, mirrored(run));
+  }
+
+  @Test
+  void aSegmentCutShortByAFailedWriteIsRewrittenByTheNextPass() throws Exception {
+    Path run = runFolder(tmp.resolve("run"));
+    Path remoteDir = Files.createDirectories(tmp.resolve("remote"));
+    FaultyStorage remote = new FaultyStorage(Storage.at(remoteDir));
+    try (RunMirror m = RunMirror.start(run, remote, LONG, Events.NONE)) {
+      assertThat(m.awaitPasses(1, WAIT)).isTrue(); // no background pass meets the faults
+      m.pushNow();
+      appendLines(run.resolve("metrics.jsonl"), 100, 3000); // more than one write's worth
+      AtomicInteger writes = new AtomicInteger();
+      remote.setHook(
+          (index, op, name) -> {
+            if (op == FaultyStorage.Op.OUTPUT_WRITE
+                && name.startsWith("metrics.jsonl.parts/")
+                && writes.incrementAndGet() == 2) {
+              throw new IOException("connection reset");
+            }
+          });
+      assertThatThrownBy(m::pushNow)
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining(remoteDir.resolve("metrics.jsonl.parts").toString())
+          .hasMessageContaining("connection reset");
+      Path reader = tmp.resolve("reader");
+      RunMirror.pull(remote, reader);
+      assertThat(Files.size(reader.resolve("metrics.jsonl"))).isLessThan(60_000);
+
+      remote.setHook(FaultyStorage.Hook.NONE);
+      m.pushNow();
+      RunMirror.pull(remote, reader);
+      assertSameFiles(reader, mirrored(run));
+    }
+  }
+
+  @Test
+  void aSegmentWrittenWhoseAnswerWasLostIsNotWrittenTwice() throws Exception {
+    Path run = runFolder(tmp.resolve("run"));
+    FaultyStorage remote =
+        new FaultyStorage(Storage.at(Files.createDirectories(tmp.resolve("remote"))));
+    try (RunMirror m = RunMirror.start(run, remote, LONG, Events.NONE)) {
+      assertThat(m.awaitPasses(1, WAIT)).isTrue(); // no background pass meets the faults
+      m.pushNow();
+      appendLines(run.resolve("metrics.jsonl"), 100, 110);
+      AtomicInteger closes = new AtomicInteger();
+      remote.setHook(
+          new FaultyStorage.Hook() {
+            @Override
+            public void before(long index, FaultyStorage.Op op, String name) {}
+
+            @Override
+            public void after(long index, FaultyStorage.Op op, String name) throws IOException {
+              if (op == FaultyStorage.Op.OUTPUT_CLOSE && closes.incrementAndGet() == 1) {
+                throw new IOException("read timed out");
+              }
+            }
+          });
+      assertThatThrownBy(m::pushNow).hasMessageContaining("read timed out");
+      remote.setHook(FaultyStorage.Hook.NONE);
+      m.pushNow();
+      appendLines(run.resolve("metrics.jsonl"), 110, 120);
+      m.pushNow();
+      assertThat(remote.list("metrics.jsonl.parts")).hasSize(3);
+    }
+    Path reader = tmp.resolve("reader");
+    RunMirror.pull(remote, reader);
+    assertSameFiles(reader, mirrored(run));
+  }
+
+  @Test
+  void aWriterWhoseLogIsShorterThanTheRemoteOneRefusesToPushItAndSaysToPull() throws Exception {
+    Path run = runFolder(tmp.resolve("run"));
+    Storage remote = Storage.at(Files.createDirectories(tmp.resolve("remote")));
+    try (RunMirror m = RunMirror.start(run, remote, LONG, Events.NONE)) {
+      m.pushNow();
+    }
+    // A fresh machine that resumed the run without pulling it first.
+    Path fresh = runFolder(tmp.resolve("fresh"));
+    Files.writeString(fresh.resolve("metrics.jsonl"), "{\"step\":0}\n");
+    try (RunMirror m = RunMirror.start(fresh, remote, LONG, Events.NONE)) {
+      assertThatThrownBy(m::pushNow).hasMessageContaining("RunMirror.pull");
+    }
+    Path reader = tmp.resolve("reader");
+    RunMirror.pull(remote, reader);
+    assertThat(reader.resolve("metrics.jsonl"))
+        .hasSameBinaryContentAs(run.resolve("metrics.jsonl"));
   }
 
   @Test
