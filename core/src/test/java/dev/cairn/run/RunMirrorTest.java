@@ -225,6 +225,37 @@ class RunMirrorTest {
   }
 
   @Test
+  void aReaderWhoseSegmentIsCompactedAwayMidPullReadsItsReplacement() throws Exception {
+    Path run = runFolder(tmp.resolve("run"));
+    Storage real = Storage.at(Files.createDirectories(tmp.resolve("remote")));
+    try (RunMirror m = RunMirror.start(run, real, LONG, Events.NONE)) {
+      for (int pass = 0; pass < 60; pass++) {
+        appendLines(run.resolve("metrics.jsonl"), 100 + pass, 101 + pass);
+        m.pushNow();
+      }
+      FaultyStorage reading = new FaultyStorage(real);
+      AtomicInteger opens = new AtomicInteger();
+      reading.setHook(
+          (index, op, name) -> {
+            if (op == FaultyStorage.Op.OPEN
+                && name.startsWith("metrics.jsonl.parts/")
+                && opens.incrementAndGet() == 1) {
+              // The writer compacts between the reader's listing and its first read.
+              for (int pass = 60; pass < 70; pass++) {
+                appendLines(run.resolve("metrics.jsonl"), 100 + pass, 101 + pass);
+                m.pushNow();
+              }
+            }
+          });
+      Path reader = tmp.resolve("reader");
+      RunMirror.pull(reading, reader);
+      assertThat(real.list("metrics.jsonl.parts")).hasSizeLessThan(60);
+      assertThat(reader.resolve("metrics.jsonl"))
+          .hasSameBinaryContentAs(run.resolve("metrics.jsonl"));
+    }
+  }
+
+  @Test
   void aWholeFileGetsANewVersionOnlyWhenItChangedAndTheNewestTwoAreKept() throws Exception {
     Path run = runFolder(tmp.resolve("run"));
     Storage remote = Storage.at(Files.createDirectories(tmp.resolve("remote")));
