@@ -33,8 +33,12 @@ final class DemoCommand implements Callable<Integer> {
       names = "--dir",
       defaultValue = "runs",
       paramLabel = "RUNS",
-      description = "runs folder (default ${DEFAULT-VALUE})")
-  Path runs;
+      description =
+          "runs folder, or remote storage like hdfs://namenode/runs or s3a://bucket/runs (default"
+              + " ${DEFAULT-VALUE})")
+  String runs;
+
+  @picocli.CommandLine.Mixin Locations locations;
 
   @Option(
       names = "--run",
@@ -226,10 +230,12 @@ final class DemoCommand implements Callable<Integer> {
             everySteps,
             interval.isZero() ? null : interval,
             examples);
-    checkRunsFolder(runs);
+    if (!Locations.isRemote(runs)) {
+      checkRunsFolder(dev.cairn.store.Storages.localPath(runs));
+    }
     dev.cairn.checkpoint.Names.requireSafe(name, "--run");
     DemoJob job =
-        new DemoJob(settings, runs, name)
+        new DemoJob(settings, runs, locations.settings, name)
             .allowConfigChange(allowConfigChange)
             .notify(notify)
             .plots(noPlots ? null : plotSettings())
@@ -241,13 +247,13 @@ final class DemoCommand implements Callable<Integer> {
                   if (start > 0) {
                     out.printf(
                         "resuming %s from step %d of %d (session %d)%n",
-                        run.dir(), start, steps, run.session());
+                        run.location(), start, steps, run.session());
                   } else if (run.session() > 1) {
                     out.printf(
                         "restarting %s from step 0: no checkpoint was saved (session %d)%n",
-                        run.dir(), run.session());
+                        run.location(), run.session());
                   } else {
-                    out.printf("training in %s: %d steps, seed %d%n", run.dir(), steps, seed);
+                    out.printf("training in %s: %d steps, seed %d%n", run.location(), steps, seed);
                   }
                   out.flush();
                 });
@@ -262,13 +268,13 @@ final class DemoCommand implements Callable<Integer> {
     if (r.alreadyFinished()) {
       out.printf(
           "%s already finished (step %d); use --run NAME to train another run%n",
-          r.runDir(), r.endStep());
+          r.location(), r.endStep());
       return 0;
     }
     if (r.stopped()) {
       out.printf(
           "stopped %s at step %d, as asked; run the same command again to resume it%n",
-          r.runDir(), r.endStep());
+          r.location(), r.endStep());
       r.finalCheckpoint().ifPresent(c -> out.printf("last checkpoint: %s%n", c.folder()));
       return 0;
     }
@@ -276,7 +282,7 @@ final class DemoCommand implements Callable<Integer> {
     out.printf(
         Locale.ROOT,
         "finished %s at step %d: loss %.4f, val_loss %.4f, val_accuracy %.3f%n",
-        r.runDir(),
+        r.location(),
         r.endStep(),
         m.getOrDefault("loss", Double.NaN),
         m.getOrDefault("val_loss", Double.NaN),
@@ -293,8 +299,9 @@ final class DemoCommand implements Callable<Integer> {
     if (serve < 0 || serve > 65535) {
       throw new IllegalArgumentException("--serve port must be 0 to 65535, not " + serve);
     }
-    Files.createDirectories(runs);
-    Dashboard d = ServeCommand.start(runs, host, serve, null, spec.commandLine().getErr());
+    Path folder = locations.runs(runs);
+    Files.createDirectories(folder);
+    Dashboard d = ServeCommand.start(folder, host, serve, null, spec.commandLine().getErr());
     out.println("Cairn dashboard: " + d.url());
     out.flush();
     return d;

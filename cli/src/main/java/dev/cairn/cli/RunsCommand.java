@@ -27,14 +27,17 @@ final class RunsCommand implements Callable<Integer> {
   @Parameters(
       paramLabel = "RUNS",
       defaultValue = "runs",
-      description = "runs folder (default: ./runs)")
-  Path runs;
+      description = "runs folder, or remote storage like s3a://bucket/runs (default: ./runs)")
+  String location;
+
+  @picocli.CommandLine.Mixin Locations locations;
 
   @Option(names = "--json", description = "one JSON array")
   boolean json;
 
   @Override
   public Integer call() throws IOException {
+    Path runs = locations.runs(location);
     if (!Files.isDirectory(runs)) {
       throw new IllegalArgumentException(
           "no runs folder at " + runs + "; give the folder that holds your runs");

@@ -25,8 +25,12 @@ final class ServeCommand implements Callable<Integer> {
   @Parameters(
       paramLabel = "RUNS",
       defaultValue = "runs",
-      description = "runs folder, or one run folder (default: ./runs)")
-  Path runs;
+      description =
+          "runs folder, or one run folder, or remote storage like s3a://bucket/runs (default:"
+              + " ./runs)")
+  String location;
+
+  @picocli.CommandLine.Mixin Locations locations;
 
   @Option(
       names = "--host",
@@ -56,6 +60,7 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException, InterruptedException {
+    Path runs = locations.runs(location);
     if (!Files.isDirectory(runs)) {
       throw new IllegalArgumentException(
           "no runs folder at " + runs + "; give the folder that holds your runs");
@@ -71,9 +76,33 @@ final class ServeCommand implements Callable<Integer> {
       }
       out.flush();
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "cairn-serve-stop"));
+      if (Locations.isRemote(location)) {
+        followRemote(stop, err);
+      }
       stop.await();
     }
     return 0;
+  }
+
+  /**
+   * Pulls the remote runs into the dashboard's local copy at the pace their writers push (5 s),
+   * until stopped; a failed pull is one line on stderr, and the next one tries again.
+   */
+  private void followRemote(CountDownLatch stop, PrintWriter err) throws InterruptedException {
+    String last = null;
+    while (!stop.await(5, java.util.concurrent.TimeUnit.SECONDS)) {
+      try {
+        locations.runs(location);
+        last = null;
+      } catch (IOException | RuntimeException e) {
+        String line = "cairn serve: could not refresh " + location + ": " + Main.oneLine(e);
+        if (!line.equals(last)) {
+          err.println(line);
+          err.flush();
+        }
+        last = line;
+      }
+    }
   }
 
   /** Starts a dashboard, warning on stderr when it listens beyond this machine. */

@@ -9,7 +9,6 @@ import dev.cairn.events.JsonLines;
 import dev.cairn.run.RunStatus;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.Callable;
@@ -26,15 +25,19 @@ import picocli.CommandLine.Spec;
 final class ShowCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Parameters(paramLabel = "RUN_DIR")
-  Path dir;
+  @Parameters(
+      paramLabel = "RUN_DIR",
+      description = "a run folder, or a remote one like s3a://bucket/runs/NAME")
+  String location;
+
+  @picocli.CommandLine.Mixin Locations locations;
 
   @Option(names = "--json", description = "one JSON object")
   boolean json;
 
   @Override
   public Integer call() throws IOException {
-    RunArgs.requireRun(dir);
+    Path dir = RunArgs.requireRun(locations.run(location));
     PrintWriter out = spec.commandLine().getOut();
     JsonNode run = Json.MAPPER.readTree(dir.resolve("run.json").toFile());
     RunStatus status = RunStatus.of(dir, Clock.systemUTC());
@@ -44,12 +47,10 @@ final class ShowCommand implements Callable<Integer> {
     ArrayNode sessions = o.putArray("sessions");
     JsonLines.read(dir.resolve("sessions.jsonl")).records().forEach(sessions::add);
     ArrayNode checkpoints = o.putArray("checkpoints");
-    if (Files.isDirectory(dir.resolve("checkpoints"))) {
+    java.util.Optional<dev.cairn.store.Storage> stored = locations.checkpoints(location, dir);
+    if (stored.isPresent()) {
       try (CheckpointStore store =
-          CheckpointStore.builder(dir.resolve("checkpoints"))
-              .readOnly(true)
-              .events(e -> {})
-              .open()) {
+          CheckpointStore.builder(stored.get()).readOnly(true).events(e -> {}).open()) {
         for (CheckpointInfo c : store.list()) {
           ObjectNode x = checkpoints.addObject();
           x.put("step", c.step()).put("path", c.folder().toString()).put("pinned", c.pinned());
@@ -73,7 +74,10 @@ final class ShowCommand implements Callable<Integer> {
       return 0;
     }
     out.printf("run %s  (%s)%n", status.id(), status.status());
-    out.printf("  folder   %s%n", dir);
+    out.printf("  folder   %s%n", location);
+    if (Locations.isRemote(location)) {
+      out.printf("  copy     %s%n", dir);
+    }
     out.printf(
         "  created  %s on %s, git %s%s%n",
         run.path("created").asText(),

@@ -23,8 +23,12 @@ import picocli.CommandLine.Spec;
 final class TailCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Parameters(paramLabel = "RUN_DIR")
-  Path dir;
+  @Parameters(
+      paramLabel = "RUN_DIR",
+      description = "a run folder, or a remote one like s3a://bucket/runs/NAME")
+  String location;
+
+  @picocli.CommandLine.Mixin Locations locations;
 
   @Option(
       names = {"-f", "--follow"},
@@ -116,10 +120,10 @@ final class TailCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    RunArgs.requireRun(dir);
     if (lines < 0) {
       throw new IllegalArgumentException("--lines must be 0 or more");
     }
+    Path dir = RunArgs.requireRun(locations.run(location));
     PrintWriter out = spec.commandLine().getOut();
     Follower metrics = new Follower(dir.resolve("metrics.jsonl"), "metrics");
     Follower events = new Follower(dir.resolve("events.jsonl"), "event");
@@ -127,8 +131,18 @@ final class TailCommand implements Callable<Integer> {
     events.startAtLastLines(lines);
     events.poll(out);
     metrics.poll(out);
+    boolean remote = Locations.isRemote(location);
     while (follow && !Thread.currentThread().isInterrupted()) {
-      LockSupport.parkNanos(500_000_000L);
+      // A remote run's writer pushes every 5 s: pull at that pace, append-only, into the copy.
+      LockSupport.parkNanos(remote ? 5_000_000_000L : 500_000_000L);
+      if (remote) {
+        try {
+          locations.run(location);
+        } catch (IOException e) {
+          // The network may come back: keep following; the next pull tries again.
+          spec.commandLine().getErr().println("cairn tail: " + Main.oneLine(e));
+        }
+      }
       events.poll(out);
       metrics.poll(out);
     }

@@ -31,12 +31,20 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Parameters(paramLabel = "PATH")
-  Path path;
+  @Parameters(
+      paramLabel = "PATH",
+      description = "a folder, or remote storage like s3a://bucket/runs/NAME (read in place)")
+  String location;
+
+  @picocli.CommandLine.Mixin Locations locations;
 
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
+    if (Locations.isRemote(location)) {
+      return verifyRemote(out);
+    }
+    Path path = dev.cairn.store.Storages.localPath(location);
     if (!Files.isDirectory(path)) {
       throw new IllegalArgumentException(
           Files.exists(path) ? path + " is not a folder" : "no such folder: " + path);
@@ -46,10 +54,22 @@ final class VerifyCommand implements Callable<Integer> {
       out.println("no committed checkpoints under " + path);
       return 0;
     }
+    List<VerifyResult> results = new ArrayList<>();
+    List<String> where = new ArrayList<>();
+    for (Path f : folders) {
+      results.add(CheckpointStore.verifyFolder(f, Verification.FULL));
+      where.add(f.toString());
+    }
+    return report(out, where, results);
+  }
+
+  /** One line per checkpoint (one per problem of a damaged one) and the total; the exit code. */
+  private static int report(PrintWriter out, List<String> where, List<VerifyResult> results) {
     int bad = 0;
     int checked = 0;
-    for (Path f : folders) {
-      VerifyResult r = CheckpointStore.verifyFolder(f, Verification.FULL);
+    for (int i = 0; i < results.size(); i++) {
+      VerifyResult r = results.get(i);
+      String f = where.get(i);
       switch (r.outcome()) {
         case INTACT -> {
           checked++;
@@ -70,6 +90,45 @@ final class VerifyCommand implements Callable<Integer> {
     }
     out.printf("%d checkpoint%s verified, %d damaged%n", checked, checked == 1 ? "" : "s", bad);
     return bad == 0 ? 0 : 1;
+  }
+
+  /** The same check on remote storage, through the storage contract (nothing is copied). */
+  private int verifyRemote(PrintWriter out) throws IOException {
+    dev.cairn.store.Storage s = dev.cairn.store.Storages.open(location, locations.settings);
+    if (!s.exists("") || !s.isFolder("")) {
+      throw new IllegalArgumentException("no such folder: " + location);
+    }
+    List<String> folders = new ArrayList<>();
+    findRemote(s, "", 0, folders);
+    if (folders.isEmpty()) {
+      out.println("no committed checkpoints under " + location);
+      return 0;
+    }
+    List<VerifyResult> results = new ArrayList<>();
+    List<String> where = new ArrayList<>();
+    for (String f : folders) {
+      results.add(CheckpointStore.verifyFolder(s, f, Verification.FULL));
+      where.add(s.location(f));
+    }
+    return report(out, where, results);
+  }
+
+  private static void findRemote(
+      dev.cairn.store.Storage s, String folder, int depth, List<String> out) throws IOException {
+    CheckpointState st = CheckpointStore.classify(s, folder).orElse(null);
+    if (st == CheckpointState.COMMITTED || st == CheckpointState.DAMAGED) {
+      out.add(folder);
+      return;
+    }
+    if (depth >= MAX_DEPTH) {
+      return;
+    }
+    for (String name : s.list(folder)) {
+      String child = folder.isEmpty() ? name : folder + "/" + name;
+      if (s.isFolder(child)) {
+        findRemote(s, child, depth + 1, out);
+      }
+    }
   }
 
   /**

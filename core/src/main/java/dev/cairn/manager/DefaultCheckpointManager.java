@@ -45,9 +45,9 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   private final ControlFolder control;
 
   /**
-   * Where snapshots are copied. The second is made the first time a best-metric or requested save
-   * fires while another save is still being written: it captures its exact step without waiting for
-   * the storage (as much host memory again as the state, kept for reuse).
+   * Where snapshots are copied. The second is made the first time a step, best-metric or requested
+   * save fires while another save is still being written: it captures its exact step without
+   * waiting for the storage (as much host memory again as the state, kept for reuse).
    */
   private final StagingArea[] areas = {new StagingArea(), null};
 
@@ -322,9 +322,12 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     return f != null;
   }
 
-  /** Best-metric and requested saves describe their step; the others only need a recent one. */
+  /**
+   * Saves that name their step (every N steps, best metric, requested) may take the second staging
+   * area; a wall-time save only needs a recent step, so it waits for a free writer instead.
+   */
   private static boolean exactStep(Set<Triggers.Reason> reasons) {
-    return reasons.contains(Triggers.Reason.BEST) || reasons.contains(Triggers.Reason.REQUEST);
+    return !reasons.equals(EnumSet.of(Triggers.Reason.TIME));
   }
 
   /** A staging area no save is using (the second is made on first need); -1 when both are. */

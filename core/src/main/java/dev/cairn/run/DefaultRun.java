@@ -21,6 +21,7 @@ import dev.cairn.metrics.MetricsLog;
 import dev.cairn.store.AtomicFile;
 import dev.cairn.store.Bytes;
 import dev.cairn.store.Fsync;
+import dev.cairn.store.Storage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,6 +42,9 @@ import org.slf4j.LoggerFactory;
 final class DefaultRun implements Run {
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final long LOW_SPACE_BYTES = 1L << 30;
+
+  /** How long a SIGTERM's last push to a remote run folder may take before the JVM halts. */
+  private static final java.time.Duration SHUTDOWN_PUSH_LIMIT = java.time.Duration.ofSeconds(20);
 
   private final String id;
   private final RunFiles files;
@@ -67,6 +71,11 @@ final class DefaultRun implements Run {
   private volatile List<RunListener> listeners = List.of();
   private boolean closed;
 
+  /** The run's remote home, or null for a local run. */
+  private final Storage remote;
+
+  private RunMirror mirror;
+
   private DefaultRun(
       String id,
       RunFiles files,
@@ -75,8 +84,10 @@ final class DefaultRun implements Run {
       SessionLog sessions,
       EventLog events,
       MetricsLog metrics,
-      ProgressTracker progress) {
+      ProgressTracker progress,
+      Storage remote) {
     this.id = id;
+    this.remote = remote;
     this.files = files;
     this.options = options;
     this.session = session;
@@ -88,6 +99,14 @@ final class DefaultRun implements Run {
   }
 
   static Run open(Path runsDir, RunOptions options) throws IOException {
+    return open(runsDir, options, null);
+  }
+
+  /**
+   * @param remote where the run's home is when it is on remote storage (see {@link RemoteRuns}):
+   *     checkpoints are stored there and the rest is mirrored there; null for a local run
+   */
+  static Run open(Path runsDir, RunOptions options, Storage remote) throws IOException {
     if (Files.exists(runsDir) && !Files.isDirectory(runsDir)) {
       throw new IllegalArgumentException(runsDir + " is a file; give a folder for runs");
     }
@@ -193,16 +212,32 @@ final class DefaultRun implements Run {
             events,
             options.clock);
     DefaultRun run =
-        new DefaultRun(id, files, options, session, sessions, events, metrics, progress);
+        new DefaultRun(id, files, options, session, sessions, events, metrics, progress, remote);
     run.startAlerts(events);
     run.listeners = openListeners(run, events);
     metrics.setListener(run::onRecord);
     events.addListener(run::afterEvent);
     run.startTimer();
     run.startSystemMetrics();
+    run.startMirror();
     run.addShutdownHook();
     tellSupervisor(files.dir());
     return run;
+  }
+
+  /** For a remote run: pushes the working copy now, every few seconds and after each save. */
+  private void startMirror() {
+    if (remote == null) {
+      return;
+    }
+    RunMirror m = RunMirror.start(files.dir(), remote, RemoteRuns.MIRROR_EVERY, events);
+    mirror = m;
+    events.addListener(
+        e -> {
+          if (EventType.CHECKPOINT_SAVED.wireName().equals(e.path("type").asText())) {
+            m.pushSoon();
+          }
+        });
   }
 
   /** The integrations on the class path (TensorBoard ...); one that fails to open is left out. */
@@ -276,6 +311,11 @@ final class DefaultRun implements Run {
     } catch (IOException e) {
       return null;
     }
+  }
+
+  /** An id for a run whose folder is remote (the git commit is the working directory's). */
+  static String generateId(RunOptions options) {
+    return generateId(Path.of(""), options);
   }
 
   private static String generateId(Path runsDir, RunOptions options) {
@@ -470,6 +510,11 @@ final class DefaultRun implements Run {
   }
 
   @Override
+  public String location() {
+    return remote != null ? remote.location("") : files.dir().toString();
+  }
+
+  @Override
   public int session() {
     return session;
   }
@@ -488,7 +533,9 @@ final class DefaultRun implements Run {
       return manager;
     }
     CheckpointStore store =
-        CheckpointStore.builder(files.checkpoints())
+        (remote != null
+                ? CheckpointStore.builder(remote.child("checkpoints"))
+                : CheckpointStore.builder(files.checkpoints()))
             .clock(options.clock)
             .events(this::storeEvent)
             .open();
@@ -691,6 +738,9 @@ final class DefaultRun implements Run {
       LoggerFactory.getLogger(DefaultRun.class)
           .warn("could not record the end of session {} of {}: {}", session, id, e.toString());
     }
+    if (mirror != null) {
+      mirror.close(SHUTDOWN_PUSH_LIMIT); // the end record reaches the remote folder too
+    }
   }
 
   /**
@@ -774,6 +824,9 @@ final class DefaultRun implements Run {
     } finally {
       try {
         sessions.close();
+        if (mirror != null) {
+          mirror.close(); // a last push, bounded: a hung network does not hang the exit
+        }
       } finally {
         events.close();
         if (webhook != null) {

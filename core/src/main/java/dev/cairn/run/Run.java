@@ -18,7 +18,13 @@ public interface Run extends AutoCloseable {
   /** The run's folder name. */
   String id();
 
+  /** The run's folder on this machine (for a remote run, its local working copy). */
   Path dir();
+
+  /** Where the run lives, for people: its folder, or its remote URI (hdfs://, s3a://...). */
+  default String location() {
+    return dir().toString();
+  }
 
   /** This process's session number (1 for the first start, 2 after one resume, ...). */
   int session();

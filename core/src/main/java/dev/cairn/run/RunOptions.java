@@ -82,6 +82,12 @@ public final class RunOptions {
     return generated().copy(name, null, null, null, null, null, null, null, null, null);
   }
 
+  /** The same options for the run of that name (its id already chosen). */
+  RunOptions withName(String name) {
+    Names.requireSafe(name, "run name");
+    return copy(name, null, null, null, null, null, null, null, null, null);
+  }
+
   private RunOptions copy(
       String name,
       JsonNode config,

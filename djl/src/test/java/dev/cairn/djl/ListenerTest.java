@@ -39,8 +39,10 @@ class ListenerTest {
         .build();
   }
 
+  /** Synchronous: these tests check which steps the listener saves, not how saves overlap. */
   private static CheckpointPolicy everySteps(long n) {
     return CheckpointPolicy.builder()
+        .async(false)
         .everySteps(n)
         .every(null)
         .saveOnShutdown(false, java.time.Duration.ofSeconds(1))

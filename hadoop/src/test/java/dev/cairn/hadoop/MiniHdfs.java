@@ -15,7 +15,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * it as a static {@code @RegisterExtension} field; it starts before the class's tests and stops
  * after them.
  */
-final class MiniHdfs implements BeforeAllCallback, AfterAllCallback {
+public final class MiniHdfs implements BeforeAllCallback, AfterAllCallback {
   private static final AtomicInteger FOLDERS = new AtomicInteger();
   private MiniDFSCluster cluster;
 
@@ -28,12 +28,12 @@ final class MiniHdfs implements BeforeAllCallback, AfterAllCallback {
     cluster.waitActive();
   }
 
-  Configuration configuration() {
+  public Configuration configuration() {
     return new Configuration(cluster.getConfiguration(0));
   }
 
   /** A new, empty folder's URI. */
-  URI freshFolder(String prefix) throws IOException {
+  public URI freshFolder(String prefix) throws IOException {
     URI u = cluster.getURI().resolve("/" + prefix + "-" + FOLDERS.incrementAndGet());
     cluster.getFileSystem().mkdirs(new org.apache.hadoop.fs.Path(u));
     return u;

@@ -15,24 +15,24 @@ import software.amazon.awssdk.services.s3.S3Client;
  * A real S3 endpoint (S3Proxy over a local blob store) on 127.0.0.1, and the S3A settings that
  * reach it; buckets are made with the AWS SDK, as a user would make theirs.
  */
-final class S3Endpoint {
+public final class S3Endpoint {
   private static final AtomicInteger BUCKETS = new AtomicInteger();
 
   private S3Endpoint() {}
 
-  static S3ProxyExtension extension() {
+  public static S3ProxyExtension extension() {
     return S3ProxyExtension.builder().withCredentials("cairn-access", "cairn-secret").build();
   }
 
   /** S3A settings for the endpoint (the FileSystem cache is off: each test has its own port). */
-  static Configuration configuration(S3ProxyExtension proxy) {
+  public static Configuration configuration(S3ProxyExtension proxy) {
     Configuration conf = new Configuration();
     settings(proxy).forEach(conf::set);
     return conf;
   }
 
   /** The same settings as strings, to hand to another process. */
-  static Map<String, String> settings(S3ProxyExtension proxy) {
+  public static Map<String, String> settings(S3ProxyExtension proxy) {
     Map<String, String> s = new LinkedHashMap<>();
     s.put("fs.s3a.endpoint", proxy.getUri().toString());
     s.put("fs.s3a.endpoint.region", "us-east-1");
@@ -49,7 +49,7 @@ final class S3Endpoint {
   }
 
   /** A new bucket's root URI. */
-  static URI freshBucket(S3ProxyExtension proxy) {
+  public static URI freshBucket(S3ProxyExtension proxy) {
     String name = "cairn-" + BUCKETS.incrementAndGet();
     try (S3Client s3 =
         S3Client.builder()

@@ -39,7 +39,8 @@ public final class DemoJob {
       int session,
       Map<String, Double> lastMetrics,
       Optional<SavedCheckpoint> finalCheckpoint,
-      boolean stopped) {}
+      boolean stopped,
+      String location) {}
 
   /** Called once the run is open, before the first step (the console prints and attaches). */
   public interface StartListener {
@@ -47,7 +48,8 @@ public final class DemoJob {
   }
 
   private final DemoSettings settings;
-  private final Path runsDir;
+  private final String runsLocation;
+  private final Map<String, String> storageSettings;
   private final String name;
   private Clock clock = Clock.systemUTC();
   private boolean allowConfigChange;
@@ -61,8 +63,21 @@ public final class DemoJob {
   private Path engineCache;
 
   public DemoJob(DemoSettings settings, Path runsDir, String name) {
+    this(settings, runsDir.toString(), Map.of(), name);
+  }
+
+  /**
+   * @param runsLocation a runs folder, or remote storage such as {@code s3a://bucket/runs}
+   * @param storageSettings settings of remote storage (Hadoop keys)
+   */
+  public DemoJob(
+      DemoSettings settings,
+      String runsLocation,
+      Map<String, String> storageSettings,
+      String name) {
     this.settings = settings;
-    this.runsDir = runsDir;
+    this.runsLocation = runsLocation;
+    this.storageSettings = Map.copyOf(storageSettings);
     this.name = name;
   }
 
@@ -136,12 +151,37 @@ public final class DemoJob {
     return c;
   }
 
+  private String runLocation() {
+    return runsLocation.replaceAll("/+$", "") + "/" + name;
+  }
+
+  /** The run's folder on this machine when the run exists (pulled first when remote), or null. */
+  private Path existingRun() throws IOException {
+    if (dev.cairn.store.Storages.isLocal(runsLocation)) {
+      Path dir = dev.cairn.store.Storages.localPath(runsLocation).resolve(name);
+      return RunStatus.isRun(dir) ? dir : null;
+    }
+    try {
+      return Cairn.localCopy(runLocation(), storageSettings);
+    } catch (IllegalArgumentException notARunYet) {
+      return null;
+    }
+  }
+
   public Result run() throws IOException {
-    Path dir = runsDir.resolve(name);
-    if (RunStatus.isRun(dir) && "finished".equals(RunStatus.of(dir, clock).status())) {
+    Path dir = existingRun();
+    if (dir != null && "finished".equals(RunStatus.of(dir, clock).status())) {
       RunStatus st = RunStatus.of(dir, clock);
       return new Result(
-          dir, true, st.step(), st.step(), st.sessions(), Map.of(), Optional.empty(), false);
+          dir,
+          true,
+          st.step(),
+          st.step(),
+          st.sessions(),
+          Map.of(),
+          Optional.empty(),
+          false,
+          runLocation());
     }
     Path engineDir = EngineCache.resolve(engineCache);
     Network.configureEngine(settings.threads(), engineDir);
@@ -181,8 +221,10 @@ public final class DemoJob {
             .clock(clock)
             .allowConfigChange(allowConfigChange)
             .notify(notify);
-    Files.createDirectories(runsDir);
-    try (Run run = Cairn.open(runsDir, options)) {
+    if (dev.cairn.store.Storages.isLocal(runsLocation)) {
+      Files.createDirectories(dev.cairn.store.Storages.localPath(runsLocation));
+    }
+    try (Run run = Cairn.open(runsLocation, storageSettings, options)) {
       try (Plots plots = plotSettings == null ? null : Plots.start(run, plotSettings)) {
         return train(run, policy, plots);
       } catch (RuntimeException e) {
@@ -255,6 +297,7 @@ public final class DemoJob {
     if (!stopped) {
       run.finish(last);
     }
-    return new Result(run.dir(), false, start, end, run.session(), last, fin, stopped);
+    return new Result(
+        run.dir(), false, start, end, run.session(), last, fin, stopped, run.location());
   }
 }

@@ -43,24 +43,7 @@ public final class EngineCache {
     if (e != null && !e.isBlank()) {
       return Path.of(e).toAbsolutePath();
     }
-    return userCacheFolder().resolve("cairn").resolve("engine");
-  }
-
-  /** The platform's folder for a user's caches. */
-  static Path userCacheFolder() {
-    String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-    Path home = Path.of(System.getProperty("user.home"));
-    if (os.contains("win")) {
-      String local = System.getenv("LOCALAPPDATA");
-      return local != null && !local.isBlank() ? Path.of(local) : home.resolve("AppData/Local");
-    }
-    if (os.contains("mac")) {
-      return home.resolve("Library").resolve("Caches");
-    }
-    String xdg = System.getenv("XDG_CACHE_HOME");
-    return xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute()
-        ? Path.of(xdg)
-        : home.resolve(".cache");
+    return dev.cairn.run.UserFolders.cache().resolve("cairn").resolve("engine");
   }
 
   /** Whether a failure loading the engine is its native library failing to unpack. */

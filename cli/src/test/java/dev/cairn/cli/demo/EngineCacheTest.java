@@ -18,7 +18,7 @@ class EngineCacheTest {
       System.clearProperty(EngineCache.PROPERTY);
       if (System.getenv(EngineCache.ENV) == null) {
         Path user = EngineCache.resolve(null);
-        assertThat(user).isEqualTo(EngineCache.userCacheFolder().resolve("cairn/engine"));
+        assertThat(user).isEqualTo(dev.cairn.run.UserFolders.cache().resolve("cairn/engine"));
         String xdg = System.getenv("XDG_CACHE_HOME");
         Path base =
             xdg != null && !xdg.isBlank()
