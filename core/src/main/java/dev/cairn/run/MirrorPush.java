@@ -84,7 +84,13 @@ final class MirrorPush {
   void pass() throws IOException {
     IOException first = null;
     Set<String> present = new TreeSet<>(localFiles());
-    for (String name : present) {
+    List<String> order = new ArrayList<>(present);
+    // run.json first: a remote that holds anything then holds a run (RunMirror.exists), so a new
+    // machine pulls it rather than starting afresh over a first pass that died halfway.
+    if (order.remove("run.json")) {
+      order.add(0, "run.json");
+    }
+    for (String name : order) {
       if (Thread.currentThread().isInterrupted()) {
         throw new InterruptedIOException("the mirror was stopped during a push pass");
       }

@@ -49,6 +49,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * furthest, until none does; a segment deleted by compaction between listing and reading makes it
  * list again once. For a whole file it takes the complete version with the highest sequence number.
  *
+ * <p>A whole file is read through one open channel, so a file replaced atomically (as the run
+ * replaces its files, {@code AtomicFile}) is pushed as the old or the new content; one rewritten in
+ * place may be pushed half-written, and the next pass pushes it again. Compaction re-uploads the
+ * log from byte 0 once every 64 pushes of it, which keeps a reader's listing short at the cost of
+ * that upload.
+ *
  * <p>A new writer on the same remote (a restarted process) learns, file by file on its first pass,
  * where the remote chain ends and which version number is next, and deletes the partial objects its
  * predecessor left. It expects its local files to continue the remote ones: a log shorter than its

@@ -442,6 +442,25 @@ class RunMirrorTest {
   }
 
   @Test
+  void runJsonIsPushedFirstSoAnyRemoteCopyIsARun() throws Exception {
+    Path run = runFolder(tmp.resolve("run"));
+    FaultyStorage remote =
+        new FaultyStorage(Storage.at(Files.createDirectories(tmp.resolve("remote"))));
+    List<String> created = Collections.synchronizedList(new ArrayList<>());
+    remote.setHook(
+        (index, op, name) -> {
+          if (op == FaultyStorage.Op.CREATE) {
+            created.add(name);
+          }
+        });
+    try (RunMirror m = RunMirror.start(run, remote, LONG, Events.NONE)) {
+      m.pushNow();
+    }
+    assertThat(created).hasSizeGreaterThan(5);
+    assertThat(created.get(0)).startsWith("run.json.versions/");
+  }
+
+  @Test
   void closeReturnsWithinItsLimitWhenTheRemoteHangs() throws Exception {
     Path run = runFolder(tmp.resolve("run"));
     FaultyStorage remote =
