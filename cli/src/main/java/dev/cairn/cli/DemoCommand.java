@@ -275,7 +275,7 @@ final class DemoCommand implements Callable<Integer> {
       out.printf(
           "stopped %s at step %d, as asked; run the same command again to resume it%n",
           r.location(), r.endStep());
-      r.finalCheckpoint().ifPresent(c -> out.printf("last checkpoint: %s%n", c.folder()));
+      r.finalCheckpoint().ifPresent(c -> out.printf("last checkpoint: %s%n", c.location()));
       return 0;
     }
     Map<String, Double> m = r.lastMetrics();
@@ -287,7 +287,7 @@ final class DemoCommand implements Callable<Integer> {
         m.getOrDefault("loss", Double.NaN),
         m.getOrDefault("val_loss", Double.NaN),
         m.getOrDefault("val_accuracy", Double.NaN));
-    r.finalCheckpoint().ifPresent(c -> out.printf("final checkpoint: %s%n", c.folder()));
+    r.finalCheckpoint().ifPresent(c -> out.printf("final checkpoint: %s%n", c.location()));
     return 0;
   }
 

@@ -53,7 +53,7 @@ final class ShowCommand implements Callable<Integer> {
           CheckpointStore.builder(stored.get()).readOnly(true).events(e -> {}).open()) {
         for (CheckpointInfo c : store.list()) {
           ObjectNode x = checkpoints.addObject();
-          x.put("step", c.step()).put("path", c.folder().toString()).put("pinned", c.pinned());
+          x.put("step", c.step()).put("path", c.location()).put("pinned", c.pinned());
           if (c.manifest() != null) {
             x.put("name", c.manifest().name());
             x.put("created", c.manifest().created().toString());

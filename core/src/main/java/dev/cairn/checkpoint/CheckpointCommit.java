@@ -108,7 +108,8 @@ final class CheckpointCommit {
         folders.path(target),
         manifest,
         manifest.totalBytes(),
-        System.nanoTime() - start);
+        System.nanoTime() - start,
+        folders.location(target));
   }
 
   /** Encodes every part and a provisional manifest, each read back by the reader's code. */
@@ -338,7 +339,7 @@ final class CheckpointCommit {
         new CheckpointEvent(
             CheckpointEvent.Type.MOVED_ASIDE,
             step,
-            folders.path(aside),
+            folders.location(aside),
             "damaged checkpoint "
                 + target
                 + " moved aside to "

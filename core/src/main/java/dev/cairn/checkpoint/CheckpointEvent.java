@@ -1,14 +1,13 @@
 package dev.cairn.checkpoint;
 
-import java.nio.file.Path;
-
 /**
  * Something the checkpoint store did or found that a user should see: a save, a checkpoint skipped
  * as invalid, a leftover temporary folder removed, a checkpoint deleted by retention.
  *
  * @param step the step concerned, or -1
+ * @param location the folder concerned, for people: an absolute path or a URI
  */
-public record CheckpointEvent(Type type, long step, Path path, String message) {
+public record CheckpointEvent(Type type, long step, String location, String message) {
 
   /** What happened. */
   public enum Type {

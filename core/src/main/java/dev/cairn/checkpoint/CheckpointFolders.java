@@ -30,9 +30,14 @@ final class CheckpointFolders {
     return storage;
   }
 
-  /** How a name of the storage is shown in results, events and errors. */
+  /** A name of the storage as a path (its file name is the folder's name). */
   Path path(String name) {
     return name.isEmpty() ? base : base.resolve(name);
+  }
+
+  /** How a name of the storage is shown in results, events and errors. */
+  String location(String name) {
+    return storage.location(name);
   }
 
   /** A folder's state, and its manifest when committed. */

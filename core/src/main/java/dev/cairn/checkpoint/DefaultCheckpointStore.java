@@ -199,7 +199,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
           new CheckpointEvent(
               CheckpointEvent.Type.REMOVED_LEFTOVER,
               -1,
-              folders.path(p),
+              folders.location(p),
               "removed " + p + " left by an interrupted save or deletion"));
     }
     if (removed) {
@@ -232,7 +232,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
           new CheckpointEvent(
               CheckpointEvent.Type.SAVED,
               saved.step(),
-              saved.folder(),
+              saved.location(),
               String.format(
                   java.util.Locale.ROOT,
                   "saved %s (%s) in %.1f ms",
@@ -245,7 +245,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
           new CheckpointEvent(
               CheckpointEvent.Type.SAVE_FAILED,
               checkpoint.step(),
-              folder.resolve(StepFolders.name(checkpoint.step())),
+              folders.location(StepFolders.name(checkpoint.step())),
               "saving step " + checkpoint.step() + " failed: " + e.getMessage()));
       throw e;
     }
@@ -267,7 +267,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
       }
       Manifest m = d.manifest();
       boolean pinned = pins.contains(step) || (m != null && m.name() != null);
-      out.add(new CheckpointInfo(step, folders.path(p), m, pinned, d.state()));
+      out.add(new CheckpointInfo(step, folders.path(p), m, pinned, d.state(), folders.location(p)));
     }
     out.sort(Comparator.comparingLong(CheckpointInfo::step));
     return out;
@@ -286,7 +286,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
             new CheckpointEvent(
                 CheckpointEvent.Type.SKIPPED_INVALID,
                 c.step(),
-                c.folder(),
+                c.location(),
                 "skipped " + c.folder().getFileName() + ": " + e.getMessage()));
       }
     }
@@ -398,7 +398,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
           new CheckpointEvent(
               CheckpointEvent.Type.DELETED_BY_RETENTION,
               c.step(),
-              c.folder(),
+              c.location(),
               "deleted " + c.folder().getFileName() + " (retention policy)"));
     }
     if (!deleted.isEmpty()) {
@@ -440,7 +440,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
             new CheckpointEvent(
                 CheckpointEvent.Type.SKIPPED_INVALID,
                 c.step(),
-                c.folder(),
+                c.location(),
                 "retention keeps older checkpoints: "
                     + c.folder().getFileName()
                     + " is damaged: "

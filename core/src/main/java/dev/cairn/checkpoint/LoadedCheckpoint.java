@@ -21,6 +21,7 @@ import java.util.Set;
  */
 public final class LoadedCheckpoint implements Closeable {
   private final Path folder;
+  private final String location;
   private final Manifest manifest;
   private final Map<String, SafetensorsFile> tensors;
   private final Map<String, Storage.Input> scans;
@@ -28,11 +29,13 @@ public final class LoadedCheckpoint implements Closeable {
 
   private LoadedCheckpoint(
       Path folder,
+      String location,
       Manifest manifest,
       Map<String, SafetensorsFile> tensors,
       Map<String, Storage.Input> scans,
       Map<String, JsonNode> json) {
     this.folder = folder;
+    this.location = location;
     this.manifest = manifest;
     this.tensors = tensors;
     this.scans = scans;
@@ -86,7 +89,8 @@ public final class LoadedCheckpoint implements Closeable {
       closeAll(tensors, scans, e);
       throw e;
     }
-    return new LoadedCheckpoint(folders.path(folder), m, tensors, scans, json);
+    return new LoadedCheckpoint(
+        folders.path(folder), folders.location(folder), m, tensors, scans, json);
   }
 
   private static Manifest.FileEntry fileEntry(Manifest m, Manifest.PartEntry p) {
@@ -113,6 +117,11 @@ public final class LoadedCheckpoint implements Closeable {
 
   public Path folder() {
     return folder;
+  }
+
+  /** Where the checkpoint is, for people: an absolute path or a URI. */
+  public String location() {
+    return location;
   }
 
   public Manifest manifest() {

@@ -254,7 +254,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
           c.step(), window, average, replayed == null ? Map.of() : replayed.apply(c.step()));
       lastCompleted = c.step();
       lastSubmitted = c.step();
-      ObjectNode f = fields("checkpoint", c.folder().toString());
+      ObjectNode f = fields("checkpoint", c.location());
       f.put("from_step", c.step());
       events.emit(EventType.RESUMED, c.step(), "resumed from " + c.folder().getFileName(), f);
       return c.step();
@@ -545,7 +545,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     try {
       SavedCheckpoint s = store.save(checkpoint);
       lastSaved = s;
-      ObjectNode f = fields("path", s.folder().toString());
+      ObjectNode f = fields("path", s.location());
       f.put("bytes", s.bytes());
       f.put("seconds", (System.nanoTime() - started) / 1e9);
       ArrayNode why = f.putArray("reasons");
@@ -602,7 +602,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     }
     ObjectNode f = fields("request_id", request.id());
     if (saved != null) {
-      f.put("path", saved.folder().toString());
+      f.put("path", saved.location());
       events.emit(
           EventType.SAVE_REQUEST_DONE,
           saved.step(),
@@ -667,7 +667,8 @@ public final class DefaultCheckpointManager implements CheckpointManager {
                   c.folder(),
                   c.manifest(),
                   c.manifest().totalBytes(),
-                  0));
+                  0,
+                  c.location()));
         }
       }
     }

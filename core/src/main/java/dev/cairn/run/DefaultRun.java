@@ -610,7 +610,7 @@ final class DefaultRun implements Run {
 
   private static ObjectNode pathField(CheckpointEvent e) {
     ObjectNode o = JsonNodeFactory.instance.objectNode();
-    o.put("path", String.valueOf(e.path()));
+    o.put("path", e.location());
     return o;
   }
 
@@ -663,7 +663,7 @@ final class DefaultRun implements Run {
     }
     if (manager != null) {
       Optional<SavedCheckpoint> last = manager.lastSaved();
-      last.ifPresent(s -> r.put("last_checkpoint", s.folder().toString()));
+      last.ifPresent(s -> r.put("last_checkpoint", s.location()));
       bestCheckpoint(bestKey, max).ifPresent(p -> r.put("best_checkpoint", p));
     }
     AtomicFile.write(files.results(), JSON.writeValueAsBytes(r), AtomicFile.Sync.DURABLE);
@@ -681,7 +681,7 @@ final class DefaultRun implements Run {
       Double v = c.manifest().metrics().get(metric);
       if (v != null && (Double.isNaN(bestValue) || (max ? v > bestValue : v < bestValue))) {
         bestValue = v;
-        bestPath = c.folder().toString();
+        bestPath = c.location();
       }
     }
     return Optional.ofNullable(bestPath);
@@ -885,7 +885,7 @@ final class DefaultRun implements Run {
               : Optional.empty();
       if (newest.isPresent()) {
         ck = JsonNodeFactory.instance.objectNode();
-        ck.put("step", s).put("path", newest.get().folder().toString());
+        ck.put("step", s).put("path", newest.get().location());
         ck.put("time", newest.get().manifest().created().toString());
       }
       progress.resumedAt(s, ck);

@@ -119,6 +119,9 @@ class DemoRemoteTest {
             + " machine from step %s%n",
         runs, savedBeforeKill, m.group(1));
     assertThat(out).containsPattern("finished \\S+/r at step " + STEPS);
+    // Named by its URI, not as a path that lost a slash.
+    assertThat(out)
+        .containsPattern("final checkpoint: (hdfs|s3a)://\\S+/r/checkpoints/step-" + STEPS);
 
     Storage checkpoints = Storages.open(runs + "/r/checkpoints", settings);
     try (CheckpointStore store = CheckpointStore.builder(checkpoints).readOnly(true).open();
