@@ -23,7 +23,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.gaul.s3proxy.junit.S3ProxyExtension;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,11 +43,11 @@ class DemoRemoteTest {
 
   @TempDir static Path shared;
 
-  private static Map<String, String> straight;
+  private static final Map<Long, Map<String, String>> STRAIGHT = new java.util.HashMap<>();
 
   @TempDir Path dir;
 
-  private static List<String> demoArgs(String runs) {
+  private static List<String> demoArgs(String runs, long steps) {
     return List.of(
         "demo",
         "--dir",
@@ -55,7 +55,7 @@ class DemoRemoteTest {
         "--run",
         "r",
         "--steps",
-        Long.toString(STEPS),
+        Long.toString(steps),
         "--seed",
         "5",
         "--checkpoint-every-steps",
@@ -67,66 +67,106 @@ class DemoRemoteTest {
         "--no-plots");
   }
 
-  /** The uninterrupted run on a local disk, the reference for both backends. */
-  @BeforeAll
-  static void uninterruptedLocalRun() throws Exception {
-    Process p = start(demoArgs(shared.resolve("runs").toString()), shared, "straight");
-    assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
-    assertThat(p.exitValue()).as(log(shared, "straight")).isZero();
-    try (CheckpointStore store =
-            CheckpointStore.builder(shared.resolve("runs/r/checkpoints")).readOnly(true).open();
-        LoadedCheckpoint c = store.load(STEPS)) {
-      straight = tensors(c);
+  /** The uninterrupted run of {@code steps} on a local disk, the reference for both backends. */
+  private static synchronized Map<String, String> straight(long steps) throws Exception {
+    Map<String, String> known = STRAIGHT.get(steps);
+    if (known != null) {
+      return known;
     }
+    Path runs = shared.resolve("straight-" + steps);
+    Process p = start(demoArgs(runs.toString(), steps), runs, "straight");
+    assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
+    assertThat(p.exitValue()).as(log(runs, "straight")).isZero();
+    try (CheckpointStore store =
+            CheckpointStore.builder(runs.resolve("r/checkpoints")).readOnly(true).open();
+        LoadedCheckpoint c = store.load(steps)) {
+      STRAIGHT.put(steps, tensors(c));
+    }
+    return STRAIGHT.get(steps);
   }
 
   @Test
   void onHdfs() throws Exception {
-    killOnOneMachineResumeOnAnother(HDFS.freshFolder("runs").toString(), Map.of());
+    killAndResumeElsewhere(HDFS.freshFolder("runs").toString(), Map.of(), STEPS, 1, 0);
   }
 
   @Test
   void onS3() throws Exception {
-    killOnOneMachineResumeOnAnother(
-        S3Endpoint.freshBucket(S3).resolve("runs").toString(), S3Endpoint.settings(S3));
+    killAndResumeElsewhere(
+        S3Endpoint.freshBucket(S3).resolve("runs").toString(),
+        S3Endpoint.settings(S3),
+        STEPS,
+        1,
+        0);
   }
 
-  private void killOnOneMachineResumeOnAnother(String runs, Map<String, String> settings)
-      throws Exception {
-    List<String> args = new ArrayList<>(demoArgs(runs));
-    settings.forEach((k, v) -> args.addAll(List.of("-D", k + "=" + v)));
-    Path machineA = dir.resolve("machine-a");
-    Process a = start(args, machineA, "a");
-    // Kill once the remote folder holds a checkpoint and the mirror has pushed its event (a
-    // signal read from the remote side, as another machine sees it).
-    long savedBeforeKill;
-    while ((savedBeforeKill = newestSavedRemotely(runs, settings, dir.resolve("probe"))) == 0) {
-      assertThat(a.waitFor(50, TimeUnit.MILLISECONDS)).as(log(machineA, "a")).isFalse();
-    }
-    a.destroyForcibly().waitFor();
+  /** {@code mvn -Pmedium}: four kills at random instants, each session on a new machine. */
+  @Test
+  @Tag("medium")
+  void fourKillsOnHdfsAndOnS3() throws Exception {
+    killAndResumeElsewhere(HDFS.freshFolder("runs").toString(), Map.of(), 6000, 4, 1.5);
+    killAndResumeElsewhere(
+        S3Endpoint.freshBucket(S3).resolve("runs").toString(),
+        S3Endpoint.settings(S3),
+        6000,
+        4,
+        1.5);
+  }
 
-    Path machineB = dir.resolve("machine-b");
-    Process b = start(args, machineB, "b");
+  /**
+   * Sessions on machines 1..kills are killed with SIGKILL, each once the remote folder holds a
+   * checkpoint of its own and then up to {@code maxWaitS} more (random); the last machine finishes.
+   * Every session starts on a new machine with an empty local folder.
+   */
+  private void killAndResumeElsewhere(
+      String runs, Map<String, String> settings, long steps, int kills, double maxWaitS)
+      throws Exception {
+    List<String> args = new ArrayList<>(demoArgs(runs, steps));
+    settings.forEach((k, v) -> args.addAll(List.of("-D", k + "=" + v)));
+    Path machines = dir.resolve(Integer.toHexString(runs.hashCode()));
+    Path probe = machines.resolve("probe");
+    java.util.Random random = new java.util.Random(kills);
+    long savedBeforeKill = 0;
+    int machine = 0;
+    for (int i = 0; i < kills; i++) {
+      Path here = machines.resolve("machine-" + ++machine);
+      Process p = start(args, here, "demo");
+      // Kill once the remote folder holds a newer checkpoint and the mirror has pushed its event
+      // (a signal read from the remote side, as another machine sees it).
+      long before = savedBeforeKill;
+      while ((savedBeforeKill = newestSavedRemotely(runs, settings, probe)) <= before) {
+        assertThat(p.waitFor(50, TimeUnit.MILLISECONDS)).as(log(here, "demo")).isFalse();
+      }
+      if (p.waitFor((long) (random.nextDouble() * maxWaitS * 1000), TimeUnit.MILLISECONDS)) {
+        throw new AssertionError(
+            "finished before its kill; give it more steps: " + log(here, "demo"));
+      }
+      p.destroyForcibly().waitFor();
+      // A checkpoint committed and pushed between the signal and the kill counts too.
+      savedBeforeKill = Math.max(savedBeforeKill, newestSavedRemotely(runs, settings, probe));
+    }
+    Path last = machines.resolve("machine-" + ++machine);
+    Process b = start(args, last, "demo");
     assertThat(b.waitFor(10, TimeUnit.MINUTES)).isTrue();
-    String out = Files.readString(machineB.resolve("b.log"));
+    String out = Files.readString(last.resolve("demo.log"));
     assertThat(b.exitValue()).as(out).isZero();
     java.util.regex.Matcher m =
         java.util.regex.Pattern.compile("resuming \\S+ from step (\\d+)").matcher(out);
     assertThat(m.find()).as(out).isTrue();
     assertThat(Long.parseLong(m.group(1))).isGreaterThanOrEqualTo(savedBeforeKill);
     System.out.printf(
-        "remote demo on %s: killed once the remote folder had step-%d, resumed on a fresh"
-            + " machine from step %s%n",
-        runs, savedBeforeKill, m.group(1));
-    assertThat(out).containsPattern("finished \\S+/r at step " + STEPS);
+        "remote demo on %s: %d kill(s), the last once the remote folder had step-%d; resumed on"
+            + " a fresh machine from step %s%n",
+        runs, kills, savedBeforeKill, m.group(1));
+    assertThat(out).containsPattern("finished \\S+/r at step " + steps);
     // Named by its URI, not as a path that lost a slash.
     assertThat(out)
-        .containsPattern("final checkpoint: (hdfs|s3a)://\\S+/r/checkpoints/step-" + STEPS);
+        .containsPattern("final checkpoint: (hdfs|s3a)://\\S+/r/checkpoints/step-" + steps);
 
     Storage checkpoints = Storages.open(runs + "/r/checkpoints", settings);
     try (CheckpointStore store = CheckpointStore.builder(checkpoints).readOnly(true).open();
-        LoadedCheckpoint c = store.load(STEPS)) {
-      assertThat(tensors(c)).isEqualTo(straight).isNotEmpty();
+        LoadedCheckpoint c = store.load(steps)) {
+      assertThat(tensors(c)).isEqualTo(straight(steps)).isNotEmpty();
     }
 
     // A third machine reads the run from the remote folder alone.
@@ -140,14 +180,16 @@ class DemoRemoteTest {
       JsonNode runsJson = new com.fasterxml.jackson.databind.ObjectMapper().readTree(listed[1]);
       assertThat(runsJson).hasSize(1);
       assertThat(runsJson.get(0).path("status").asText()).isEqualTo("finished");
-      assertThat(runsJson.get(0).path("step").asLong()).isEqualTo(STEPS);
+      assertThat(runsJson.get(0).path("step").asLong()).isEqualTo(steps);
       String[] verified = cairn(concat(List.of("verify", runs + "/r"), d));
       assertThat(verified[0]).as(verified[1] + verified[2]).isEqualTo("0");
-      assertThat(verified[1]).contains("step-" + STEPS).contains(" 0 damaged");
+      assertThat(verified[1]).contains("step-" + steps).contains(" 0 damaged");
       String[] shown = cairn(concat(List.of("show", runs + "/r", "--json"), d));
       assertThat(shown[0]).as(shown[2]).isEqualTo("0");
       JsonNode show = new com.fasterxml.jackson.databind.ObjectMapper().readTree(shown[1]);
-      assertThat(show.path("sessions").size()).as("start and end of two sessions").isEqualTo(3);
+      assertThat(show.path("sessions").size())
+          .as("starts of %d sessions, the end of the last", kills + 1)
+          .isEqualTo(kills + 2);
       assertThat(show.path("checkpoints").size()).isGreaterThanOrEqualTo(1);
     } finally {
       if (previous == null) {
