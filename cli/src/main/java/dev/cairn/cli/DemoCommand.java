@@ -299,7 +299,8 @@ final class DemoCommand implements Callable<Integer> {
     if (serve < 0 || serve > 65535) {
       throw new IllegalArgumentException("--serve port must be 0 to 65535, not " + serve);
     }
-    Path folder = locations.runs(runs);
+    // The working copies: the job polls their control/ folders, so Save and Stop work here.
+    Path folder = dev.cairn.run.Cairn.workingCopiesOf(runs, locations.settings);
     Files.createDirectories(folder);
     Dashboard d = ServeCommand.start(folder, host, serve, null, spec.commandLine().getErr());
     out.println("Cairn dashboard: " + d.url());

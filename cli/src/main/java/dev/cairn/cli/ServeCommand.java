@@ -69,7 +69,7 @@ final class ServeCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     CountDownLatch stop = new CountDownLatch(1);
     try (Alerts alerts = Alerts.watch(runs, notify, err);
-        Dashboard d = start(runs, host, port, tokenFile, err)) {
+        Dashboard d = start(runs, host, port, tokenFile, err, readOnly())) {
       out.println("Cairn dashboard: " + d.url());
       if (alerts != null) {
         out.println("alerts about stalled and dead runs go to " + alerts.redacted());
@@ -106,9 +106,26 @@ final class ServeCommand implements Callable<Integer> {
   }
 
   /** Starts a dashboard, warning on stderr when it listens beyond this machine. */
+  /** Copies of remote runs: a request written into one would never reach the job. */
+  private String readOnly() {
+    return Locations.isRemote(location)
+        ? "this dashboard shows copies of runs in "
+            + location
+            + "; save, stop and pin on the machine that runs the job (cairn demo --serve, or"
+            + " cairn serve on its working copies in ~/.cache/cairn/remote-runs/work)"
+        : null;
+  }
+
   static Dashboard start(Path runs, String host, int port, Path tokenFile, PrintWriter err)
       throws IOException {
-    Dashboard d = Dashboard.builder(runs).host(host).port(port).tokenFile(tokenFile).start();
+    return start(runs, host, port, tokenFile, err, null);
+  }
+
+  static Dashboard start(
+      Path runs, String host, int port, Path tokenFile, PrintWriter err, String readOnly)
+      throws IOException {
+    Dashboard.Builder b = Dashboard.builder(runs).host(host).port(port).tokenFile(tokenFile);
+    Dashboard d = (readOnly == null ? b : b.readOnly(readOnly)).start();
     if (!d.loopbackOnly()) {
       err.println(
           "warning: the dashboard listens on "

@@ -132,15 +132,22 @@ final class TailCommand implements Callable<Integer> {
     events.poll(out);
     metrics.poll(out);
     boolean remote = Locations.isRemote(location);
+    String lastProblem = null;
     while (follow && !Thread.currentThread().isInterrupted()) {
       // A remote run's writer pushes every 5 s: pull at that pace, append-only, into the copy.
       LockSupport.parkNanos(remote ? 5_000_000_000L : 500_000_000L);
       if (remote) {
         try {
           locations.run(location);
-        } catch (IOException e) {
-          // The network may come back: keep following; the next pull tries again.
-          spec.commandLine().getErr().println("cairn tail: " + Main.oneLine(e));
+          lastProblem = null;
+        } catch (IOException | RuntimeException e) {
+          // The network may come back (or the run be made again): keep following, say it once.
+          String line = "cairn tail: " + Main.oneLine(e);
+          if (!line.equals(lastProblem)) {
+            spec.commandLine().getErr().println(line);
+            spec.commandLine().getErr().flush();
+          }
+          lastProblem = line;
         }
       }
       events.poll(out);

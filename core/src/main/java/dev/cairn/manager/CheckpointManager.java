@@ -24,14 +24,15 @@ import java.util.Optional;
  *
  * <p>Saves are asynchronous by default: the training thread pays for copying the state into reused
  * staging buffers; a background thread runs the commit protocol. The training thread never waits
- * for the storage (a remote one may stall for minutes): a step or time trigger that fires while a
- * save is in flight is <b>deferred</b> to the first step after that save ends; a best-metric or
- * requested save, which must capture the step it describes, is copied into a second staging area
- * (made on first need: as much host memory again as the state) and queued behind the save in
- * flight, and is deferred only when both areas are busy. Each deferral is reported once per save in
- * flight as a {@code checkpoint_deferred} event. Only the final and the shutdown saves wait. A
- * failed background save never throws into the training thread: it becomes a {@code
- * checkpoint_failed} event, and the next successful save's event mentions it.
+ * for the storage (a remote one may stall for minutes). A save that names its step (every N steps,
+ * best metric, requested) and fires while another is being written is copied into a second staging
+ * area (made on first need: as much host memory again as the state) and queued behind it; when both
+ * areas are busy, or for a wall-time save, it is <b>deferred</b> to the first step after one ends,
+ * except a best-metric save, which is dropped (the next step that beats the saved best takes it).
+ * Each deferral is reported once per save in flight as a {@code checkpoint_deferred} event. Only
+ * the final and the shutdown saves wait. A failed background save never throws into the training
+ * thread: it becomes a {@code checkpoint_failed} event, and the next successful save's event
+ * mentions it.
  */
 public interface CheckpointManager extends AutoCloseable {
 

@@ -76,8 +76,10 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   /** The newest save submitted (the writer is one thread: it ends after every earlier one). */
   private Future<?> inFlight;
 
-  private volatile long inFlightStep;
-  private volatile long inFlightSince;
+  /** The save the writer thread is writing now, and since when (System.nanoTime). */
+  private volatile long writingStep;
+
+  private volatile long writingSince;
   private Future<?> deferralReported;
   private volatile long lastCompleted = -1;
   private volatile long lastSubmitted = -1;
@@ -344,29 +346,51 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     return -1;
   }
 
-  /** Moves the triggers to the first step after the save in flight, and says so once per save. */
+  /**
+   * Moves the triggers to the first step after the save in flight, and says so once per save. A
+   * best-metric save is dropped instead: taken later, it would hold another step's state under this
+   * step's value; the next step that beats the saved best takes it.
+   */
   private void deferWhileBusy(long completed, Set<Triggers.Reason> reasons) {
-    triggers.defer(reasons);
-    if (deferralReported == inFlight) {
+    Set<Triggers.Reason> later = EnumSet.copyOf(reasons);
+    boolean bestDropped = later.remove(Triggers.Reason.BEST);
+    if (bestDropped) {
+      triggers.dropBest();
+    }
+    triggers.defer(later);
+    if (deferralReported == inFlight && !bestDropped) {
       return;
     }
     deferralReported = inFlight;
     ObjectNode f = JsonNodeFactory.instance.objectNode();
     ArrayNode why = f.putArray("reasons");
-    reasons.forEach(r -> why.add(r.name().toLowerCase(java.util.Locale.ROOT)));
-    f.put("in_flight_step", inFlightStep);
-    double seconds = (System.nanoTime() - inFlightSince) / 1e9;
+    later.forEach(r -> why.add(r.name().toLowerCase(java.util.Locale.ROOT)));
+    if (bestDropped) {
+      f.putArray("dropped").add("best");
+    }
+    long step = writingStep;
+    double seconds = (System.nanoTime() - writingSince) / 1e9;
+    f.put("in_flight_step", step);
     f.put("in_flight_seconds", seconds);
+    if (lastSubmitted != step) {
+      f.put("queued_step", lastSubmitted);
+    }
     events.emit(
         EventType.CHECKPOINT_DEFERRED,
         completed,
         String.format(
             java.util.Locale.ROOT,
-            "checkpoint of step-%d deferred: the save of step-%d is still being written (%.1f s"
-                + " so far); the next checkpoint is taken at the first step after it ends",
+            "checkpoint of step-%d %s: the save of step-%d is still being written (%.1f s so far)%s;"
+                + " %s",
             completed,
-            inFlightStep,
-            seconds),
+            later.isEmpty() ? "not taken" : "deferred",
+            step,
+            seconds,
+            lastSubmitted != step ? " and step-" + lastSubmitted + " waits behind it" : "",
+            bestDropped
+                ? "its best-metric save is dropped (the next step that beats the saved best takes"
+                    + " it)"
+                : "the next checkpoint is taken at the first step after it ends"),
         f);
   }
 
@@ -488,8 +512,6 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     lastSubmitted = completed;
     long started = System.nanoTime();
     inFlight = writer.submit(() -> commit(checkpoint, reasons, request, started));
-    inFlightStep = completed;
-    inFlightSince = started;
     areaSaves[area] = inFlight;
     return inFlight;
   }
@@ -542,12 +564,18 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   /** Runs on the writer thread; never throws. */
   private SavedCheckpoint commit(
       Checkpoint checkpoint, Set<Triggers.Reason> reasons, SaveRequest request, long started) {
+    long writing = System.nanoTime();
+    writingSince = writing;
+    writingStep = checkpoint.step();
     try {
       SavedCheckpoint s = store.save(checkpoint);
       lastSaved = s;
       ObjectNode f = fields("path", s.location());
       f.put("bytes", s.bytes());
-      f.put("seconds", (System.nanoTime() - started) / 1e9);
+      f.put("seconds", (System.nanoTime() - writing) / 1e9);
+      if (writing - started > 1_000_000) {
+        f.put("queued_seconds", (writing - started) / 1e9); // behind another save
+      }
       ArrayNode why = f.putArray("reasons");
       reasons.forEach(r -> why.add(r.name().toLowerCase(java.util.Locale.ROOT)));
       if (s.name() != null) {

@@ -25,6 +25,7 @@ final class Triggers {
   private final CheckpointPolicy policy;
   private long lastSaveMillis;
   private double best = Double.NaN;
+  private double bestBefore = Double.NaN;
   private final Set<Reason> deferred = EnumSet.noneOf(Reason.class);
 
   Triggers(CheckpointPolicy policy, long nowMillis) {
@@ -58,6 +59,7 @@ final class Triggers {
     if (policy.bestMetric() != null && metrics != null) {
       Double v = metrics.get(policy.bestMetric());
       if (v != null && !v.isNaN() && improves(v)) {
+        bestBefore = best;
         best = v;
         out.add(Reason.BEST);
       }
@@ -79,6 +81,14 @@ final class Triggers {
   void saved(long nowMillis) {
     lastSaveMillis = nowMillis;
     deferred.clear();
+  }
+
+  /**
+   * The best-metric save of the last check was not taken: the best is the saved one again, so the
+   * next step that beats it saves (a later step saved under this one's value would be mislabelled).
+   */
+  void dropBest() {
+    best = bestBefore;
   }
 
   /** Reasons that fired while a save was in flight; they fire again at the next free step. */

@@ -71,6 +71,18 @@ public final class Cairn {
   }
 
   /**
+   * The folder on this machine that holds the working copies of the runs this machine trains in a
+   * runs folder: the folder itself when it is local. A dashboard in the training process serves
+   * this one (its Save and Stop reach the job through it).
+   */
+  public static Path workingCopiesOf(String runsLocation, Map<String, String> storageSettings) {
+    if (Storages.isLocal(runsLocation)) {
+      return Storages.localPath(runsLocation);
+    }
+    return RemoteRuns.localRoot(runsLocation, storageSettings, RemoteRuns.Use.WORK);
+  }
+
+  /**
    * The environment variable a supervisor sets to a file path; a run opened in that process writes
    * its folder there.
    */

@@ -824,13 +824,16 @@ final class DefaultRun implements Run {
     } finally {
       try {
         sessions.close();
-        if (mirror != null) {
-          mirror.close(); // a last push, bounded: a hung network does not hang the exit
-        }
       } finally {
-        events.close();
-        if (webhook != null) {
-          webhook.close(); // the last alerts (finished, failed) go out, waiting 10 s at most
+        try {
+          if (mirror != null) {
+            mirror.close(); // a last push, bounded: a hung network does not hang the exit
+          }
+        } finally {
+          events.close();
+          if (webhook != null) {
+            webhook.close(); // the last alerts (finished, failed) go out, waiting 10 s at most
+          }
         }
       }
     }

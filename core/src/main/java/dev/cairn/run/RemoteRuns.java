@@ -10,7 +10,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,12 +33,22 @@ final class RemoteRuns {
 
   private RemoteRuns() {}
 
+  /** What a local copy of a remote run is for; each has its own folder. */
+  enum Use {
+    /** The working copy a job writes and mirrors: one writer, rebuilt from the remote at open. */
+    WORK,
+    /** Copies that readers (runs, show, tail, serve) pull into, never written otherwise. */
+    READ
+  }
+
   /**
-   * Where this machine keeps working copies of the runs in {@code runsLocation}: {@value
-   * #LOCAL_PROPERTY} or {@value #LOCAL_ENV}, else the user cache folder; one folder per remote runs
-   * folder, named readably plus a hash so that two locations never share one.
+   * Where this machine keeps local copies of the runs in {@code runsLocation}: {@value
+   * #LOCAL_PROPERTY} or {@value #LOCAL_ENV}, else the user cache folder; one folder per use and
+   * remote runs folder, named readably plus a hash of the location and the settings that say which
+   * server it is on (endpoints, default file system), so that two stores never share one. Readers
+   * never pull into a writer's working copy.
    */
-  static Path localRoot(String location) {
+  static Path localRoot(String location, Map<String, String> settings, Use use) {
     String runsLocation = location.replaceAll("/+$", "");
     String p = System.getProperty(LOCAL_PROPERTY);
     if (p == null || p.isBlank()) {
@@ -53,7 +62,17 @@ final class RemoteRuns {
     if (readable.length() > 60) {
       readable = readable.substring(readable.length() - 60);
     }
-    return base.toAbsolutePath().resolve(readable + "-" + hash(runsLocation));
+    StringBuilder identity = new StringBuilder(runsLocation);
+    new java.util.TreeMap<>(settings)
+        .forEach(
+            (k, v) -> {
+              if (k.contains("endpoint") || k.equals("fs.defaultFS")) {
+                identity.append('\n').append(k).append('=').append(v);
+              }
+            });
+    return base.toAbsolutePath()
+        .resolve(use.name().toLowerCase(java.util.Locale.ROOT))
+        .resolve(readable + "-" + hash(identity.toString()));
   }
 
   private static String hash(String s) {
@@ -67,7 +86,10 @@ final class RemoteRuns {
 
   static Run open(String runsLocation, Map<String, String> settings, RunOptions options)
       throws IOException {
-    return open(Storages.open(runsLocation, settings), localRoot(runsLocation), options);
+    return open(
+        Storages.open(runsLocation, settings),
+        localRoot(runsLocation, settings, Use.WORK),
+        options);
   }
 
   /** Opens a run in the remote runs folder {@code runs}, its working copy in {@code localRuns}. */
@@ -76,14 +98,37 @@ final class RemoteRuns {
     RunOptions named = options.name != null ? options : options.withName(id);
     runs.createFolders(id + "/checkpoints");
     Storage remote = runs.child(id);
-    refresh(remote, localRuns.resolve(id));
+    freshWorkingCopy(remote, localRuns, id);
     return DefaultRun.open(localRuns, named, remote);
   }
 
   /**
-   * Makes {@code local} a copy of the remote run: pulled when the remote folder holds one, emptied
-   * when it does not (the remote folder is the run's home; a working copy without one is a leftover
-   * of a run that was deleted or never reached it).
+   * Rebuilds the working copy of run {@code id} from its remote folder, the run's home. A copy left
+   * by an earlier process (killed before it pushed its last lines, or by a run of the same name
+   * that went on elsewhere since) would not continue the remote logs byte for byte, and the mirror
+   * would push its bytes after another writer's; so it is moved aside to {@code .superseded/<id>}
+   * (the newest one kept, for inspection) and the run is pulled afresh. What that drops is what a
+   * VM that died would have lost: the lines the mirror had not pushed yet.
+   */
+  static void freshWorkingCopy(Storage remote, Path localRuns, String id) throws IOException {
+    Path local = localRuns.resolve(id);
+    if (Files.exists(local)) {
+      Path superseded = localRuns.resolve(".superseded");
+      Path aside = superseded.resolve(id);
+      if (Files.exists(aside)) {
+        deleteTree(aside);
+      }
+      Files.createDirectories(superseded);
+      Files.move(local, aside);
+    }
+    if (RunMirror.exists(remote)) {
+      RunMirror.pull(remote, local);
+    }
+  }
+
+  /**
+   * Makes a reader's copy {@code local} match the remote run: pulled when the remote folder holds
+   * one, removed when it does not (a reader's copy is only a cache).
    */
   static void refresh(Storage remote, Path local) throws IOException {
     if (RunMirror.exists(remote)) {
@@ -93,7 +138,7 @@ final class RemoteRuns {
     }
   }
 
-  /** The local copy of the remote run at {@code runLocation}, brought up to date, for readers. */
+  /** A reader's copy of the remote run at {@code runLocation}, brought up to date. */
   static Path pull(String runLocation, Map<String, String> settings) throws IOException {
     String trimmed = runLocation.replaceAll("/+$", "");
     int slash = trimmed.lastIndexOf('/');
@@ -107,20 +152,46 @@ final class RemoteRuns {
       throw new IllegalArgumentException(
           runLocation + " is not a Cairn run (no run.json); give a folder like RUNS/NAME");
     }
-    Path local = localRoot(trimmed.substring(0, slash)).resolve(name);
+    Path local = localRoot(trimmed.substring(0, slash), settings, Use.READ).resolve(name);
     RunMirror.pull(remote, local);
     return local;
   }
 
-  /** Local copies of every run in the remote runs folder, for listings; returns their parent. */
+  /**
+   * Readers' copies of every run in the remote runs folder, for listings and the dashboard; returns
+   * their parent. Copies of runs no longer there are removed; a run that cannot be pulled keeps its
+   * previous copy and is named in a warning.
+   *
+   * @throws IllegalArgumentException when the remote runs folder does not exist
+   */
   static Path pullAll(String runsLocation, Map<String, String> settings) throws IOException {
     Storage runs = Storages.open(runsLocation, settings);
-    Path localRuns = localRoot(runsLocation);
+    if (!runs.exists("") || !runs.isFolder("")) {
+      throw new IllegalArgumentException(
+          "no runs folder at " + runsLocation + "; give the folder that holds your runs");
+    }
+    Path localRuns = localRoot(runsLocation, settings, Use.READ);
     Files.createDirectories(localRuns);
-    List<String> names = runs.exists("") ? runs.list("") : List.of();
-    for (String name : names) {
-      if (runs.isFolder(name) && RunMirror.exists(runs.child(name))) {
-        RunMirror.pull(runs.child(name), localRuns.resolve(name));
+    java.util.Set<String> remoteRuns = new java.util.HashSet<>();
+    for (String name : runs.list("")) {
+      if (!runs.isFolder(name)) {
+        continue;
+      }
+      try {
+        if (RunMirror.exists(runs.child(name))) {
+          remoteRuns.add(name);
+          RunMirror.pull(runs.child(name), localRuns.resolve(name));
+        }
+      } catch (IOException e) {
+        remoteRuns.add(name); // keep what was pulled before
+        org.slf4j.LoggerFactory.getLogger(RemoteRuns.class)
+            .warn("could not refresh run {} from {}: {}", name, runsLocation, e.toString());
+      }
+    }
+    try (var listing = Files.list(localRuns)) {
+      for (Path stale :
+          listing.filter(q -> !remoteRuns.contains(q.getFileName().toString())).toList()) {
+        deleteTree(stale);
       }
     }
     return localRuns;

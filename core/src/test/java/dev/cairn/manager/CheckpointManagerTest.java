@@ -93,6 +93,66 @@ class CheckpointManagerTest {
     assertTimeoutPreemptively(Duration.ofMinutes(2), this::trainWhileASaveHangs);
   }
 
+  @Test
+  void aBestSaveTheStorageCannotTakeNowIsDroppedNotMislabelled() {
+    assertTimeoutPreemptively(Duration.ofMinutes(2), this::bestWhileASaveHangs);
+  }
+
+  private void bestWhileASaveHangs() throws Exception {
+    Files.createDirectories(dir.resolve("ck"));
+    FaultyStorage storage = new FaultyStorage(Storage.at(dir.resolve("ck")));
+    float[] w = new float[100];
+    TensorMap model = new TensorMap("model").put("w", w);
+    try (DefaultCheckpointManager m =
+        new DefaultCheckpointManager(
+            CheckpointStore.builder(storage).clock(clock).events(e -> {}).open(),
+            CheckpointPolicy.builder()
+                .every(null)
+                .onBest("loss", RetentionPolicy.Goal.MIN)
+                .saveOnShutdown(false, Duration.ZERO)
+                .build(),
+            sink,
+            clock,
+            1,
+            null,
+            Duration.ofMillis(10))) {
+      m.restoreLatest(model);
+      FaultyStorage.Hang hang = new FaultyStorage.Hang();
+      storage.setHook(FaultyStorage.hangAt(storage.operationCount() + 3, hang));
+      double[] losses = {1.0, 0.9, 0.8, 0.85};
+      boolean[] saves = {true, true, false, false};
+      for (int s = 0; s < losses.length; s++) {
+        w[0] = s;
+        assertThat(m.onStep(s, Map.of("loss", losses[s]))).as("step %d", s).isEqualTo(saves[s]);
+        if (s == 0) {
+          assertThat(hang.awaitReached(Duration.ofMinutes(1))).isTrue();
+        }
+      }
+      assertThat(eventFields)
+          .filteredOn(f -> f.get("type").asText().equals("checkpoint_deferred"))
+          .hasSize(2)
+          .allSatisfy(f -> assertThat(f.get("dropped").toString()).isEqualTo("[\"best\"]"));
+      hang.proceed();
+      // 0.95 does not beat the saved best (0.9): the dropped 0.8 was not saved, so it is not the
+      // bar either; then a falling loss saves at the first step the writer is free.
+      long s = 4;
+      w[0] = s;
+      assertThat(m.onStep(s, Map.of("loss", 0.95))).isFalse();
+      double loss = 0.7;
+      do {
+        w[0] = ++s;
+        loss -= 0.001;
+        LockSupport.parkNanos(1_000_000);
+      } while (!m.onStep(s, Map.of("loss", loss)));
+      m.close();
+      long last = s + 1;
+      assertThat(steps(m.store())).containsExactly(1L, 2L, last);
+      try (LoadedCheckpoint c = m.store().load(last)) {
+        assertThat(c.tensors("model").floats("w")[0]).isEqualTo((float) s);
+      }
+    }
+  }
+
   private void trainWhileASaveHangs() throws Exception {
     Files.createDirectories(dir.resolve("ck"));
     FaultyStorage storage = new FaultyStorage(Storage.at(dir.resolve("ck")));
@@ -139,7 +199,10 @@ class CheckpointManagerTest {
           .singleElement()
           .satisfies(
               f -> {
-                assertThat(f.get("in_flight_step").asLong()).isEqualTo(10);
+                assertThat(f.get("in_flight_step").asLong())
+                    .as("the one being written")
+                    .isEqualTo(5);
+                assertThat(f.get("queued_step").asLong()).isEqualTo(10);
                 assertThat(f.get("reasons").toString()).isEqualTo("[\"steps\"]");
               });
       hang.proceed();

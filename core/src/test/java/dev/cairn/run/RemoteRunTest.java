@@ -81,4 +81,48 @@ class RemoteRunTest {
     RemoteRuns.refresh(Storage.at(tmp.resolve("remote")).child("mlp"), stale);
     assertThat(stale).doesNotExist();
   }
+
+  @Test
+  void aMachineThatComesBackStartsFromTheRemoteFolderNotFromItsOldCopy() throws IOException {
+    Files.createDirectories(tmp.resolve("remote"));
+    Path a = tmp.resolve("machine-a");
+    assertThat(train(a, 12)).isZero();
+    // Lines A wrote but never pushed (its VM died), then the run went on on B.
+    Files.writeString(
+        a.resolve("mlp/metrics.jsonl"),
+        "{\"step\":12,\"loss\":9.0}\n".repeat(100),
+        java.nio.file.StandardOpenOption.APPEND);
+    assertThat(train(tmp.resolve("machine-b"), 14)).isEqualTo(10);
+    assertThat(train(a, 16)).isEqualTo(10);
+
+    Path c = tmp.resolve("machine-c/mlp");
+    RemoteRuns.refresh(Storage.at(tmp.resolve("remote/mlp")), c);
+    var metrics = JsonLines.read(c.resolve("metrics.jsonl"));
+    assertThat(metrics.damagedLines()).isEmpty();
+    assertThat(metrics.records()).noneMatch(m -> m.path("loss").asDouble() == 9.0);
+    assertThat(JsonLines.read(c.resolve("sessions.jsonl")).records())
+        .extracting(x -> x.path("session").asInt())
+        .containsExactly(1, 1, 2, 2, 3, 3);
+    assertThat(Files.readString(a.resolve(".superseded/mlp/metrics.jsonl")))
+        .as("the old copy is kept aside, not deleted")
+        .contains("\"loss\":9.0");
+  }
+
+  @Test
+  void readersAndTheWriterNeverShareALocalCopy() {
+    String loc = "s3a://bucket/runs";
+    Map<String, String> a = Map.of("fs.s3a.endpoint", "http://a:9000", "fs.s3a.access.key", "k");
+    Path work = RemoteRuns.localRoot(loc, a, RemoteRuns.Use.WORK);
+    assertThat(
+            RemoteRuns.localRoot(
+                loc + "/", Map.of("fs.s3a.endpoint", "http://a:9000"), RemoteRuns.Use.WORK))
+        .as("a trailing slash and credentials do not change the folder")
+        .isEqualTo(work);
+    assertThat(RemoteRuns.localRoot(loc, a, RemoteRuns.Use.READ)).isNotEqualTo(work);
+    assertThat(
+            RemoteRuns.localRoot(
+                loc, Map.of("fs.s3a.endpoint", "http://b:9000"), RemoteRuns.Use.WORK))
+        .as("the same bucket name on another endpoint")
+        .isNotEqualTo(work);
+  }
 }

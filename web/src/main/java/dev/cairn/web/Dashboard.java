@@ -104,12 +104,16 @@ public final class Dashboard implements Closeable {
                 config.routes.get("/api/runs/{run}/checkpoints", safe(api::checkpoints));
                 config.routes.get("/api/runs/{run}/system", safe(systemApi::system));
                 config.routes.get("/metrics", safe(prometheus::scrape));
-                config.routes.post("/api/runs/{run}/checkpoints", safe(api::save));
-                config.routes.post("/api/runs/{run}/stop", safe(stopApi::stop));
                 config.routes.post(
-                    "/api/runs/{run}/checkpoints/{ckpt}/pin", safe(ctx -> api.pin(ctx, true)));
+                    "/api/runs/{run}/checkpoints", controls(b.readOnly, safe(api::save)));
                 config.routes.post(
-                    "/api/runs/{run}/checkpoints/{ckpt}/unpin", safe(ctx -> api.pin(ctx, false)));
+                    "/api/runs/{run}/stop", controls(b.readOnly, safe(stopApi::stop)));
+                config.routes.post(
+                    "/api/runs/{run}/checkpoints/{ckpt}/pin",
+                    controls(b.readOnly, safe(ctx -> api.pin(ctx, true))));
+                config.routes.post(
+                    "/api/runs/{run}/checkpoints/{ckpt}/unpin",
+                    controls(b.readOnly, safe(ctx -> api.pin(ctx, false))));
                 config.routes.sse(
                     "/api/runs/{run}/events",
                     client ->
@@ -215,6 +219,16 @@ public final class Dashboard implements Closeable {
    * A handler that answers JSON even when the JVM runs short of memory or stack: the allocation
    * that failed is gone, and the training job this server may live in goes on.
    */
+  /** A control (save, stop, pin) unless the dashboard is read-only; then a 409 saying why. */
+  private static Handler controls(String readOnly, Handler h) {
+    if (readOnly == null) {
+      return h;
+    }
+    return ctx -> {
+      throw new ApiError(409, readOnly);
+    };
+  }
+
   static Handler safe(Handler h) {
     return ctx -> {
       try {
@@ -266,6 +280,7 @@ public final class Dashboard implements Closeable {
     private int maxPointsPerSeries = 2_000_000;
     private int maxMetricNames = MetricsFile.DEFAULT_MAX_METRICS;
     private long maxHeldPoints = defaultHeldPoints();
+    private String readOnly;
 
     private Builder(Path runs) {
       if (runs == null) {
@@ -341,6 +356,18 @@ public final class Dashboard implements Closeable {
      * growing and average neighbouring points instead. Default: an eighth of the heap, from
      * 1,000,000 to 16,000,000 points.
      */
+    /**
+     * Serves the runs without their controls: Save, Stop, Pin and Unpin answer 409 with {@code why}
+     * (for copies of runs that a job elsewhere writes, which would never see a request).
+     */
+    public Builder readOnly(String why) {
+      if (why == null || why.isBlank()) {
+        throw new IllegalArgumentException("say why the dashboard is read-only");
+      }
+      this.readOnly = why;
+      return this;
+    }
+
     public Builder maxHeldPoints(long points) {
       if (points < 1024) {
         throw new IllegalArgumentException("hold at least 1024 points");

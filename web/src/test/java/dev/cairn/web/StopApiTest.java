@@ -57,4 +57,33 @@ class StopApiTest {
     }
     assertThat(runs.resolve("done/control")).as("nothing was requested").doesNotExist();
   }
+
+  @Test
+  void aReadOnlyDashboardRefusesEveryControlWithItsReason() throws Exception {
+    try (Run r = Cairn.open(runs, RunOptions.named("live").systemMetrics(Duration.ZERO))) {
+      r.log(0, Map.of("loss", 1.0));
+      try (Dashboard d =
+          Dashboard.builder(runs).port(0).readOnly("copies of runs in s3a://b/runs").start()) {
+        String token = Files.readString(d.tokenFile()).trim();
+        Map<String, String> post = new HashMap<>();
+        post.put("Authorization", "Bearer " + token);
+        post.put("Origin", "http://127.0.0.1:" + d.port());
+        for (String path :
+            new String[] {
+              "/api/runs/live/stop",
+              "/api/runs/live/checkpoints",
+              "/api/runs/live/checkpoints/step-1/pin",
+              "/api/runs/live/checkpoints/step-1/unpin"
+            }) {
+          RawHttp.Response answer = RawHttp.send(d.port(), "POST", path, post, "{}");
+          assertThat(answer.status()).as(path).isEqualTo(409);
+          assertThat(new ObjectMapper().readTree(answer.body()).path("error").asText())
+              .isEqualTo("copies of runs in s3a://b/runs");
+        }
+        assertThat(RawHttp.send(d.port(), "GET", "/api/runs/live", post, null).status())
+            .isEqualTo(200);
+      }
+    }
+    assertThat(runs.resolve("live/control")).as("nothing was requested").doesNotExist();
+  }
 }

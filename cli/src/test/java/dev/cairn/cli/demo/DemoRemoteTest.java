@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * from the remote folder alone.
  */
 class DemoRemoteTest {
-  private static final long STEPS = 2000;
+  private static final long STEPS = 6000;
 
   @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
   @RegisterExtension static final S3ProxyExtension S3 = S3Endpoint.extension();
@@ -104,11 +104,11 @@ class DemoRemoteTest {
   @Test
   @Tag("medium")
   void fourKillsOnHdfsAndOnS3() throws Exception {
-    killAndResumeElsewhere(HDFS.freshFolder("runs").toString(), Map.of(), 6000, 4, 1.5);
+    killAndResumeElsewhere(HDFS.freshFolder("runs").toString(), Map.of(), 20_000, 4, 1.5);
     killAndResumeElsewhere(
         S3Endpoint.freshBucket(S3).resolve("runs").toString(),
         S3Endpoint.settings(S3),
-        6000,
+        20_000,
         4,
         1.5);
   }
