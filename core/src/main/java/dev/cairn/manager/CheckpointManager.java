@@ -87,6 +87,17 @@ public interface CheckpointManager extends AutoCloseable {
   SavedCheckpoint saveNow(String name) throws IOException;
 
   /**
+   * Runs {@code action} on the training thread just before each save copies the state. A loop that
+   * holds back its per-step metrics (the DJL listener reads losses from the device in batches, so
+   * as not to wait for the device every step) logs them here: every step before a checkpoint is
+   * then in metrics.jsonl when the checkpoint is, even when a SIGTERM ends the JVM right after its
+   * last save. An action that throws is reported as an event and the save goes on.
+   */
+  default void beforeSave(Runnable action) {
+    throw new UnsupportedOperationException("this checkpoint manager takes no beforeSave actions");
+  }
+
+  /**
    * The end-of-training save: waits for a save in flight, then saves the last step unless it is
    * already saved. Empty when nothing was ever reported.
    */

@@ -52,6 +52,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   private final StagingArea[] areas = {new StagingArea(), null};
 
   private final Future<?>[] areaSaves = new Future<?>[2];
+  private final List<Runnable> beforeSave = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final Triggers triggers;
   private final LossWatch loss;
   private final ExecutorService writer;
@@ -394,6 +395,11 @@ public final class DefaultCheckpointManager implements CheckpointManager {
         f);
   }
 
+  @Override
+  public void beforeSave(Runnable action) {
+    beforeSave.add(java.util.Objects.requireNonNull(action));
+  }
+
   private SaveRequest nextRequest() {
     SaveRequest r = requests.poll();
     requestPending = !requests.isEmpty();
@@ -498,6 +504,14 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   /** Snapshots on this thread, then commits on the writer thread. */
   private Future<?> submit(
       long completed, Set<Triggers.Reason> reasons, String name, SaveRequest request, int area) {
+    for (Runnable action : beforeSave) {
+      try {
+        action.run();
+      } catch (RuntimeException e) {
+        events.emit(
+            EventType.MONITORING_FAILED, completed, "an action before the save failed: " + e);
+      }
+    }
     Checkpoint checkpoint;
     try {
       checkpoint = snapshot(completed, reasons, name, areas[area]);

@@ -937,6 +937,11 @@ final class DefaultRun implements Run {
     }
 
     @Override
+    public void beforeSave(Runnable action) {
+      inner.beforeSave(action);
+    }
+
+    @Override
     public CheckpointStore store() {
       return inner.store();
     }

@@ -87,6 +87,9 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
     this.run = run;
     this.checkpoints = checkpoints;
     this.optimizer = optimizer;
+    // Losses are read from the device in batches: before each save, log the steps still waiting,
+    // so a SIGTERM that ends the JVM after its last save loses none of the steps before it.
+    checkpoints.beforeSave(this::readLosses);
   }
 
   /**

@@ -40,6 +40,7 @@ class DemoResumeConsoleTest {
     awaitEvent(first, events, "checkpoint_saved");
     first.destroy();
     assertThat(first.waitFor(2, TimeUnit.MINUTES)).isTrue();
+    assertEveryStepBeforeTheLastCheckpointLogged(events);
 
     Path console = runs.resolve("second.err");
     Process second = start(console);
@@ -48,12 +49,34 @@ class DemoResumeConsoleTest {
     awaitEvent(second, events, "resumed");
     second.destroy();
     assertThat(second.waitFor(2, TimeUnit.MINUTES)).isTrue();
+    assertEveryStepBeforeTheLastCheckpointLogged(events);
 
     assertThat(count(events, "resumed")).as("the second session resumed").isEqualTo(1);
     String stderr = Files.readString(console, StandardCharsets.UTF_8);
     assertThat(stderr).doesNotContain("AutoNonVariableTypeMode");
     assertThat(NATIVE_LINE.matcher(stderr).find()).as("a libtorch line in:%n%s", stderr).isFalse();
     assertThat(stderr).as("Cairn's own console lines still arrive").contains("resumed");
+  }
+
+  /**
+   * The losses are read from the device 32 steps at a time; a SIGTERM ends the JVM right after its
+   * last save, so the steps still waiting must be logged before that save, not after it.
+   */
+  private static void assertEveryStepBeforeTheLastCheckpointLogged(Path events) throws IOException {
+    long last = 0;
+    for (var e : dev.cairn.events.JsonLines.read(events).records()) {
+      if (e.path("type").asText().equals("checkpoint_saved")) {
+        last = Math.max(last, e.path("step").asLong());
+      }
+    }
+    java.util.Set<Long> logged = new java.util.HashSet<>();
+    for (var m :
+        dev.cairn.events.JsonLines.read(events.resolveSibling("metrics.jsonl")).records()) {
+      logged.add(m.path("step").asLong());
+    }
+    for (long s = 0; s < last; s++) {
+      assertThat(logged).as("step %d, before the checkpoint of step-%d", s, last).contains(s);
+    }
   }
 
   private Process start(Path stderr) throws IOException {
