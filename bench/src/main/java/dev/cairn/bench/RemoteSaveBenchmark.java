@@ -41,10 +41,11 @@ import software.amazon.awssdk.services.s3.S3Client;
 /**
  * Durable save and restore of the same bytes to a real HDFS (MiniDFSCluster, one DataNode) and a
  * real S3 endpoint (S3Proxy over a filesystem blob store, through S3A), by Cairn's checkpoint store
- * and by the plainest Hadoop code that writes them ({@code create}, chunked writes, {@code hsync}
- * where the stream has it, {@code close}), alternated in one process so that both see the same
- * machine; plus the training-thread stall of an asynchronous save to S3A beside one to the local
- * disk. Both servers run in this JVM, so "remote" is loopback TCP to the same disk.
+ * and by the plainest Hadoop code that writes them as durably ({@code create}, with {@code
+ * SYNC_BLOCK} on HDFS as Cairn does, chunked writes, {@code hsync} where the stream has it, {@code
+ * close}), alternated in one process so that both see the same machine; plus the training-thread
+ * stall of an asynchronous save to S3A beside one to the local disk. Both servers run in this JVM,
+ * so "remote" is loopback TCP to the same disk.
  *
  * <p>Usage: {@code RemoteSaveBenchmark WORK_DIR [--sizes-mib 256,1024] [--repeat 5] [--tensors 4]
  * [--backends hdfs,s3a] [--drop-caches] [--stall true] [--conf key=value]...}; one JSON line per
@@ -345,7 +346,21 @@ public final class RemoteSaveBenchmark {
 
   private static double rawSave(FileSystem fs, Path file, byte[][] chunks) throws IOException {
     long start = System.nanoTime();
-    try (FSDataOutputStream out = fs.create(file, false)) {
+    // The same durability as Cairn's save: on HDFS every block forced to the DataNode's disk as it
+    // closes (SYNC_BLOCK) and hsync at the end; a plain create would persist only the last block.
+    try (FSDataOutputStream out =
+        fs.getScheme().equals("hdfs")
+            ? fs.create(
+                file,
+                org.apache.hadoop.fs.permission.FsPermission.getFileDefault(),
+                java.util.EnumSet.of(
+                    org.apache.hadoop.fs.CreateFlag.CREATE,
+                    org.apache.hadoop.fs.CreateFlag.SYNC_BLOCK),
+                fs.getConf().getInt("io.file.buffer.size", 4096),
+                fs.getDefaultReplication(file),
+                fs.getDefaultBlockSize(file),
+                null)
+            : fs.create(file, false)) {
       for (byte[] c : chunks) {
         out.write(c);
       }
