@@ -155,21 +155,13 @@ final class DurableWriter {
 
   /** Creates, writes and syncs a small file held in memory (the manifest). */
   void writeSmall(String name, byte[] content) throws IOException {
-    Storage.Output out = storage.create(name);
-    try {
-      ByteBuffer b = ByteBuffer.wrap(content);
-      while (b.hasRemaining()) {
-        out.write(b);
-      }
-      out.sync();
-    } catch (IOException | RuntimeException e) {
-      try {
-        out.abort();
-      } catch (IOException | RuntimeException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
-    }
-    out.close();
+    storage.write(
+        name,
+        out -> {
+          ByteBuffer b = ByteBuffer.wrap(content);
+          while (b.hasRemaining()) {
+            out.write(b);
+          }
+        });
   }
 }

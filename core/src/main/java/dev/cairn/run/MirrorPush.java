@@ -412,29 +412,21 @@ final class MirrorPush {
 
   private void upload(String name, FileChannel source, long position, long length)
       throws IOException {
-    Storage.Output out = remote.create(name);
-    try {
-      ByteBuffer b = ByteBuffer.allocate(CHUNK);
-      for (long pos = position, end = position + length; pos < end; ) {
-        b.clear().limit((int) Math.min(b.capacity(), end - pos));
-        readFully(source, b, pos);
-        pos += b.limit();
-        while (b.hasRemaining()) {
-          out.write(b);
-        }
-      }
-      out.sync();
-    } catch (IOException | RuntimeException e) {
-      // Nothing is published where the storage can refuse to (object stores); elsewhere the next
-      // pass finds the partial object by its size and rewrites it.
-      try {
-        out.abort();
-      } catch (IOException | RuntimeException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
-    }
-    out.close();
+    // Where the storage cannot refuse to publish a failed write, the next pass finds the partial
+    // object by its size and rewrites it.
+    remote.write(
+        name,
+        out -> {
+          ByteBuffer b = ByteBuffer.allocate(CHUNK);
+          for (long pos = position, end = position + length; pos < end; ) {
+            b.clear().limit((int) Math.min(b.capacity(), end - pos));
+            readFully(source, b, pos);
+            pos += b.limit();
+            while (b.hasRemaining()) {
+              out.write(b);
+            }
+          }
+        });
   }
 
   /** Fills {@code b} from {@code position} and flips it; the file must hold those bytes. */

@@ -174,6 +174,32 @@ public interface Storage {
   }
 
   /** The same storage rooted at one of its folders (which need not exist yet). */
+  /** What writes a new file's bytes, for {@link #write}. */
+  @FunctionalInterface
+  interface Content {
+    void writeTo(Output out) throws IOException;
+  }
+
+  /**
+   * Creates {@code name}, writes it with {@code content}, syncs and closes it; on a failure the
+   * output is aborted (nothing published where the storage can refuse to) and the failure thrown.
+   */
+  default void write(String name, Content content) throws IOException {
+    Output out = create(name);
+    try {
+      content.writeTo(out);
+      out.sync();
+    } catch (IOException | RuntimeException e) {
+      try {
+        out.abort();
+      } catch (IOException | RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+    out.close();
+  }
+
   default Storage child(String folder) {
     StorageNames.check(folder);
     return folder.isEmpty() ? this : new ChildStorage(this, folder);
