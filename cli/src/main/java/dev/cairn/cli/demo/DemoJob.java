@@ -55,6 +55,7 @@ public final class DemoJob {
   private boolean allowConfigChange;
   private String notify;
   private boolean saveBest = true;
+  private boolean asyncSaves = true;
   private PlotSettings plotSettings = PlotSettings.defaults();
   private TeacherLabels.Teacher teacher;
   private java.io.PrintWriter console = new java.io.PrintWriter(java.io.Writer.nullWriter(), true);
@@ -118,6 +119,17 @@ public final class DemoJob {
   /** Whether a checkpoint is saved each time val_loss improves (default true). */
   public DemoJob saveBest(boolean save) {
     this.saveBest = save;
+    return this;
+  }
+
+  /**
+   * Whether the training thread goes on while a checkpoint is written (default true). A test that
+   * checks which steps the triggers pick turns it off: with async saves, a save that cannot start
+   * because the one before is still being written moves to a later step, and how often that
+   * happens depends on the machine's speed.
+   */
+  DemoJob asyncSaves(boolean async) {
+    this.asyncSaves = async;
     return this;
   }
 
@@ -188,7 +200,8 @@ public final class DemoJob {
     CheckpointPolicy.Builder b =
         CheckpointPolicy.builder()
             .everySteps(Math.max(1, settings.checkpointEverySteps()))
-            .every(settings.checkpointEvery());
+            .every(settings.checkpointEvery())
+            .async(asyncSaves);
     if (saveBest) {
       b.onBest("val_loss", RetentionPolicy.Goal.MIN);
     }
