@@ -23,7 +23,55 @@ public final class HadoopStorages {
    */
   public static final String ATOMIC_RENAME_KEY = "cairn.storage.atomic-rename";
 
+  /** The HDFS client's first wait for a file's close to be accepted (Hadoop: 400 ms). */
+  static final String CLOSE_DELAY_KEY =
+      "dfs.client.block.write.locateFollowingBlock.initial.delay.ms";
+
+  /** How many times it waits, each twice as long as the one before (Hadoop: 5). */
+  static final String CLOSE_RETRIES_KEY = "dfs.client.block.write.locateFollowingBlock.retries";
+
+  private static final int CLOSE_DELAY_MS = 20;
+  private static final int CLOSE_RETRIES = 10;
+
   private HadoopStorages() {}
+
+  /**
+   * {@code conf}, or a copy with Cairn's defaults where it has only Hadoop's own. One today: an
+   * HDFS file's close asks the NameNode to complete it, and the NameNode says no until a DataNode
+   * has reported the last block, which it does a few milliseconds later; Hadoop's client then
+   * sleeps 400 ms before asking again. A checkpoint closes several files in a row, so that sleep
+   * was most of what a save cost over a raw write (BENCHMARKS.md, issue 14). Cairn asks again after
+   * 20 ms, doubling each time, 10 times: 20 s in all before the close fails, more than Hadoop's
+   * 12.4 s, so a busy cluster gets at least as long. A user who set either key keeps both as Hadoop
+   * has them. A FileSystem is cached per scheme, host and user: these settings count when Cairn's
+   * is the first client for that file system in the process.
+   */
+  public static Configuration withClientDefaults(Configuration conf) {
+    if (userSet(conf, CLOSE_DELAY_KEY) || userSet(conf, CLOSE_RETRIES_KEY)) {
+      return conf;
+    }
+    Configuration c = new Configuration(conf);
+    c.setInt(CLOSE_DELAY_KEY, CLOSE_DELAY_MS);
+    c.setInt(CLOSE_RETRIES_KEY, CLOSE_RETRIES);
+    return c;
+  }
+
+  /** Whether {@code key} has a value from anywhere but Hadoop's own {@code *-default.xml}. */
+  private static boolean userSet(Configuration conf, String key) {
+    if (conf.get(key) == null) {
+      return false;
+    }
+    String[] from = conf.getPropertySources(key);
+    if (from == null) {
+      return true;
+    }
+    for (String s : from) {
+      if (!s.endsWith("-default.xml")) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   /** Hadoop's configuration with {@code HADOOP_CONF_DIR}'s files and the given settings on top. */
   public static Configuration configuration(Map<String, String> settings) {
@@ -48,6 +96,9 @@ public final class HadoopStorages {
    */
   public static Storage at(URI root, Configuration conf) throws IOException {
     Path p = new Path(root);
+    if ("hdfs".equalsIgnoreCase(root.getScheme())) {
+      conf = withClientDefaults(conf);
+    }
     FileSystem fs;
     try {
       fs = p.getFileSystem(conf);

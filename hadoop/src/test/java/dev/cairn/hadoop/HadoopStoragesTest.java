@@ -36,6 +36,26 @@ class HadoopStoragesTest {
   }
 
   @Test
+  void hdfsClientsWaitMillisecondsNotHalfASecondForACloseUnlessTheUserSaidOtherwise() {
+    org.apache.hadoop.conf.Configuration defaults = new org.apache.hadoop.hdfs.HdfsConfiguration();
+    assertThat(defaults.getInt(HadoopStorages.CLOSE_DELAY_KEY, -1)).isEqualTo(400);
+    org.apache.hadoop.conf.Configuration tuned = HadoopStorages.withClientDefaults(defaults);
+    assertThat(tuned.getInt(HadoopStorages.CLOSE_DELAY_KEY, -1)).isEqualTo(20);
+    assertThat(tuned.getInt(HadoopStorages.CLOSE_RETRIES_KEY, -1)).isEqualTo(10);
+    // 20 ms doubling 10 times waits longer in all than Hadoop's 400 ms doubling 5 times.
+    assertThat(20L * ((1 << 10) - 1)).isGreaterThan(400L * ((1 << 5) - 1));
+    assertThat(defaults.getInt(HadoopStorages.CLOSE_DELAY_KEY, -1)).as("a copy").isEqualTo(400);
+
+    org.apache.hadoop.conf.Configuration own =
+        HadoopStorages.configuration(Map.of(HadoopStorages.CLOSE_RETRIES_KEY, "8"));
+    org.apache.hadoop.conf.Configuration kept = HadoopStorages.withClientDefaults(own);
+    assertThat(kept.getInt(HadoopStorages.CLOSE_RETRIES_KEY, -1)).isEqualTo(8);
+    assertThat(kept.get(HadoopStorages.CLOSE_DELAY_KEY))
+        .as("the user's retries were counted against Hadoop's delay")
+        .isIn(null, "400");
+  }
+
+  @Test
   void theLocalDiskNeverGoesThroughHadoop() throws IOException {
     Storage s = Storages.open("file:///tmp", Map.of());
     assertThat(s.capabilities().locks()).as("LocalStorage, not Hadoop's LocalFileSystem").isTrue();

@@ -125,8 +125,8 @@ public final class DemoJob {
   /**
    * Whether the training thread goes on while a checkpoint is written (default true). A test that
    * checks which steps the triggers pick turns it off: with async saves, a save that cannot start
-   * because the one before is still being written moves to a later step, and how often that
-   * happens depends on the machine's speed.
+   * because the one before is still being written moves to a later step, and how often that happens
+   * depends on the machine's speed.
    */
   DemoJob asyncSaves(boolean async) {
     this.asyncSaves = async;

@@ -60,7 +60,8 @@ class DemoTriggersTest {
       if (reasons.contains("time")) {
         timeSaves++;
         // Neither early nor late: each step "takes" one second and no save is ever in flight.
-        assertThat(step - previous).as("a time save %d s after the last", step - previous)
+        assertThat(step - previous)
+            .as("a time save %d s after the last", step - previous)
             .isEqualTo(25L);
       }
       // The time trigger bounds the work at risk.
