@@ -302,7 +302,15 @@ final class DemoCommand implements Callable<Integer> {
     // The working copies: the job polls their control/ folders, so Save and Stop work here.
     Path folder = dev.cairn.run.Cairn.workingCopiesOf(runs, locations.settings);
     Files.createDirectories(folder);
-    Dashboard d = ServeCommand.start(folder, host, serve, null, spec.commandLine().getErr());
+    Dashboard d =
+        ServeCommand.start(
+            folder,
+            host,
+            serve,
+            null,
+            spec.commandLine().getErr(),
+            null,
+            locations.checkpointsOfRuns(runs));
     out.println("Cairn dashboard: " + d.url());
     out.flush();
     return d;

@@ -48,6 +48,19 @@ final class Locations {
     return s.exists("") ? java.util.Optional.of(s) : java.util.Optional.empty();
   }
 
+  /**
+   * For a dashboard over the local copies of the runs in a remote runs folder: where each run's
+   * checkpoints are, read in place (a copy holds a run's files, never its checkpoints); null for a
+   * local runs folder, whose runs hold their own.
+   */
+  dev.cairn.web.Dashboard.RemoteCheckpoints checkpointsOfRuns(String runsLocation) {
+    if (!isRemote(runsLocation)) {
+      return null;
+    }
+    String runsAt = runsLocation.replaceAll("/+$", "");
+    return run -> Storages.open(runsAt + "/" + run + "/checkpoints", settings);
+  }
+
   /** A runs folder on this machine: the folder itself, or copies of each remote run in it. */
   Path runs(String location) throws IOException {
     return Cairn.localCopyOfRuns(location, settings);

@@ -69,7 +69,15 @@ final class ServeCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     CountDownLatch stop = new CountDownLatch(1);
     try (Alerts alerts = Alerts.watch(runs, notify, err);
-        Dashboard d = start(runs, host, port, tokenFile, err, readOnly())) {
+        Dashboard d =
+            start(
+                runs,
+                host,
+                port,
+                tokenFile,
+                err,
+                readOnly(),
+                locations.checkpointsOfRuns(location))) {
       out.println("Cairn dashboard: " + d.url());
       if (alerts != null) {
         out.println("alerts about stalled and dead runs go to " + alerts.redacted());
@@ -118,14 +126,26 @@ final class ServeCommand implements Callable<Integer> {
 
   static Dashboard start(Path runs, String host, int port, Path tokenFile, PrintWriter err)
       throws IOException {
-    return start(runs, host, port, tokenFile, err, null);
+    return start(runs, host, port, tokenFile, err, null, null);
   }
 
   static Dashboard start(
-      Path runs, String host, int port, Path tokenFile, PrintWriter err, String readOnly)
+      Path runs,
+      String host,
+      int port,
+      Path tokenFile,
+      PrintWriter err,
+      String readOnly,
+      Dashboard.RemoteCheckpoints remote)
       throws IOException {
     Dashboard.Builder b = Dashboard.builder(runs).host(host).port(port).tokenFile(tokenFile);
-    Dashboard d = (readOnly == null ? b : b.readOnly(readOnly)).start();
+    if (readOnly != null) {
+      b.readOnly(readOnly);
+    }
+    if (remote != null) {
+      b.remoteCheckpoints(remote);
+    }
+    Dashboard d = b.start();
     if (!d.loopbackOnly()) {
       err.println(
           "warning: the dashboard listens on "

@@ -19,7 +19,7 @@ public final class Storages {
   public static String scheme(String location) {
     int colon = location.indexOf(':');
     // One letter before the colon is a Windows drive, not a scheme.
-    if (colon <= 1 || !location.startsWith("//", colon + 1)) {
+    if (colon <= 1) {
       return "";
     }
     String s = location.substring(0, colon);
@@ -29,10 +29,15 @@ public final class Storages {
         return "";
       }
     }
-    return s.toLowerCase(Locale.ROOT);
+    s = s.toLowerCase(Locale.ROOT);
+    // "name:/x" is a file name with a colon for any scheme but file, which Java and Hadoop write
+    // with one slash (file:/tmp/runs) as often as with three.
+    boolean authority = location.startsWith("//", colon + 1);
+    boolean fileUri = s.equals("file") && location.startsWith("/", colon + 1);
+    return authority || fileUri ? s : "";
   }
 
-  /** Whether a location is on the local disk (a plain path or a {@code file://} URI). */
+  /** Whether a location is on the local disk (a plain path or a {@code file:} URI). */
   public static boolean isLocal(String location) {
     String s = scheme(location);
     return s.isEmpty() || s.equals("file");
@@ -41,7 +46,18 @@ public final class Storages {
   /** The local path of a location for which {@link #isLocal} holds. */
   public static Path localPath(String location) {
     if (scheme(location).equals("file")) {
-      return Path.of(URI.create(location));
+      try {
+        return Path.of(new URI(location));
+      } catch (URISyntaxException | IllegalArgumentException e) {
+        String why = e instanceof URISyntaxException u ? u.getReason() : e.getMessage();
+        throw new IllegalArgumentException(
+            "'"
+                + location
+                + "' is not a file URI of this machine ("
+                + why
+                + "): write file:///absolute/path (a space as %20) or a plain path",
+            e);
+      }
     }
     return Path.of(location);
   }

@@ -27,6 +27,24 @@ class StoragesTest {
     assertThat(Storages.isLocal("hdfs://nn:8020/runs")).isFalse();
     assertThat(Storages.scheme("S3A://bucket/x")).isEqualTo("s3a");
     assertThat(Storages.scheme("odd:name/without-slashes")).isEmpty();
+    assertThat(Storages.scheme("odd:/name")).isEmpty();
+  }
+
+  @Test
+  void aFileUriWithOneSlashIsTheSameFolderAndABadOneIsAOneLineError() throws IOException {
+    Storage a = Storages.open(dir.toString(), Map.of());
+    Storage b = Storages.open("file:" + dir, Map.of());
+    a.createFolder("x");
+    assertThat(b.isFolder("x")).isTrue();
+    assertThat(Storages.localPath("file:" + dir)).isEqualTo(dir);
+    assertThat(Storages.localPath("FILE:" + dir)).isEqualTo(dir);
+    for (String bad : new String[] {"file://otherhost/runs", "file:/runs/a b"}) {
+      assertThatThrownBy(() -> Storages.open(bad, Map.of()))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith("'" + bad + "' is not a file URI of this machine")
+          .hasMessageContaining("file:///absolute/path")
+          .hasMessageNotContaining("\n");
+    }
   }
 
   @Test

@@ -10,10 +10,10 @@ import dev.cairn.checkpoint.Names;
 import dev.cairn.checkpoint.Verification;
 import dev.cairn.checkpoint.VerifyResult;
 import dev.cairn.concurrent.DaemonThreads;
+import dev.cairn.store.Storage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,14 +25,31 @@ import java.util.concurrent.RejectedExecutionException;
  * A run's checkpoints as the dashboard shows them, read from the store without its lock (the job
  * may be writing), and pinned or unpinned by marker files, which the job's retention honours. Each
  * checkpoint is verified once (CRC32C of every byte) in the background; the table says "pending"
- * until then, so listing never waits on reading gigabytes.
+ * until then, so listing never waits on reading gigabytes. The checkpoints are in the run's folder,
+ * or, for the copies of remote runs, where {@link Dashboard.RemoteCheckpoints} says: a copy holds a
+ * run's files but not its checkpoints, which stay where the job wrote them.
  */
 final class CheckpointTable implements AutoCloseable {
   private final ExecutorService verifier = DaemonThreads.single("cairn-dashboard-verify");
-  private final Map<Path, Verdict> verdicts = new ConcurrentHashMap<>();
 
-  /** A verification result for one manifest version (a rewritten folder is verified again). */
-  private record Verdict(FileTime manifestTime, Boolean ok, String problem) {}
+  /** Per run, per checkpoint location: what its verification found. */
+  private final Map<String, Map<String, Verdict>> verdicts = new ConcurrentHashMap<>();
+
+  private final Dashboard.RemoteCheckpoints remote;
+  private final Map<String, Storage> storages = new ConcurrentHashMap<>();
+
+  /** A verification result for one manifest (a folder saved afresh is verified again). */
+  private record Verdict(java.time.Instant created, Boolean ok, String problem) {}
+
+  /** Checkpoints in each run's own folder. */
+  CheckpointTable() {
+    this(null);
+  }
+
+  /** Checkpoints where {@code remote} says (null: in each run's own folder). */
+  CheckpointTable(Dashboard.RemoteCheckpoints remote) {
+    this.remote = remote;
+  }
 
   ArrayNode list(RunView run) throws IOException {
     List<CheckpointInfo> infos = infos(run);
@@ -50,21 +67,23 @@ final class CheckpointTable implements AutoCloseable {
     }
     // Verdicts of checkpoints that retention has since removed are forgotten, so a server
     // watching a long run does not keep one per checkpoint ever written.
-    Path folder = run.files().checkpoints();
-    java.util.Set<Path> present = new java.util.HashSet<>();
-    infos.forEach(c -> present.add(c.folder()));
-    verdicts.keySet().removeIf(p -> p.startsWith(folder) && !present.contains(p));
+    Map<String, Verdict> known =
+        verdicts.computeIfAbsent(run.name(), n -> new ConcurrentHashMap<>());
+    java.util.Set<String> present = new java.util.HashSet<>();
+    infos.forEach(c -> present.add(c.location()));
+    known.keySet().retainAll(present);
     ArrayNode out = JsonNodeFactory.instance.arrayNode();
     for (int i = infos.size() - 1; i >= 0; i--) {
       CheckpointInfo c = infos.get(i);
       if (c.committed()) {
-        out.add(row(c, c.step() == latest, c.step() == best));
+        out.add(row(run, known, c, c.step() == latest, c.step() == best));
       }
     }
     return out;
   }
 
-  private ObjectNode row(CheckpointInfo c, boolean latest, boolean best) {
+  private ObjectNode row(
+      RunView run, Map<String, Verdict> known, CheckpointInfo c, boolean latest, boolean best) {
     Manifest m = c.manifest();
     ObjectNode o = JsonNodeFactory.instance.objectNode();
     Path folderName = c.folder().getFileName();
@@ -84,8 +103,8 @@ final class CheckpointTable implements AutoCloseable {
     o.put("named", m.name() != null);
     o.put("latest", latest);
     o.put("best", best);
-    o.put("path", c.folder().toString());
-    Verdict v = verdict(c.folder());
+    o.put("path", remote == null ? c.folder().toString() : c.location());
+    Verdict v = verdict(run, known, c);
     if (v == null || v.ok() == null) {
       o.put("verified", "pending");
     } else {
@@ -103,25 +122,34 @@ final class CheckpointTable implements AutoCloseable {
     return out;
   }
 
-  private Verdict verdict(Path folder) {
-    FileTime t;
-    try {
-      t = Files.getLastModifiedTime(folder.resolve(Manifest.FILE_NAME));
-    } catch (IOException e) {
-      return null;
-    }
-    Verdict v = verdicts.get(folder);
-    if (v != null && v.manifestTime().equals(t)) {
+  private Verdict verdict(RunView run, Map<String, Verdict> known, CheckpointInfo c) {
+    String key = c.location();
+    java.time.Instant t = c.manifest().created();
+    Verdict v = known.get(key);
+    if (v != null && v.created().equals(t)) {
       return v;
     }
     Verdict pending = new Verdict(t, null, null);
-    verdicts.put(folder, pending);
+    known.put(key, pending);
+    Path folder = c.folder();
     try {
       verifier.execute(
           () -> {
-            VerifyResult r = CheckpointStore.verifyFolder(folder, Verification.CRC32C);
-            verdicts.replace(
-                folder,
+            VerifyResult r;
+            if (remote == null) {
+              r = CheckpointStore.verifyFolder(folder, Verification.CRC32C);
+            } else {
+              try {
+                r =
+                    CheckpointStore.verifyFolder(
+                        storage(run), String.valueOf(folder.getFileName()), Verification.CRC32C);
+              } catch (IOException | RuntimeException e) {
+                known.remove(key, pending); // not a verdict: tried again at the next listing
+                return;
+              }
+            }
+            known.replace(
+                key,
                 pending,
                 new Verdict(t, r.ok(), r.ok() ? null : String.join("; ", r.problems())));
           });
@@ -133,7 +161,7 @@ final class CheckpointTable implements AutoCloseable {
 
   /** How many verification results are remembered (for tests). */
   int remembered() {
-    return verdicts.size();
+    return verdicts.values().stream().mapToInt(Map::size).sum();
   }
 
   /** The checkpoint with this folder name or checkpoint name, among those that exist. */
@@ -198,7 +226,16 @@ final class CheckpointTable implements AutoCloseable {
     return null;
   }
 
-  private static List<CheckpointInfo> infos(RunView run) throws IOException {
+  private List<CheckpointInfo> infos(RunView run) throws IOException {
+    if (remote != null) {
+      Storage s = storage(run);
+      if (!s.isFolder("")) {
+        return List.of(); // no checkpoint saved yet
+      }
+      try (CheckpointStore store = readOnly(run)) {
+        return store.list();
+      }
+    }
     Path folder = run.files().checkpoints();
     if (Files.isSymbolicLink(folder)) {
       // The store never follows links (it would answer "no such file"): say so instead.
@@ -217,8 +254,25 @@ final class CheckpointTable implements AutoCloseable {
     }
   }
 
-  private static CheckpointStore readOnly(RunView run) throws IOException {
-    return CheckpointStore.builder(run.files().checkpoints()).readOnly(true).events(e -> {}).open();
+  private CheckpointStore readOnly(RunView run) throws IOException {
+    CheckpointStore.Builder b =
+        remote == null
+            ? CheckpointStore.builder(run.files().checkpoints())
+            : CheckpointStore.builder(storage(run));
+    return b.readOnly(true).events(e -> {}).open();
+  }
+
+  /** The storage of a remote run's checkpoints, opened once per run. */
+  private Storage storage(RunView run) throws IOException {
+    Storage s = storages.get(run.name());
+    if (s == null) {
+      s = remote.checkpointsOf(run.name());
+      Storage raced = storages.putIfAbsent(run.name(), s);
+      if (raced != null) {
+        s = raced;
+      }
+    }
+    return s;
   }
 
   @Override

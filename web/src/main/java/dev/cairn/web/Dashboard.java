@@ -65,7 +65,7 @@ public final class Dashboard implements Closeable {
               + "); give a writable file with --token-file",
           e);
     }
-    this.checkpoints = new CheckpointTable();
+    this.checkpoints = new CheckpointTable(b.remoteCheckpoints);
     this.hub = new EventHub(b.clock, b.pollMillis);
     Api api = new Api(catalog, checkpoints, b.clock);
     SystemApi systemApi = new SystemApi(catalog);
@@ -270,6 +270,12 @@ public final class Dashboard implements Closeable {
   }
 
   /** Where and how to serve; every setter validates its value. */
+  /** The storage holding one remote run's checkpoints, by the run's folder name. */
+  @FunctionalInterface
+  public interface RemoteCheckpoints {
+    dev.cairn.store.Storage checkpointsOf(String run) throws IOException;
+  }
+
   public static final class Builder {
     private final Path runs;
     private String host = "127.0.0.1";
@@ -281,6 +287,7 @@ public final class Dashboard implements Closeable {
     private int maxMetricNames = MetricsFile.DEFAULT_MAX_METRICS;
     private long maxHeldPoints = defaultHeldPoints();
     private String readOnly;
+    private RemoteCheckpoints remoteCheckpoints;
 
     private Builder(Path runs) {
       if (runs == null) {
@@ -365,6 +372,15 @@ public final class Dashboard implements Closeable {
         throw new IllegalArgumentException("say why the dashboard is read-only");
       }
       this.readOnly = why;
+      return this;
+    }
+
+    /**
+     * Where the checkpoints of the runs are, when the runs folder holds copies of remote runs
+     * (whose checkpoints stay remote): the checkpoint table lists and verifies them there.
+     */
+    public Builder remoteCheckpoints(RemoteCheckpoints where) {
+      this.remoteCheckpoints = java.util.Objects.requireNonNull(where, "where");
       return this;
     }
 
