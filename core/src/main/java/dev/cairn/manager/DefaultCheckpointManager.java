@@ -321,8 +321,21 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     if (shutdown) {
       shutdownSaved = true;
       shutdownDone.countDown();
+      parkUntilHalt();
     }
     return f != null;
+  }
+
+  /**
+   * Holds the training thread after the shutdown save for as long as the JVM takes to halt (only a
+   * JVM shutdown hook asks for that save, and the JVM halts once its hooks are done). A step taken
+   * now would be lost with the process, and the session's end record, written meanwhile, would name
+   * a step that no checkpoint holds, so that a resume would seem to go back.
+   */
+  private static void parkUntilHalt() {
+    while (true) {
+      java.util.concurrent.locks.LockSupport.park();
+    }
   }
 
   /**

@@ -100,6 +100,64 @@ class DemoRemoteTest {
         0);
   }
 
+  /**
+   * SIGTERM (a preemption notice) on S3: the JVM's last save and the session's end record both
+   * reach the remote folder before it exits, so another machine sees the run stopped at the step of
+   * its newest checkpoint.
+   */
+  @Test
+  void aSigtermPushesTheLastCheckpointAndTheSessionEnd() throws Exception {
+    String runs = S3Endpoint.freshBucket(S3).resolve("runs").toString();
+    Map<String, String> settings = S3Endpoint.settings(S3);
+    List<String> args = new ArrayList<>(demoArgs(runs, 1_000_000));
+    settings.forEach((k, v) -> args.addAll(List.of("-D", k + "=" + v)));
+    Path machine = dir.resolve("machine-a");
+    Process p = start(args, machine, "demo");
+    while (newestSavedRemotely(runs, settings, dir.resolve("probe")) == 0) {
+      assertThat(p.waitFor(50, TimeUnit.MILLISECONDS)).as(log(machine, "demo")).isFalse();
+    }
+    p.destroy();
+    assertThat(p.waitFor(2, TimeUnit.MINUTES)).as(log(machine, "demo")).isTrue();
+
+    Path reader = dir.resolve("machine-c");
+    String previous = System.setProperty("cairn.local.runs", reader.toString());
+    try {
+      Path copy = dev.cairn.run.Cairn.localCopy(runs + "/r", settings);
+      List<com.fasterxml.jackson.databind.node.ObjectNode> sessions =
+          JsonLines.read(copy.resolve("sessions.jsonl")).records();
+      assertThat(sessions).as("the start and the end of the session").hasSize(2);
+      JsonNode end = sessions.get(1);
+      assertThat(end.path("type").asText()).isEqualTo("end");
+      assertThat(end.path("reason").asText()).isEqualTo("stopped");
+      assertThat(end.path("detail").asText()).contains("SIGTERM");
+      long endStep = end.path("step").asLong();
+      try (CheckpointStore store =
+          CheckpointStore.builder(Storages.open(runs + "/r/checkpoints", settings))
+              .readOnly(true)
+              .open()) {
+        long newest =
+            store.list().stream()
+                .filter(c -> c.committed())
+                .mapToLong(c -> c.step())
+                .max()
+                .orElseThrow();
+        assertThat(newest)
+            .as("the shutdown save is the step the session ended at")
+            .isEqualTo(endStep);
+        try (LoadedCheckpoint c = store.load(newest)) {
+          assertThat(c.step()).isEqualTo(endStep);
+        }
+      }
+      assertThat(newestSavedRemotely(runs, settings, dir.resolve("probe"))).isEqualTo(endStep);
+    } finally {
+      if (previous == null) {
+        System.clearProperty("cairn.local.runs");
+      } else {
+        System.setProperty("cairn.local.runs", previous);
+      }
+    }
+  }
+
   /** {@code mvn -Pmedium}: four kills at random instants, each session on a new machine. */
   @Test
   @Tag("medium")
