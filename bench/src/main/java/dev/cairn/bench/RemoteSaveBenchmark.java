@@ -142,7 +142,7 @@ public final class RemoteSaveBenchmark {
     c.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.toString());
     c.setInt("dfs.replication", 1);
     settings.forEach(c::set);
-    // The raw writer's client gets the HDFS client settings Cairn's gets (a 20 ms first wait
+    // The raw writer's client gets the HDFS client settings Cairn's gets (a 5 ms first wait
     // for a file's close instead of 400 ms), so the ratio compares the writers, not the settings.
     c = HadoopStorages.withClientDefaults(c);
     MiniDFSCluster cluster = new MiniDFSCluster.Builder(c).numDataNodes(1).build();

@@ -294,6 +294,9 @@ final class CheckpointCommit {
    * of this store that failed are removed.
    */
   private void clearWay(String target, long step) throws IOException {
+    if (!storage.exists(target)) {
+      return; // the usual case, in one round trip to remote storage
+    }
     CheckpointFolders.Described d = folders.describe(target);
     if (d == null) {
       if (storage.exists(target)) {

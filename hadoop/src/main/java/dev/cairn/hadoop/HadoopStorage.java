@@ -56,9 +56,11 @@ final class HadoopStorage implements Storage {
   private final String scheme;
   private final Capabilities capabilities;
 
-  HadoopStorage(FileSystem fs, Path root, Configuration conf) throws IOException {
+  HadoopStorage(
+      FileSystem fs, org.apache.hadoop.fs.FileContext names, Path root, Configuration conf)
+      throws IOException {
     this.fs = fs;
-    this.names = org.apache.hadoop.fs.FileContext.getFileContext(root.toUri(), conf);
+    this.names = names;
     this.root = root;
     this.scheme = String.valueOf(root.toUri().getScheme()).toLowerCase(Locale.ROOT);
     boolean atomic =

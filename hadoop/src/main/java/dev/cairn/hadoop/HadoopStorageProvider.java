@@ -16,6 +16,6 @@ public final class HadoopStorageProvider implements StorageProvider {
 
   @Override
   public Storage open(URI root, Map<String, String> settings) throws IOException {
-    return HadoopStorages.at(root, HadoopStorages.configuration(settings));
+    return HadoopStorages.open(root, settings);
   }
 }

@@ -30,8 +30,8 @@ public final class HadoopStorages {
   /** How many times it waits, each twice as long as the one before (Hadoop: 5). */
   static final String CLOSE_RETRIES_KEY = "dfs.client.block.write.locateFollowingBlock.retries";
 
-  private static final int CLOSE_DELAY_MS = 20;
-  private static final int CLOSE_RETRIES = 10;
+  private static final int CLOSE_DELAY_MS = 5;
+  private static final int CLOSE_RETRIES = 12;
 
   private HadoopStorages() {}
 
@@ -41,10 +41,10 @@ public final class HadoopStorages {
    * has reported the last block, which it does a few milliseconds later; Hadoop's client then
    * sleeps 400 ms before asking again. A checkpoint closes several files in a row, so that sleep
    * was most of what a save cost over a raw write (BENCHMARKS.md, issue 14). Cairn asks again after
-   * 20 ms, doubling each time, 10 times: 20 s in all before the close fails, more than Hadoop's
+   * 5 ms, doubling each time, 12 times: 20.5 s in all before the close fails, more than Hadoop's
    * 12.4 s, so a busy cluster gets at least as long. A user who set either key keeps both as Hadoop
-   * has them. A FileSystem is cached per scheme, host and user: these settings count when Cairn's
-   * is the first client for that file system in the process.
+   * has them. Locations opened by {@link #open} always get them; through {@link #at}, Hadoop's
+   * FileSystem cache may hand out a client made earlier with other settings.
    */
   public static Configuration withClientDefaults(Configuration conf) {
     if (userSet(conf, CLOSE_DELAY_KEY) || userSet(conf, CLOSE_RETRIES_KEY)) {
@@ -95,13 +95,62 @@ public final class HadoopStorages {
    * @throws IllegalArgumentException when no FileSystem on the classpath serves the scheme
    */
   public static Storage at(URI root, Configuration conf) throws IOException {
-    Path p = new Path(root);
     if ("hdfs".equalsIgnoreCase(root.getScheme())) {
       conf = withClientDefaults(conf);
     }
+    Configuration c = conf;
+    return storage(root, conf, clients(root, conf, () -> new Path(root).getFileSystem(c)));
+  }
+
+  /**
+   * Storage for a location and its settings ({@code -D} on the command line), as {@link
+   * dev.cairn.store.Storages#open} asks for it. Unlike Hadoop's FileSystem cache, which keeps one
+   * client per scheme, host and user whatever the settings, each set of settings gets clients of
+   * its own, made once per process and kept: two endpoints behind one bucket name stay apart,
+   * Cairn's HDFS client settings always apply, and Hadoop's shutdown hook, which closes the cached
+   * clients, cannot close these under the push of a run's last records on SIGTERM.
+   */
+  static Storage open(URI root, Map<String, String> settings) throws IOException {
+    Configuration conf = configuration(settings);
+    if ("hdfs".equalsIgnoreCase(root.getScheme())) {
+      conf = withClientDefaults(conf);
+    }
+    String key =
+        String.valueOf(root.getScheme()).toLowerCase(java.util.Locale.ROOT)
+            + "://"
+            + root.getRawAuthority()
+            + "\n"
+            + new java.util.TreeMap<>(settings)
+            + "\n"
+            + System.getenv("HADOOP_CONF_DIR");
+    Clients known = CLIENTS.get(key);
+    if (known == null) {
+      Configuration c = conf;
+      Clients made = clients(root, conf, () -> FileSystem.newInstance(root, c));
+      known = CLIENTS.putIfAbsent(key, made);
+      if (known == null) {
+        known = made;
+      } else {
+        made.fs().close(); // another thread made them first
+      }
+    }
+    return storage(root, conf, known);
+  }
+
+  private static final Map<String, Clients> CLIENTS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** A FileSystem and, for atomic renames that refuse an existing target, a FileContext. */
+  private record Clients(FileSystem fs, org.apache.hadoop.fs.FileContext names) {}
+
+  private interface FsSource {
+    FileSystem get() throws IOException;
+  }
+
+  private static Clients clients(URI root, Configuration conf, FsSource source) throws IOException {
     FileSystem fs;
     try {
-      fs = p.getFileSystem(conf);
+      fs = source.get();
     } catch (UnsupportedFileSystemException e) {
       throw new IllegalArgumentException(
           "no Hadoop FileSystem for scheme '"
@@ -114,7 +163,15 @@ public final class HadoopStorages {
       throw RemoteFailures.explain(e, root.toString());
     }
     try {
-      return new HadoopStorage(fs, fs.makeQualified(p), conf);
+      return new Clients(fs, org.apache.hadoop.fs.FileContext.getFileContext(fs.getUri(), conf));
+    } catch (IOException e) {
+      throw RemoteFailures.explain(e, root.toString());
+    }
+  }
+
+  private static Storage storage(URI root, Configuration conf, Clients c) throws IOException {
+    try {
+      return new HadoopStorage(c.fs(), c.names(), c.fs().makeQualified(new Path(root)), conf);
     } catch (IOException e) {
       throw RemoteFailures.explain(e, root.toString());
     }

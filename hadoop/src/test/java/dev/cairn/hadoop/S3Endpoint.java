@@ -50,7 +50,11 @@ public final class S3Endpoint {
 
   /** A new bucket's root URI. */
   public static URI freshBucket(S3ProxyExtension proxy) {
-    String name = "cairn-" + BUCKETS.incrementAndGet();
+    return bucket(proxy, "cairn-" + BUCKETS.incrementAndGet());
+  }
+
+  /** A bucket of this name on the endpoint (made now), as its root URI. */
+  public static URI bucket(S3ProxyExtension proxy, String name) {
     try (S3Client s3 =
         S3Client.builder()
             .endpointOverride(proxy.getUri())
