@@ -77,11 +77,14 @@ class RemoteServeTest {
         assertThat(rows).extracting(r -> r.path("step").asLong()).containsExactly(4L, 2L);
         assertThat(rows.get(0).path("latest").asBoolean()).isTrue();
         assertThat(rows.get(0).path("path").asText()).isEqualTo(runs + "/r/checkpoints/step-4");
-        // Verified in the background, reading the remote bytes: wait for the verdicts.
+        // Verified in the background, reading the remote bytes: wait for the verdicts (the
+        // deadline only turns a hang into a failure).
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(5);
         while (!rows.get(0).path("verified").asText().equals("ok")
             || !rows.get(1).path("verified").asText().equals("ok")) {
           assertThat(rows.get(0).path("verified").asText()).isIn("pending", "ok");
           assertThat(rows.get(1).path("verified").asText()).isIn("pending", "ok");
+          assertThat(System.nanoTime()).as("verified within 5 minutes").isLessThan(deadline);
           Thread.sleep(50);
           rows = checkpoints(d, token);
         }

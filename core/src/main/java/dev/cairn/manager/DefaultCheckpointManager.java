@@ -68,6 +68,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   private volatile boolean stopping;
   private volatile boolean shutdownRequested;
   private volatile boolean shutdownSaved;
+  private volatile long shutdownStep = -1;
   private volatile Thread trainingThread;
   private volatile java.util.function.LongFunction<Map<Long, Double>> replayedLosses;
   private volatile SavedCheckpoint lastSaved;
@@ -319,23 +320,14 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       awaitInFlight();
     }
     if (shutdown) {
+      SavedCheckpoint saved = lastSaved;
+      if (saved != null && saved.step() == completed) {
+        shutdownStep = completed;
+      }
       shutdownSaved = true;
       shutdownDone.countDown();
-      parkUntilHalt();
     }
     return f != null;
-  }
-
-  /**
-   * Holds the training thread after the shutdown save for as long as the JVM takes to halt (only a
-   * JVM shutdown hook asks for that save, and the JVM halts once its hooks are done). A step taken
-   * now would be lost with the process, and the session's end record, written meanwhile, would name
-   * a step that no checkpoint holds, so that a resume would seem to go back.
-   */
-  private static void parkUntilHalt() {
-    while (true) {
-      java.util.concurrent.locks.LockSupport.park();
-    }
   }
 
   /**
@@ -783,7 +775,13 @@ public final class DefaultCheckpointManager implements CheckpointManager {
           writer.awaitTermination(policy.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS);
           return;
         }
-        events.emit(EventType.SHUTDOWN, lastCompleted, "shut down after a last save");
+        long saved = shutdownStep;
+        events.emit(
+            EventType.SHUTDOWN,
+            saved >= 0 ? saved : lastCompleted,
+            saved >= 0
+                ? "shut down after a last save at step " + saved
+                : "shutting down: the last save failed; the newest committed checkpoint stands");
       } else {
         writer.shutdown();
         writer.awaitTermination(policy.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS);
@@ -791,6 +789,16 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * The step of the save a JVM shutdown asked for, once it is committed; empty before, or when it
+   * failed. The training thread may go on stepping until the JVM halts; this is where its work
+   * survives, and where the session ended as far as a resume is concerned.
+   */
+  public java.util.OptionalLong shutdownSaveStep() {
+    long s = shutdownStep;
+    return s >= 0 ? java.util.OptionalLong.of(s) : java.util.OptionalLong.empty();
   }
 
   /** Whether a thread is itself blocked in System.exit (it will never reach another step). */

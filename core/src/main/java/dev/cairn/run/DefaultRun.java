@@ -727,13 +727,18 @@ final class DefaultRun implements Run {
 
   private void onJvmShutdown() {
     ManagedCheckpoints m = manager;
+    java.util.OptionalLong saved = java.util.OptionalLong.empty();
     if (m != null) {
       m.inner.shutdownSave();
+      saved = m.inner.shutdownSaveStep();
     }
     try {
+      // The training thread may take more steps until the JVM halts; they are lost with it, so
+      // the session ends, for the record and for a resume, at the step its last save holds.
       endSession(
           SessionEnd.STOPPED,
-          "the JVM shut down (SIGTERM, SIGINT or System.exit) before the run was closed");
+          "the JVM shut down (SIGTERM, SIGINT or System.exit) before the run was closed",
+          saved);
     } catch (IOException | RuntimeException e) {
       LoggerFactory.getLogger(DefaultRun.class)
           .warn("could not record the end of session {} of {}: {}", session, id, e.toString());
@@ -748,7 +753,8 @@ final class DefaultRun implements Run {
    * logs open (the training thread may still be running until the JVM halts; what it writes now is
    * after the end record, and the OS closes the files).
    */
-  private synchronized void endSession(SessionEnd state, String detail) throws IOException {
+  private synchronized void endSession(
+      SessionEnd state, String detail, java.util.OptionalLong savedStep) throws IOException {
     if (closed || ended) {
       return;
     }
@@ -759,12 +765,12 @@ final class DefaultRun implements Run {
     stopTimer();
     metrics.flush();
     tick(false);
+    long step = savedStep.orElse(progress.step());
     events.emit(
         EventType.SESSION_ENDED,
-        progress.step(),
+        step,
         "session " + session + " ended: " + endState.wireName() + " (" + endDetail + ")");
-    sessions.end(
-        options.clock.instant(), endState, endDetail, progress.step(), progress.activeSeconds());
+    sessions.end(options.clock.instant(), endState, endDetail, step, progress.activeSeconds());
   }
 
   @Override

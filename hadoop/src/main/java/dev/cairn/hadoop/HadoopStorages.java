@@ -112,33 +112,37 @@ public final class HadoopStorages {
    */
   static Storage open(URI root, Map<String, String> settings) throws IOException {
     Configuration conf = configuration(settings);
-    if ("hdfs".equalsIgnoreCase(root.getScheme())) {
+    String scheme = String.valueOf(root.getScheme()).toLowerCase(java.util.Locale.ROOT);
+    if (scheme.equals("hdfs")) {
       conf = withClientDefaults(conf);
     }
-    String key =
-        String.valueOf(root.getScheme()).toLowerCase(java.util.Locale.ROOT)
-            + "://"
-            + root.getRawAuthority()
-            + "\n"
-            + new java.util.TreeMap<>(settings)
-            + "\n"
-            + System.getenv("HADOOP_CONF_DIR");
-    Clients known = CLIENTS.get(key);
-    if (known == null) {
-      Configuration c = conf;
-      Clients made = clients(root, conf, () -> FileSystem.newInstance(root, c));
-      known = CLIENTS.putIfAbsent(key, made);
+    // Made outside Hadoop's cache altogether: FileSystem.newInstance would still register the
+    // client there, where FileSystem.closeAll and the cache's shutdown hook close it.
+    conf.setBoolean("fs." + scheme + ".impl.disable.cache", true);
+    ClientKey key =
+        new ClientKey(
+            scheme,
+            String.valueOf(root.getRawAuthority()),
+            Map.copyOf(settings),
+            String.valueOf(System.getenv("HADOOP_CONF_DIR")),
+            org.apache.hadoop.security.UserGroupInformation.getCurrentUser().getUserName());
+    Clients known;
+    synchronized (CLIENTS) {
+      known = CLIENTS.get(key);
       if (known == null) {
-        known = made;
-      } else {
-        made.fs().close(); // another thread made them first
+        Configuration c = conf;
+        known = clients(root, conf, () -> FileSystem.get(root, c));
+        CLIENTS.put(key, known);
       }
     }
     return storage(root, conf, known);
   }
 
-  private static final Map<String, Clients> CLIENTS =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  private static final Map<ClientKey, Clients> CLIENTS = new java.util.HashMap<>();
+
+  /** What makes two clients differ: the file system, every setting, the user. */
+  private record ClientKey(
+      String scheme, String authority, Map<String, String> settings, String confDir, String user) {}
 
   /** A FileSystem and, for atomic renames that refuse an existing target, a FileContext. */
   private record Clients(FileSystem fs, org.apache.hadoop.fs.FileContext names) {}

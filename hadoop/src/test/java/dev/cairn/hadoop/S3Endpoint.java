@@ -50,11 +50,7 @@ public final class S3Endpoint {
 
   /** A new bucket's root URI. */
   public static URI freshBucket(S3ProxyExtension proxy) {
-    return bucket(proxy, "cairn-" + BUCKETS.incrementAndGet());
-  }
-
-  /** A bucket of this name on the endpoint (made now), as its root URI. */
-  public static URI bucket(S3ProxyExtension proxy, String name) {
+    String name = "cairn-" + BUCKETS.incrementAndGet();
     try (S3Client s3 =
         S3Client.builder()
             .endpointOverride(proxy.getUri())

@@ -36,4 +36,17 @@ class StorageSettingsTest {
         .isInstanceOf(IOException.class);
     assertThat(Storages.open(bucket + "runs", right).exists("seen")).isTrue();
   }
+
+  @Test
+  void hadoopClosingItsCachedClientsLeavesCairnsOpen() throws IOException {
+    URI bucket = S3Endpoint.freshBucket(S3);
+    Map<String, String> settings = new java.util.HashMap<>(S3Endpoint.settings(S3));
+    settings.remove("fs.s3a.impl.disable.cache");
+    Storage s = Storages.open(bucket + "runs", settings);
+    s.createFolders("");
+    // What Hadoop's shutdown hook does at SIGTERM, while a run pushes its last records.
+    org.apache.hadoop.fs.FileSystem.closeAll();
+    s.write("after", out -> out.write(java.nio.ByteBuffer.wrap(new byte[] {2})));
+    assertThat(Storages.open(bucket + "runs", settings).exists("after")).isTrue();
+  }
 }

@@ -43,8 +43,32 @@ public final class Storages {
     return s.isEmpty() || s.equals("file");
   }
 
-  /** The local path of a location for which {@link #isLocal} holds. */
+  /**
+   * The local path of a location for which {@link #isLocal} holds.
+   *
+   * @throws IllegalArgumentException for what reads as a URI with one slash too few, such as {@code
+   *     s3a:/bucket/runs}, which would otherwise become a local folder named {@code s3a:}
+   */
   public static Path localPath(String location) {
+    int colon = location.indexOf(':');
+    if (scheme(location).isEmpty()
+        && colon > 1
+        && location.startsWith("/", colon + 1)
+        && location.substring(0, colon).matches("[A-Za-z][A-Za-z0-9+.-]*")) {
+      String s = location.substring(0, colon);
+      throw new IllegalArgumentException(
+          "'"
+              + location
+              + "' reads as a "
+              + s
+              + ": URI with one slash: write "
+              + s
+              + "://"
+              + location.substring(colon + 2)
+              + " (or ./"
+              + location
+              + " for a local folder of that name)");
+    }
     if (scheme(location).equals("file")) {
       try {
         return Path.of(new URI(location));

@@ -38,6 +38,12 @@ class StoragesTest {
     assertThat(b.isFolder("x")).isTrue();
     assertThat(Storages.localPath("file:" + dir)).isEqualTo(dir);
     assertThat(Storages.localPath("FILE:" + dir)).isEqualTo(dir);
+    assertThatThrownBy(() -> Storages.open("s3a:/bucket/runs", Map.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "'s3a:/bucket/runs' reads as a s3a: URI with one slash: write s3a://bucket/runs (or"
+                + " ./s3a:/bucket/runs for a local folder of that name)");
+    assertThat(Storages.localPath("./s3a:/bucket")).isEqualTo(Path.of("./s3a:/bucket"));
     for (String bad : new String[] {"file://otherhost/runs", "file:/runs/a b"}) {
       assertThatThrownBy(() -> Storages.open(bad, Map.of()))
           .isInstanceOf(IllegalArgumentException.class)

@@ -38,8 +38,16 @@ final class CheckpointTable implements AutoCloseable {
   private final Dashboard.RemoteCheckpoints remote;
   private final Map<String, Storage> storages = new ConcurrentHashMap<>();
 
-  /** A verification result for one manifest (a folder saved afresh is verified again). */
-  private record Verdict(java.time.Instant created, Boolean ok, String problem) {}
+  /**
+   * A verification result for one manifest (a folder saved afresh is verified again); {@code ok}
+   * null while it runs, and after a check that could not read the bytes (a network error is not
+   * damage) until {@code retryAt}.
+   */
+  private record Verdict(
+      java.time.Instant created, Boolean ok, String problem, java.time.Instant retryAt) {}
+
+  /** How long a check that could not read a checkpoint stands before it is tried again. */
+  private static final java.time.Duration RETRY_UNREADABLE = java.time.Duration.ofMinutes(1);
 
   /** Checkpoints in each run's own folder. */
   CheckpointTable() {
@@ -105,7 +113,10 @@ final class CheckpointTable implements AutoCloseable {
     o.put("best", best);
     o.put("path", remote == null ? c.folder().toString() : c.location());
     Verdict v = verdict(run, known, c);
-    if (v == null || v.ok() == null) {
+    if (v != null && v.ok() == null && v.problem() != null) {
+      o.put("verified", "unreadable");
+      o.put("problem", v.problem());
+    } else if (v == null || v.ok() == null) {
       o.put("verified", "pending");
     } else {
       o.put("verified", v.ok() ? "ok" : "damaged");
@@ -126,10 +137,12 @@ final class CheckpointTable implements AutoCloseable {
     String key = c.location();
     java.time.Instant t = c.manifest().created();
     Verdict v = known.get(key);
-    if (v != null && v.created().equals(t)) {
+    if (v != null
+        && v.created().equals(t)
+        && (v.retryAt() == null || java.time.Instant.now().isBefore(v.retryAt()))) {
       return v;
     }
-    Verdict pending = new Verdict(t, null, null);
+    Verdict pending = new Verdict(t, null, null, null);
     known.put(key, pending);
     Path folder = c.folder();
     try {
@@ -144,19 +157,43 @@ final class CheckpointTable implements AutoCloseable {
                     CheckpointStore.verifyFolder(
                         storage(run), String.valueOf(folder.getFileName()), Verification.CRC32C);
               } catch (IOException | RuntimeException e) {
-                known.remove(key, pending); // not a verdict: tried again at the next listing
+                known.replace(key, pending, unreadable(t, e.toString()));
                 return;
               }
             }
-            known.replace(
-                key,
-                pending,
-                new Verdict(t, r.ok(), r.ok() ? null : String.join("; ", r.problems())));
+            Verdict found;
+            if (r.ok()) {
+              found = new Verdict(t, true, null, null);
+            } else if (r.outcome() == VerifyResult.Outcome.DAMAGED && !unreadable(r)) {
+              found = new Verdict(t, false, String.join("; ", r.problems()), null);
+            } else {
+              // Deleted while checked, or bytes that could not be read (a timeout, a 503): no
+              // verdict on the data; said as such, and tried again later.
+              found = unreadable(t, String.join("; ", r.problems()));
+            }
+            known.replace(key, pending, found);
           });
     } catch (RejectedExecutionException e) {
       return null; // closing
     }
     return pending;
+  }
+
+  private static Verdict unreadable(java.time.Instant created, String why) {
+    return new Verdict(created, null, why, java.time.Instant.now().plus(RETRY_UNREADABLE));
+  }
+
+  /**
+   * Whether a check failed only for want of reading the bytes. A missing file is damage; any other
+   * I/O failure says nothing about the data.
+   */
+  private static boolean unreadable(VerifyResult r) {
+    for (String p : r.problems()) {
+      if (!p.contains("unreadable") || p.contains("NoSuchFileException")) {
+        return false;
+      }
+    }
+    return !r.problems().isEmpty();
   }
 
   /** How many verification results are remembered (for tests). */

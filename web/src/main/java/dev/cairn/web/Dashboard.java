@@ -269,13 +269,13 @@ public final class Dashboard implements Closeable {
     app.stop();
   }
 
-  /** Where and how to serve; every setter validates its value. */
   /** The storage holding one remote run's checkpoints, by the run's folder name. */
   @FunctionalInterface
   public interface RemoteCheckpoints {
     dev.cairn.store.Storage checkpointsOf(String run) throws IOException;
   }
 
+  /** Where and how to serve; every setter validates its value. */
   public static final class Builder {
     private final Path runs;
     private String host = "127.0.0.1";

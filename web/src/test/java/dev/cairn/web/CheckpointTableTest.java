@@ -69,6 +69,49 @@ class CheckpointTableTest {
     }
   }
 
+  @Test
+  void checkpointsKeptElsewhereAreListedThereAndAReadFailureIsNotDamage() throws Exception {
+    try (Run r = Cairn.open(runs, RunOptions.named("far"))) {
+      r.finish(Map.of());
+    }
+    // The run's files here, its checkpoints in another storage (as a copy of a remote run's).
+    java.nio.file.Path elsewhere =
+        java.nio.file.Files.createDirectories(runs.resolve("far-checkpoints"));
+    dev.cairn.testkit.FaultyStorage storage =
+        new dev.cairn.testkit.FaultyStorage(dev.cairn.store.Storage.at(elsewhere));
+    try (CheckpointStore store = CheckpointStore.builder(storage).open()) {
+      for (long step = 1; step <= 2; step++) {
+        store.save(
+            Checkpoint.at(step)
+                .tensors("model", List.of(Tensor.of("w", new float[] {step}, 1)))
+                .build());
+      }
+    }
+    // Step 2's tensors cannot be read (a network error); step 1's are fine.
+    storage.setHook(
+        (i, op, name) -> {
+          if (op == dev.cairn.testkit.FaultyStorage.Op.OPEN
+              && name.startsWith("step-2")
+              && name.endsWith(".safetensors")) {
+            throw new java.io.IOException("simulated timeout reading " + name);
+          }
+        });
+    RunView view = new RunView(runs.resolve("far"), LIMITS);
+    try (CheckpointTable table = new CheckpointTable(run -> storage)) {
+      JsonNode rows = table.list(view);
+      assertThat(rows).extracting(n -> n.path("step").asLong()).containsExactly(2L, 1L);
+      assertThat(rows.get(0).path("path").asText()).isEqualTo(storage.location("step-2"));
+      while (rows.get(0).path("verified").asText().equals("pending")
+          || rows.get(1).path("verified").asText().equals("pending")) {
+        Thread.sleep(20);
+        rows = table.list(view);
+      }
+      assertThat(rows.get(0).path("verified").asText()).isEqualTo("unreadable");
+      assertThat(rows.get(0).path("problem").asText()).contains("simulated timeout");
+      assertThat(rows.get(1).path("verified").asText()).isEqualTo("ok");
+    }
+  }
+
   static final RunCatalog.Limits LIMITS =
       new RunCatalog.Limits(1024, 100, dev.cairn.metrics.PointBudget.of(100_000));
 }

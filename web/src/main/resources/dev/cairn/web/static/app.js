@@ -594,7 +594,7 @@
             el("td", { class: "num", text: fmtBytes(c.bytes) }),
             el("td", { class: "muted wrap", text: metrics, title: c.path }),
             flags,
-            el("td", { class: "wrap verified-" + c.verified, text: c.verified === "damaged" ? "damaged: " + (c.problem || "") : c.verified }),
+            el("td", { class: "wrap verified-" + c.verified, text: c.verified === "damaged" || c.verified === "unreadable" ? c.verified + ": " + (c.problem || "") : c.verified }),
             el("td", null, action));
         }));
         if (!list.length) ckptBody.appendChild(el("tr", null, el("td", { colspan: "8", class: "muted", text: "No checkpoints yet." })));
