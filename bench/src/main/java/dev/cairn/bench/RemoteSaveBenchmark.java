@@ -76,7 +76,8 @@ public final class RemoteSaveBenchmark {
     if (args.length < 1) {
       throw new IllegalArgumentException(
           "usage: RemoteSaveBenchmark WORK_DIR [--sizes-mib 256,1024] [--repeat 5] [--tensors 4]"
-              + " [--backends hdfs,s3a] [--drop-caches] [--stall true|false] [--conf key=value]...");
+              + " [--backends hdfs,s3a] [--drop-caches] [--stall true|false] [--trace]"
+              + " [--conf key=value]...");
     }
     java.nio.file.Path work = java.nio.file.Path.of(args[0]).toAbsolutePath();
     List<Long> sizes = List.of(256L << 20, 1L << 30);
@@ -84,6 +85,7 @@ public final class RemoteSaveBenchmark {
     int tensors = 4;
     List<String> backends = List.of("hdfs", "s3a");
     boolean dropCaches = false;
+    boolean trace = false;
     boolean stall = true;
     Map<String, String> conf = new LinkedHashMap<>();
     for (int i = 1; i < args.length; i++) {
@@ -99,6 +101,7 @@ public final class RemoteSaveBenchmark {
         case "--tensors" -> tensors = Integer.parseInt(args[++i]);
         case "--backends" -> backends = List.of(args[++i].split(","));
         case "--drop-caches" -> dropCaches = true;
+        case "--trace" -> trace = true;
         case "--stall" -> stall = Boolean.parseBoolean(args[++i]);
         case "--conf" -> {
           String[] kv = args[++i].split("=", 2);
@@ -114,7 +117,7 @@ public final class RemoteSaveBenchmark {
         try (Backend backend = start(b, dir.resolve(b), conf)) {
           for (long size : sizes) {
             List<ByteBuffer> data = SaveBenchmark.randomTensors(size, tensors);
-            System.out.println(measure(backend, data, repeat, dropCaches));
+            System.out.println(measure(backend, data, repeat, dropCaches, trace));
             if (stall && b.equals("s3a")) {
               System.out.println(stalls(backend, data, repeat, dir.resolve("local-" + size)));
             }
@@ -240,7 +243,8 @@ public final class RemoteSaveBenchmark {
 
   /** Alternates raw and Cairn saves and restores of {@code data}; returns one JSON line. */
   private static String measure(
-      Backend backend, List<ByteBuffer> data, int repeat, boolean dropCaches) throws IOException {
+      Backend backend, List<ByteBuffer> data, int repeat, boolean dropCaches, boolean trace)
+      throws IOException {
     long bytes = 0;
     long[] expected = new long[data.size()];
     for (int t = 0; t < data.size(); t++) {
@@ -251,6 +255,11 @@ public final class RemoteSaveBenchmark {
     URI rawFolder = backend.folder("raw-" + bytes);
     FileSystem fs = FileSystem.newInstance(rawFolder, backend.conf());
     Storage storage = HadoopStorages.at(backend.folder("cairn-" + bytes), backend.conf());
+    // --trace: every storage call of Cairn's saves timed, one JSON line per save on stderr.
+    OpTimes times = trace ? new OpTimes() : null;
+    if (trace) {
+      storage = times.timed(storage, Storage.class, "");
+    }
     double[] rawSave = new double[repeat];
     double[] cairnSave = new double[repeat];
     double[] rawRestore = new double[repeat];
@@ -275,8 +284,14 @@ public final class RemoteSaveBenchmark {
             rawSave[i] = rawSave(fs, file, chunks);
             cpu[0][i] = (cpuNanos() - c0) / 1e9;
           } else {
+            if (times != null) {
+              times.clear();
+            }
             cairnSave[i] = timed(() -> store.save(checkpoint(step, data)));
             cpu[1][i] = (cpuNanos() - c0) / 1e9;
+            if (times != null) {
+              System.err.println(times.json(backend.name(), bytes, cairnSave[i]));
+            }
           }
         }
         for (int k = 0; k < 2; k++) {
@@ -331,6 +346,54 @@ public final class RemoteSaveBenchmark {
     o.putPOJO("raw_restore_s", rawRestore);
     o.putPOJO("cairn_restore_s", cairnRestore);
     return JSON.writeValueAsString(o);
+  }
+
+  /**
+   * Seconds and calls per storage operation (and per operation on the files it returns), through a
+   * pass-through proxy: what a save spends outside its data writes.
+   */
+  private static final class OpTimes {
+    private final Map<String, double[]> totals = new java.util.concurrent.ConcurrentSkipListMap<>();
+
+    @SuppressWarnings("unchecked")
+    <T> T timed(T target, Class<T> type, String prefix) {
+      return (T)
+          java.lang.reflect.Proxy.newProxyInstance(
+              type.getClassLoader(),
+              new Class<?>[] {type},
+              (proxy, method, args) -> {
+                long t0 = System.nanoTime();
+                try {
+                  Object r = method.invoke(target, args);
+                  if (r instanceof Storage.Output out) {
+                    r = timed(out, Storage.Output.class, "output.");
+                  } else if (r instanceof Storage.Input in) {
+                    r = timed(in, Storage.Input.class, "input.");
+                  }
+                  return r;
+                } catch (java.lang.reflect.InvocationTargetException e) {
+                  throw e.getCause();
+                } finally {
+                  double sec = (System.nanoTime() - t0) / 1e9;
+                  totals.merge(
+                      prefix + method.getName(),
+                      new double[] {1, sec},
+                      (x, y) -> new double[] {x[0] + y[0], x[1] + y[1]});
+                }
+              });
+    }
+
+    void clear() {
+      totals.clear();
+    }
+
+    String json(String backend, long bytes, double saveSeconds) {
+      ObjectNode o = JSON.createObjectNode();
+      o.put("trace", backend).put("bytes", bytes).put("save_s", saveSeconds);
+      ObjectNode ops = o.putObject("ops");
+      totals.forEach((op, v) -> ops.putArray(op).add((long) v[0]).add(v[1]));
+      return o.toString();
+    }
   }
 
   /** The same bytes in heap chunks: the raw writer pays no copy out of direct memory. */
