@@ -279,6 +279,7 @@ public final class RemoteSaveBenchmark {
         long step = i + 1;
         // Alternate which goes first, so that a drift in the machine's load hits both alike.
         for (int k = 0; k < 2; k++) {
+          settle();
           long c0 = cpuNanos();
           if ((k == 0) == (i % 2 == 0)) {
             rawSave[i] = rawSave(fs, file, chunks);
@@ -485,10 +486,10 @@ public final class RemoteSaveBenchmark {
     double[] s3;
     double[] localRuns;
     try (CheckpointStore store = CheckpointStore.builder(remote).events(e -> {}).open()) {
-      s3 = SaveBenchmark.stalls(data, repeat + 1, store, remote);
+      s3 = SaveBenchmark.stalls(data, repeat + 1, store, remote, RemoteSaveBenchmark::settle);
     }
     try (CheckpointStore store = CheckpointStore.builder(disk).events(e -> {}).open()) {
-      localRuns = SaveBenchmark.stalls(data, repeat + 1, store, disk);
+      localRuns = SaveBenchmark.stalls(data, repeat + 1, store, disk, RemoteSaveBenchmark::settle);
     }
     disk.deleteTree("");
     ObjectNode o = JSON.createObjectNode();
@@ -530,12 +531,21 @@ public final class RemoteSaveBenchmark {
   }
 
   private static void dropPageCache() throws IOException {
+    settle();
+    Files.writeString(java.nio.file.Path.of("/proc/sys/vm/drop_caches"), "3");
+  }
+
+  /**
+   * Writes every dirty page out ({@code sync}) before a timed operation: the in-process servers
+   * write through the page cache, and the write-back of the previous operation's bytes would
+   * otherwise run during the next one, on the same two CPUs, in whichever side comes next.
+   */
+  static void settle() throws IOException {
     try {
       new ProcessBuilder("sync").inheritIO().start().waitFor();
-      Files.writeString(java.nio.file.Path.of("/proc/sys/vm/drop_caches"), "3");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while dropping the page cache");
+      throw new java.io.InterruptedIOException("interrupted while syncing");
     }
   }
 }

@@ -140,16 +140,26 @@ public final class SaveBenchmark {
   /** Training-thread time of {@code n} asynchronous saves through the manager (each completes). */
   private static double[] stalls(List<ByteBuffer> data, int n, Path folder) throws IOException {
     try (CheckpointStore store = CheckpointStore.builder(folder).events(e -> {}).open()) {
-      return stalls(data, n, store, dev.cairn.store.Storage.at(folder));
+      return stalls(data, n, store, dev.cairn.store.Storage.at(folder), () -> {});
     }
+  }
+
+  /** Work done between two measured steps, after the save before is complete. */
+  @FunctionalInterface
+  interface Settle {
+    void run() throws IOException;
   }
 
   /**
    * The same on any store; {@code storage} is the store's own root, through which all but the
-   * newest checkpoint are deleted between saves.
+   * newest checkpoint are deleted between saves; {@code settle} runs before each measured step.
    */
   static double[] stalls(
-      List<ByteBuffer> data, int n, CheckpointStore store, dev.cairn.store.Storage storage)
+      List<ByteBuffer> data,
+      int n,
+      CheckpointStore store,
+      dev.cairn.store.Storage storage,
+      Settle settle)
       throws IOException {
     Checkpointable model =
         new Checkpointable() {
@@ -202,6 +212,7 @@ public final class SaveBenchmark {
             storage.deleteTree(folderName(info.folder()));
           }
         }
+        settle.run();
       }
     }
     return out;
