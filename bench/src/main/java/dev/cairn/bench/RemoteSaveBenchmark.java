@@ -255,7 +255,7 @@ public final class RemoteSaveBenchmark {
     URI rawFolder = backend.folder("raw-" + bytes);
     FileSystem fs = FileSystem.newInstance(rawFolder, backend.conf());
     Storage storage = HadoopStorages.at(backend.folder("cairn-" + bytes), backend.conf());
-    // --trace: every storage call of Cairn's saves timed, one JSON line per save on stderr.
+    // --trace: every storage call of Cairn's saves and restores timed, a JSON line each on stderr.
     OpTimes times = trace ? new OpTimes() : null;
     if (trace) {
       storage = times.timed(storage, Storage.class, "");
@@ -304,7 +304,13 @@ public final class RemoteSaveBenchmark {
             rawRestore[i] = rawRestore(fs, file, bytes, readChunk);
             cpu[2][i] = (cpuNanos() - c0) / 1e9;
           } else {
+            if (times != null) {
+              times.clear();
+            }
             cairnRestore[i] = cairnRestore(store, step, data);
+            if (times != null) {
+              System.err.println(times.json(backend.name() + " restore", bytes, cairnRestore[i]));
+            }
             cpu[3][i] = (cpuNanos() - c0) / 1e9;
           }
         }
@@ -388,9 +394,9 @@ public final class RemoteSaveBenchmark {
       totals.clear();
     }
 
-    String json(String backend, long bytes, double saveSeconds) {
+    String json(String backend, long bytes, double seconds) {
       ObjectNode o = JSON.createObjectNode();
-      o.put("trace", backend).put("bytes", bytes).put("save_s", saveSeconds);
+      o.put("trace", backend).put("bytes", bytes).put("seconds", seconds);
       ObjectNode ops = o.putObject("ops");
       totals.forEach((op, v) -> ops.putArray(op).add((long) v[0]).add(v[1]));
       return o.toString();

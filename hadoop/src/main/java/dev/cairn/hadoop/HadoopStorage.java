@@ -50,6 +50,9 @@ final class HadoopStorage implements Storage {
 
   private static final int COPY_BYTES = 1 << 20;
 
+  /** Positional reads into direct buffers go through an array this large (per open input). */
+  private static final int READ_COPY_BYTES = 8 << 20;
+
   private final FileSystem fs;
   private final org.apache.hadoop.fs.FileContext names;
   private final Path root;
@@ -450,6 +453,7 @@ final class HadoopStorage implements Storage {
     private final FSDataInputStream in;
     private final long size;
     private final boolean byteBufferReads;
+    private byte[] copy; // guarded by this
 
     StreamInput(FSDataInputStream in, long size) {
       this.in = in;
@@ -480,14 +484,20 @@ final class HadoopStorage implements Storage {
         }
         return n;
       }
-      // A buffer per call: inputs may be read from several threads, and the stream's own lock
-      // covers only its read, not the copy into dst.
-      byte[] copy = new byte[Math.min(COPY_BYTES, dst.remaining())];
-      int n = in.read(position, copy, 0, copy.length);
-      if (n > 0) {
-        dst.put(copy, 0, n);
+      // One array per input, reused under this input's lock: a stream without positional
+      // ByteBuffer reads (S3A) serializes its positional reads on its own lock anyway, and a
+      // fresh array per call cost a zeroed allocation of every byte restored.
+      synchronized (this) {
+        int want = Math.min(READ_COPY_BYTES, dst.remaining());
+        if (copy == null || copy.length < want) {
+          copy = new byte[Math.max(want, 1 << 16)]; // small files get small arrays
+        }
+        int n = in.read(position, copy, 0, Math.min(copy.length, dst.remaining()));
+        if (n > 0) {
+          dst.put(copy, 0, n);
+        }
+        return n;
       }
-      return n;
     }
 
     @Override
