@@ -138,6 +138,16 @@ class DashboardApiTest {
         RawHttp.send(port, "GET", "/api/runs", Map.of("Cookie", "cairn_token=" + token), null);
     assertRefused(withCookie, 401, "no token");
     assertThat(withCookie.header("set-cookie")).contains("cairn_token=;").contains("Max-Age=0");
+    // A refusal tells an anonymous caller nothing of this machine: not where the token is.
+    RawHttp.Response wrong =
+        RawHttp.send(
+            port, "GET", "/api/runs", Map.of("Authorization", "Bearer " + "0".repeat(64)), null);
+    assertRefused(wrong, 401, "wrong token");
+    for (RawHttp.Response r : List.of(withCookie, wrong)) {
+      assertThat(r.body())
+          .doesNotContain(dashboard.tokenFile().toString())
+          .doesNotContain(dashboard.tokenFile().getParent().toString());
+    }
     assertThat(RawHttp.send(port, "GET", "/api/runs", auth(), null).status()).isEqualTo(200);
   }
 
