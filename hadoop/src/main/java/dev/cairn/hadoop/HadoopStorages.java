@@ -56,6 +56,11 @@ public final class HadoopStorages {
     return c;
   }
 
+  /** {@code conf} with Cairn's client defaults for the location's scheme (HDFS only today). */
+  private static Configuration forScheme(URI root, Configuration conf) {
+    return "hdfs".equalsIgnoreCase(root.getScheme()) ? withClientDefaults(conf) : conf;
+  }
+
   /** Whether {@code key} has a value from anywhere but Hadoop's own {@code *-default.xml}. */
   private static boolean userSet(Configuration conf, String key) {
     if (conf.get(key) == null) {
@@ -95,11 +100,8 @@ public final class HadoopStorages {
    * @throws IllegalArgumentException when no FileSystem on the classpath serves the scheme
    */
   public static Storage at(URI root, Configuration conf) throws IOException {
-    if ("hdfs".equalsIgnoreCase(root.getScheme())) {
-      conf = withClientDefaults(conf);
-    }
-    Configuration c = conf;
-    return storage(root, conf, clients(root, conf, () -> new Path(root).getFileSystem(c)));
+    Configuration c = forScheme(root, conf);
+    return storage(root, c, clients(root, c, () -> new Path(root).getFileSystem(c)));
   }
 
   /**
@@ -111,11 +113,9 @@ public final class HadoopStorages {
    * clients, cannot close these under the push of a run's last records on SIGTERM.
    */
   static Storage open(URI root, Map<String, String> settings) throws IOException {
-    Configuration conf = configuration(settings);
+    // A copy either way (configuration() makes a new one): setting it below touches no caller's.
+    Configuration conf = forScheme(root, configuration(settings));
     String scheme = String.valueOf(root.getScheme()).toLowerCase(java.util.Locale.ROOT);
-    if (scheme.equals("hdfs")) {
-      conf = withClientDefaults(conf);
-    }
     // Made outside Hadoop's cache altogether: FileSystem.newInstance would still register the
     // client there, where FileSystem.closeAll and the cache's shutdown hook close it.
     conf.setBoolean("fs." + scheme + ".impl.disable.cache", true);

@@ -196,6 +196,15 @@ final class CheckpointTable implements AutoCloseable {
     return !r.problems().isEmpty();
   }
 
+  /** Waits until every check queued so far has its verdict (for tests: one verifier thread). */
+  void awaitChecks() throws InterruptedException {
+    try {
+      verifier.submit(() -> {}).get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** How many verification results are remembered (for tests). */
   int remembered() {
     return verdicts.values().stream().mapToInt(Map::size).sum();
