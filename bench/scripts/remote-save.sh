@@ -3,7 +3,7 @@
 # S3A), Cairn beside raw Hadoop writes of the same bytes, plus the async-save stall on S3A vs local.
 # Both servers run inside the benchmark's JVM; their data lives under DIR. Prints one JSON line per
 # backend and size, and per stall.
-#   bench/scripts/remote-save.sh DIR [RemoteSaveBenchmark options, e.g. --repeat 5 --drop-caches]
+#   bench/scripts/remote-save.sh DIR [RemoteSaveBenchmark options, e.g. --repeat 8 --drop-caches; --repeat is even]
 # --drop-caches needs root. Runs from the bench module's own classpath (not cli/target/cairn.jar,
 # which leaves Hadoop and S3Proxy out).
 set -euo pipefail

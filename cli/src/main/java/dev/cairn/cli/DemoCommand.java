@@ -131,6 +131,13 @@ final class DemoCommand implements Callable<Integer> {
   boolean noPlots;
 
   @Option(
+      names = "--sha256",
+      description =
+          "also record each checkpoint file's SHA-256 (CRC32C of every 64 MiB is always recorded"
+              + " and checked on load)")
+  boolean sha256;
+
+  @Option(
       names = "--allow-config-change",
       description = "resume even when the settings differ from the run's (recorded as an event)")
   boolean allowConfigChange;
@@ -239,6 +246,7 @@ final class DemoCommand implements Callable<Integer> {
             .allowConfigChange(allowConfigChange)
             .notify(notify)
             .plots(noPlots ? null : plotSettings())
+            .sha256(sha256)
             .teacher(teacher())
             .engineCache(engineCache)
             .console(out)

@@ -69,7 +69,8 @@ final class InspectCommand implements Callable<Integer> {
       }
     }
     ObjectNode v = o.putObject("verification");
-    v.put("level", infoOnly ? "sizes" : "sha256+crc32c");
+    boolean allSha = m != null && m.files().stream().allMatch(f -> f.sha256() != null);
+    v.put("level", infoOnly ? "sizes" : allSha ? "sha256+crc32c" : "crc32c");
     v.put("ok", r.ok());
     ArrayNode problems = v.putArray("problems");
     r.problems().forEach(problems::add);
@@ -87,7 +88,13 @@ final class InspectCommand implements Callable<Integer> {
     m.files().stream()
         .filter(f -> f.path().equals(p.file()))
         .findFirst()
-        .ifPresent(f -> n.put("bytes", f.size()).put("sha256", f.sha256()));
+        .ifPresent(
+            f -> {
+              n.put("bytes", f.size());
+              if (f.sha256() != null) {
+                n.put("sha256", f.sha256());
+              }
+            });
     if (p.kind().equals("tensors")) {
       try (SafetensorsFile f = SafetensorsFile.openForInspection(path.resolve(p.file()))) {
         n.set("tensors", tensors(f));

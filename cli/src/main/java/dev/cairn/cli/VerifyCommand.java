@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description =
         "Check every committed checkpoint under PATH (a runs folder, a run, its checkpoints"
-            + " folder or one step-N folder) against its manifest: sizes, CRC32C and SHA-256."
+            + " folder or one step-N folder) against its manifest: sizes, CRC32C and, where recorded, SHA-256."
             + " Exit 0 only if all are intact; names each damaged file.")
 final class VerifyCommand implements Callable<Integer> {
   private static final int MAX_DEPTH = 6;

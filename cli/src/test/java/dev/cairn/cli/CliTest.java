@@ -35,8 +35,10 @@ class CliTest {
   @BeforeEach
   void aRunWithTwoCheckpoints() throws IOException {
     run = dir.resolve("runs/mlp");
-    try (CheckpointStore store = CheckpointStore.open(run.resolve("checkpoints"))) {
-      for (long step : new long[] {10, 20}) {
+    for (long step : new long[] {10, 20}) {
+      // Step 20 records each file's SHA-256 too; step 10 only the CRC32C (the default).
+      try (CheckpointStore store =
+          CheckpointStore.builder(run.resolve("checkpoints")).sha256(step == 20).open()) {
         store.save(
             Checkpoint.at(step)
                 .name(step == 20 ? "best" : null)
@@ -72,6 +74,8 @@ class CliTest {
         .contains("[3,4]")
         .contains("I64")
         .contains("verification: ok (sha256+crc32c)");
+    assertThat(cairn("inspect", run.resolve("checkpoints/step-10").toString()).out())
+        .contains("verification: ok (crc32c)");
   }
 
   @Test

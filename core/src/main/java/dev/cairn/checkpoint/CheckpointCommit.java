@@ -142,8 +142,9 @@ final class CheckpointCommit {
               FileDigest.CHUNK_BYTES,
               java.util.Collections.nCopies((int) chunks, "00000000")));
     }
-    // The real manifest differs only in digests of the same length: if this one reads back, so
-    // will the real one, and the user's metadata is refused before anything is written.
+    // The real manifest differs only in its digests, of the same length or (no SHA-256 recorded)
+    // shorter: if this one reads back, so will the real one, and the user's metadata is refused
+    // before anything is written.
     ManifestCodec.encodeChecked(manifest(c, parts, files));
     return out;
   }

@@ -1,5 +1,6 @@
 package dev.cairn.checkpoint;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.cairn.safetensors.MalformedSafetensorsException;
 import dev.cairn.safetensors.SafetensorsFile;
 import dev.cairn.store.Storage;
@@ -9,7 +10,9 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** Checks one checkpoint folder against its manifest; the single place that says "intact". */
@@ -41,27 +44,61 @@ final class CheckpointVerifier {
 
   /** Every defect found, each naming its file; an empty list means intact at this level. */
   static Result check(CheckpointFolders folders, String folder, Verification level) {
+    return check(folders, folder, level, null);
+  }
+
+  /**
+   * The files a check opened, left open for a caller about to read them: each file's input, each
+   * tensor part's header and each JSON part's tree. On remote storage every open is a round trip,
+   * so a load reads through what its verification opened instead of opening everything again.
+   */
+  static final class Opened {
+    /** By file name in the manifest. */
+    final Map<String, Storage.Input> inputs = new LinkedHashMap<>();
+
+    /** By part name. */
+    final Map<String, SafetensorsFile> tensors = new LinkedHashMap<>();
+
+    /** By part name. */
+    final Map<String, JsonNode> json = new LinkedHashMap<>();
+
+    /** Closes everything still held, adding close failures to {@code failure} (null: ignored). */
+    void closeAll(Exception failure) {
+      List<java.io.Closeable> all = new ArrayList<>(inputs.values());
+      all.addAll(tensors.values());
+      inputs.clear();
+      tensors.clear();
+      for (java.io.Closeable c : all) {
+        try {
+          c.close();
+        } catch (IOException e) {
+          if (failure != null) {
+            failure.addSuppressed(e);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * As {@link #check(CheckpointFolders, String, Verification)}; with {@code keep}, the files it
+   * opened are left open there when it finds no problem (the caller closes them either way).
+   */
+  static Result check(CheckpointFolders folders, String folder, Verification level, Opened keep) {
     Storage storage = folders.storage();
     List<CorruptCheckpointException> problems = new ArrayList<>();
     String manifestName = StorageNames.join(folder, Manifest.FILE_NAME);
     Path manifestFile = folders.path(manifestName);
-    boolean exists;
+    Manifest m;
     try {
-      exists = storage.exists(manifestName);
-    } catch (IOException e) {
-      problems.add(new CorruptCheckpointException(manifestFile, -1, "unreadable: " + e, e));
-      return new Result(null, problems);
-    }
-    if (!exists) {
+      // Opened without asking first whether it exists: on remote storage that is a round trip.
+      m = readManifest(storage, manifestName, manifestFile);
+    } catch (java.nio.file.NoSuchFileException e) {
       problems.add(
           new CorruptCheckpointException(
               manifestFile,
               "missing: the checkpoint was never committed or its manifest was lost"));
       return new Result(null, problems);
-    }
-    Manifest m;
-    try {
-      m = readManifest(storage, manifestName, manifestFile);
     } catch (CorruptCheckpointException e) {
       problems.add(e);
       return new Result(null, problems);
@@ -80,11 +117,11 @@ final class CheckpointVerifier {
     for (Manifest.FileEntry f : m.files()) {
       listed.add(f.path());
       String name = StorageNames.join(folder, f.path());
-      checkFile(storage, name, folders.path(name), f, level, problems);
+      checkFile(storage, name, folders.path(name), f, level, problems, keep);
     }
     if (problems.isEmpty()) {
       for (Manifest.PartEntry p : m.parts()) {
-        checkPart(folders, folder, p, listed, problems);
+        checkPart(folders, folder, p, listed, problems, keep);
       }
     }
     return new Result(m, problems);
@@ -114,11 +151,15 @@ final class CheckpointVerifier {
       Path file,
       Manifest.FileEntry entry,
       Verification level,
-      List<CorruptCheckpointException> problems) {
+      List<CorruptCheckpointException> problems,
+      Opened keep) {
     // One open per file: sizes and data are read through the same input, so a file deleted
     // meanwhile is read whole, or found missing at open (and the caller can tell it was deleted).
-    try (Storage.Input in = storage.openSequential(name)) {
+    Storage.Input in = null;
+    try {
+      in = storage.openSequential(name);
       long size = in.size();
+      int before = problems.size();
       if (size != entry.size()) {
         problems.add(
             new CorruptCheckpointException(
@@ -126,16 +167,25 @@ final class CheckpointVerifier {
                 Math.min(size, entry.size()),
                 "is " + size + " bytes but the manifest says " + entry.size(),
                 null));
-        return;
+      } else if (level != Verification.SIZES) {
+        checkData(in, file, entry, level == Verification.FULL, problems);
       }
-      if (level == Verification.SIZES) {
-        return;
+      if (keep != null && problems.size() == before) {
+        keep.inputs.put(entry.path(), in); // handed over open
+        in = null;
       }
-      checkData(in, file, entry, level == Verification.FULL, problems);
     } catch (java.nio.file.NoSuchFileException e) {
       problems.add(new CorruptCheckpointException(file, "missing (listed in the manifest)"));
     } catch (IOException e) {
       problems.add(new CorruptCheckpointException(file, -1, "unreadable: " + e, e));
+    } finally {
+      if (in != null) {
+        try {
+          in.close();
+        } catch (IOException e) {
+          problems.add(new CorruptCheckpointException(file, -1, "unreadable: " + e, e));
+        }
+      }
     }
   }
 
@@ -146,10 +196,22 @@ final class CheckpointVerifier {
       boolean sha,
       List<CorruptCheckpointException> problems)
       throws IOException {
-    FileDigest digest = new FileDigest(sha);
+    boolean withSha = sha && entry.sha256() != null;
+    FileDigest digest = new FileDigest(withSha);
     long chunk = entry.crc32cChunkBytes();
     // The digest's chunk size is fixed; a manifest written with another one is checked by SHA only.
     boolean crcComparable = chunk == FileDigest.CHUNK_BYTES;
+    if (!crcComparable && entry.sha256() == null) {
+      problems.add(
+          new CorruptCheckpointException(
+              file,
+              -1,
+              "its CRC32C chunks are "
+                  + chunk
+                  + " bytes, which this version cannot check, and no SHA-256 is recorded",
+              null));
+      return;
+    }
     try {
       FileScanner.scan(in, file, entry.size(), (offset, data) -> digest.update(data));
     } catch (java.io.EOFException e) {
@@ -172,7 +234,7 @@ final class CheckpointVerifier {
         }
       }
     }
-    if (sha && !digest.sha256().equals(entry.sha256())) {
+    if (withSha && !digest.sha256().equals(entry.sha256())) {
       problems.add(
           new CorruptCheckpointException(file, 0, "SHA-256 mismatch (data is damaged)", null));
     }
@@ -183,7 +245,8 @@ final class CheckpointVerifier {
       String folder,
       Manifest.PartEntry part,
       Set<String> listed,
-      List<CorruptCheckpointException> problems) {
+      List<CorruptCheckpointException> problems,
+      Opened keep) {
     Storage storage = folders.storage();
     String name = StorageNames.join(folder, part.file());
     Path file = folders.path(name);
@@ -195,12 +258,18 @@ final class CheckpointVerifier {
     }
     try {
       if (part.kind().equals(Manifest.Kind.TENSORS.wireName())) {
-        try (SafetensorsFile f = SafetensorsFile.open(storage.open(name), file)) {
-          f.tensors();
+        SafetensorsFile f = SafetensorsFile.open(storage.open(name), file);
+        if (keep != null) {
+          keep.tensors.put(part.name(), f); // handed over open
+        } else {
+          f.close();
         }
       } else {
         try (java.io.InputStream in = FileScanner.stream(storage.open(name))) {
-          CheckpointJson.read(in);
+          JsonNode tree = CheckpointJson.read(in);
+          if (keep != null) {
+            keep.json.put(part.name(), tree);
+          }
         }
       }
     } catch (MalformedSafetensorsException e) {

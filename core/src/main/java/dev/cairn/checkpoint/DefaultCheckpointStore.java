@@ -34,6 +34,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
   private final ExecutorService io;
   private final TeeWriter.StagingBuffers staging = new TeeWriter.StagingBuffers();
   private final long directThreshold;
+  private final boolean sha256;
   private final Set<Long> unsettled = new HashSet<>();
   private final CheckpointCommit.Writer writer;
 
@@ -50,9 +51,11 @@ final class DefaultCheckpointStore implements CheckpointStore {
       Verification loadVerification,
       boolean readOnly,
       long directThreshold,
+      boolean sha256,
       java.time.Duration staleAfter,
       Storage.Lock writerLock) {
     this.directThreshold = directThreshold;
+    this.sha256 = sha256;
     this.writer =
         new CheckpointCommit.Writer(
             CheckpointCommit.randomHex() + CheckpointCommit.randomHex(),
@@ -82,6 +85,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
       Verification loadVerification,
       boolean readOnly,
       long directThreshold,
+      boolean sha256,
       java.time.Duration staleAfter)
       throws IOException {
     if (readOnly) {
@@ -97,6 +101,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
           loadVerification,
           true,
           directThreshold,
+          sha256,
           staleAfter,
           null);
     }
@@ -121,6 +126,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
             loadVerification,
             false,
             directThreshold,
+            sha256,
             staleAfter,
             lock.get() == NO_LOCK ? null : lock.get());
     try {
@@ -221,7 +227,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
         new CheckpointCommit(
             storage,
             folders,
-            new DurableWriter(storage, hashing, io, staging, directThreshold),
+            new DurableWriter(storage, hashing, io, staging, directThreshold, sha256),
             writer,
             clock,
             events,
@@ -301,11 +307,19 @@ final class DefaultCheckpointStore implements CheckpointStore {
   @Override
   public LoadedCheckpoint load(long step, Verification level) throws IOException {
     String p = StepFolders.name(step);
-    if (!storage.isFolder(p)) {
-      throw new java.nio.file.NoSuchFileException(
-          folders.path(p).toString(), null, "no checkpoint for step " + step);
+    try {
+      return LoadedCheckpoint.open(folders, p, level);
+    } catch (CorruptCheckpointException e) {
+      // Only now asked whether the step is there at all (on remote storage, a round trip).
+      if (!storage.isFolder(p)) {
+        java.nio.file.NoSuchFileException none =
+            new java.nio.file.NoSuchFileException(
+                folders.path(p).toString(), null, "no checkpoint for step " + step);
+        none.addSuppressed(e);
+        throw none;
+      }
+      throw e;
     }
-    return LoadedCheckpoint.open(folders, p, level);
   }
 
   @Override

@@ -29,22 +29,26 @@ final class DurableWriter {
   private final ExecutorService io;
   private final TeeWriter.StagingBuffers staging;
   private final long directThreshold;
+  private final boolean sha256;
 
   /**
    * @param directThreshold files expected to be at least this large are written with O_DIRECT where
    *     the storage allows it
+   * @param sha256 whether each file's SHA-256 is recorded besides its chunks' CRC32C
    */
   DurableWriter(
       Storage storage,
       ExecutorService hashing,
       ExecutorService io,
       TeeWriter.StagingBuffers staging,
-      long directThreshold) {
+      long directThreshold,
+      boolean sha256) {
     this.storage = storage;
     this.hashing = hashing;
     this.io = io;
     this.staging = staging;
     this.directThreshold = directThreshold;
+    this.sha256 = sha256;
   }
 
   /**
@@ -66,7 +70,7 @@ final class DurableWriter {
     }
     FileDigest d;
     if (!(out instanceof Storage.DirectOutput) && expectedBytes < SMALL_BYTES) {
-      d = writeInline(out, body);
+      d = writeInline(out, body, sha256);
       out.close();
       return entry(name, d);
     }
@@ -102,7 +106,7 @@ final class DurableWriter {
 
   private TeeWriter newTeeWriter(Storage.Output out) throws IOException {
     try {
-      return new TeeWriter(out, hashing, io, staging);
+      return new TeeWriter(out, hashing, io, staging, sha256);
     } catch (OutOfMemoryError e) {
       throw new IOException(
           "not enough direct memory for the save's staging buffers ("
@@ -116,8 +120,9 @@ final class DurableWriter {
    * A small file (JSON parts) is digested on the caller's thread as it is written: handing it to
    * the staging threads would cost more than hashing it, and needs no staging memory.
    */
-  private static FileDigest writeInline(Storage.Output out, Body body) throws IOException {
-    FileDigest d = new FileDigest(true);
+  private static FileDigest writeInline(Storage.Output out, Body body, boolean sha256)
+      throws IOException {
+    FileDigest d = new FileDigest(sha256);
     try {
       body.writeTo(
           new WritableByteChannel() {

@@ -8,7 +8,10 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.zip.CRC32C;
 
-/** SHA-256 of a whole file and CRC32C of each {@link #CHUNK_BYTES} chunk, in one pass. */
+/**
+ * CRC32C of each {@link #CHUNK_BYTES} chunk of a file and, when asked, the SHA-256 of the whole
+ * file, in one pass.
+ */
 final class FileDigest {
   /** CRC32C chunk size: damage is located to within this many bytes. */
   static final long CHUNK_BYTES = 64L << 20;
@@ -67,8 +70,9 @@ final class FileDigest {
     return List.copyOf(crcs);
   }
 
+  /** The SHA-256 (hex) of every byte consumed, or null when it was not computed. */
   String sha256() {
-    return HexFormat.of().formatHex(sha.digest());
+    return withSha ? HexFormat.of().formatHex(sha.digest()) : null;
   }
 
   static String hex8(long crc) {

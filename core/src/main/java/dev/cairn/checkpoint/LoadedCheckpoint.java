@@ -1,11 +1,9 @@
 package dev.cairn.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.cairn.safetensors.MalformedSafetensorsException;
 import dev.cairn.safetensors.SafetensorsFile;
 import dev.cairn.safetensors.TensorInfo;
 import dev.cairn.store.Storage;
-import dev.cairn.store.StorageNames;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -61,36 +59,39 @@ public final class LoadedCheckpoint implements Closeable {
 
   static LoadedCheckpoint open(CheckpointFolders folders, String folder, Verification level)
       throws IOException {
-    CheckpointVerifier.Result r = CheckpointVerifier.check(folders, folder, level);
-    r.throwIfBad();
-    Storage storage = folders.storage();
+    // The files the verification opened are the ones read: opened once (on remote storage each
+    // open is a round trip), and readTensors reads these even if retention deletes them later.
+    CheckpointVerifier.Opened opened = new CheckpointVerifier.Opened();
+    CheckpointVerifier.Result r = CheckpointVerifier.check(folders, folder, level, opened);
     Manifest m = r.manifest();
     Map<String, SafetensorsFile> tensors = new LinkedHashMap<>();
     Map<String, Storage.Input> scans = new LinkedHashMap<>();
     Map<String, JsonNode> json = new LinkedHashMap<>();
     try {
+      r.throwIfBad();
       for (Manifest.PartEntry p : m.parts()) {
-        String name = StorageNames.join(folder, p.file());
-        Path file = folders.path(name);
         if (p.kind().equals(Manifest.Kind.TENSORS.wireName())) {
-          tensors.put(p.name(), SafetensorsFile.open(storage.open(name), file));
-          // Opened now, so readTensors reads this file even if retention deletes it later.
-          scans.put(p.name(), storage.openSequential(name));
+          tensors.put(p.name(), require(opened.tensors.remove(p.name()), p));
+          scans.put(p.name(), require(opened.inputs.remove(p.file()), p));
         } else {
-          try (java.io.InputStream in = FileScanner.stream(storage.open(name))) {
-            json.put(p.name(), CheckpointJson.read(in));
-          }
+          json.put(p.name(), require(opened.json.get(p.name()), p));
         }
       }
-    } catch (MalformedSafetensorsException e) {
-      closeAll(tensors, scans, e);
-      throw new CorruptCheckpointException(Path.of(e.file()), e.offset(), e.getMessage(), e);
     } catch (IOException | RuntimeException e) {
       closeAll(tensors, scans, e);
+      opened.closeAll(e);
       throw e;
     }
+    opened.closeAll(null); // the JSON files' inputs: their trees are parsed already
     return new LoadedCheckpoint(
         folders.path(folder), folders.location(folder), m, tensors, scans, json);
+  }
+
+  private static <T> T require(T opened, Manifest.PartEntry p) {
+    if (opened == null) {
+      throw new IllegalStateException("verification left part '" + p.name() + "' unopened");
+    }
+    return opened;
   }
 
   private static Manifest.FileEntry fileEntry(Manifest m, Manifest.PartEntry p) {

@@ -110,8 +110,8 @@ public record Manifest(
   }
 
   /**
-   * A file: size, SHA-256 (hex) and the CRC32C (8 hex digits) of each {@code crc32cChunkBytes}
-   * chunk.
+   * A file: size, the CRC32C (8 hex digits) of each {@code crc32cChunkBytes} chunk, and its SHA-256
+   * (hex) when the store recorded one (null otherwise).
    */
   public record FileEntry(
       String path, long size, String sha256, long crc32cChunkBytes, List<String> crc32c) {

@@ -55,7 +55,10 @@ final class ManifestCodec {
     ArrayNode files = root.putArray("files");
     for (Manifest.FileEntry f : m.files()) {
       ObjectNode o = files.addObject();
-      o.put("path", f.path()).put("size", f.size()).put("sha256", f.sha256());
+      o.put("path", f.path()).put("size", f.size());
+      if (f.sha256() != null) {
+        o.put("sha256", f.sha256());
+      }
       o.put("crc32c_chunk_bytes", f.crc32cChunkBytes());
       ArrayNode crcs = o.putArray("crc32c");
       f.crc32c().forEach(crcs::add);
@@ -188,8 +191,9 @@ final class ManifestCodec {
     String path = text(f, "path");
     long size = f.path("size").asLong(-1);
     long chunk = f.path("crc32c_chunk_bytes").asLong(-1);
-    String sha = text(f, "sha256");
-    if (size < 0 || chunk <= 0 || !HEX64.matcher(sha).matches()) {
+    // Recorded only by stores that were asked for it (CheckpointStore.Builder.sha256).
+    String sha = f.hasNonNull("sha256") ? text(f, "sha256") : null;
+    if (size < 0 || chunk <= 0 || (sha != null && !HEX64.matcher(sha).matches())) {
       throw bad(file, "entry for " + path + " has an invalid size, chunk size or sha256");
     }
     List<String> crcs = new ArrayList<>();

@@ -27,7 +27,7 @@ final class TeeWriter implements WritableByteChannel {
   private final ExecutorService io;
   private final BlockingQueue<ByteBuffer> free;
   private final AtomicReference<IOException> writeFailure = new AtomicReference<>();
-  private final FileDigest digest = new FileDigest(true);
+  private final FileDigest digest;
   private final AtomicReference<Throwable> hashFailure = new AtomicReference<>();
   private final Object hashLock = new Object();
   private int inFlight; // guarded by hashLock
@@ -38,10 +38,16 @@ final class TeeWriter implements WritableByteChannel {
   /**
    * @param io a single ordered thread that issues the writes, so the device stays busy while the
    *     caller fills the next buffer
+   * @param sha256 whether the whole file's SHA-256 is computed besides the chunks' CRC32C
    */
   TeeWriter(
-      Storage.Output out, ExecutorService hashing, ExecutorService io, StagingBuffers staging) {
+      Storage.Output out,
+      ExecutorService hashing,
+      ExecutorService io,
+      StagingBuffers staging,
+      boolean sha256) {
     this.out = out;
+    this.digest = new FileDigest(sha256);
     this.direct = out instanceof Storage.DirectOutput d ? d : null;
     this.alignment = direct == null ? 1 : direct.alignment();
     this.hashing = hashing;

@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param bestMetric save whenever this metric improves (null: off)
  * @param lossMetric the metric whose continuity is checked after a resume (null: off)
  * @param lossJumpThreshold relative change of the loss after a resume that is reported
+ * @param sha256 whether each saved file's SHA-256 is recorded besides its chunks' CRC32C (see
+ *     {@link dev.cairn.checkpoint.CheckpointStore.Builder#sha256})
  */
 public record CheckpointPolicy(
     long everySteps,
@@ -26,7 +28,8 @@ public record CheckpointPolicy(
     Duration shutdownGrace,
     String lossMetric,
     double lossJumpThreshold,
-    int lossWindow) {
+    int lossWindow,
+    boolean sha256) {
 
   public CheckpointPolicy {
     if (everySteps < 0) {
@@ -64,6 +67,7 @@ public record CheckpointPolicy(
     private String lossMetric = "loss";
     private double lossJumpThreshold = 0.5;
     private int lossWindow = 50;
+    private boolean sha256;
 
     public Builder everySteps(long n) {
       if (n < 1) {
@@ -111,6 +115,12 @@ public record CheckpointPolicy(
       return this;
     }
 
+    /** Also records each file's SHA-256 (default: off; CRC32C is always recorded and checked). */
+    public Builder sha256(boolean record) {
+      this.sha256 = record;
+      return this;
+    }
+
     public CheckpointPolicy build() {
       return new CheckpointPolicy(
           everySteps,
@@ -123,7 +133,8 @@ public record CheckpointPolicy(
           shutdownGrace,
           lossMetric,
           lossJumpThreshold,
-          lossWindow);
+          lossWindow,
+          sha256);
     }
   }
 }

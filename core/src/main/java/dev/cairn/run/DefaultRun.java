@@ -538,6 +538,7 @@ final class DefaultRun implements Run {
                 : CheckpointStore.builder(files.checkpoints()))
             .clock(options.clock)
             .events(this::storeEvent)
+            .sha256(policy.sha256())
             .open();
     DefaultCheckpointManager m =
         new DefaultCheckpointManager(

@@ -24,10 +24,13 @@ class CheckpointStoreTest {
   final List<CheckpointEvent> events = new ArrayList<>();
 
   CheckpointStore open() throws IOException {
+    return builder().open();
+  }
+
+  CheckpointStore.Builder builder() {
     return CheckpointStore.builder(dir.resolve("checkpoints"))
         .events(events::add)
-        .clock(Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC))
-        .open();
+        .clock(Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC));
   }
 
   @Test
@@ -51,7 +54,7 @@ class CheckpointStoreTest {
       assertThat(model.get("path").asText()).isEqualTo("model.safetensors");
       assertThat(model.get("size").asLong())
           .isEqualTo(Files.size(saved.folder().resolve("model.safetensors")));
-      assertThat(model.get("sha256").asText()).hasSize(64);
+      assertThat(model.has("sha256")).as("SHA-256 is recorded only when asked for").isFalse();
       assertThat(model.get("crc32c_chunk_bytes").asLong()).isEqualTo(64L << 20);
       assertThat(model.get("crc32c")).hasSize(1);
       assertThat(manifest.get("manifest_sha256").asText()).hasSize(64);
@@ -67,7 +70,7 @@ class CheckpointStoreTest {
 
   @Test
   void manifestChecksumsMatchAnIndependentComputation() throws Exception {
-    try (CheckpointStore store = open()) {
+    try (CheckpointStore store = builder().sha256(true).open()) {
       SavedCheckpoint saved = store.save(Fixtures.checkpoint(1, 5000));
       for (Manifest.FileEntry f : saved.manifest().files()) {
         byte[] bytes = Files.readAllBytes(saved.folder().resolve(f.path()));
@@ -81,6 +84,45 @@ class CheckpointStoreTest {
         assertThat(f.size()).isEqualTo(bytes.length);
       }
     }
+  }
+
+  @Test
+  void fullVerificationChecksTheSha256WhereOneIsRecorded() throws Exception {
+    try (CheckpointStore store = builder().sha256(true).open()) {
+      store.save(Fixtures.checkpoint(1, 2000));
+    }
+    try (CheckpointStore store = open()) {
+      store.save(Fixtures.checkpoint(2, 2000));
+    }
+    Path ck = dir.resolve("checkpoints");
+    assertThat(CheckpointStore.verifyFolder(ck.resolve("step-1"), Verification.FULL).ok()).isTrue();
+    assertThat(CheckpointStore.verifyFolder(ck.resolve("step-2"), Verification.FULL).ok()).isTrue();
+    // A recorded SHA-256 that the bytes do not match, in a manifest whose seal is intact: only
+    // the SHA-256 check can tell (the CRC32C still match).
+    Path m = ck.resolve("step-1/manifest.json");
+    Manifest before = ManifestCodec.decode(Files.readAllBytes(m), m);
+    List<Manifest.FileEntry> files = new ArrayList<>();
+    for (Manifest.FileEntry f : before.files()) {
+      String sha = f.path().equals("model.safetensors") ? "ab".repeat(32) : f.sha256();
+      files.add(new Manifest.FileEntry(f.path(), f.size(), sha, f.crc32cChunkBytes(), f.crc32c()));
+    }
+    Files.write(
+        m,
+        ManifestCodec.encode(
+            new Manifest(
+                before.formatVersion(),
+                before.step(),
+                before.name(),
+                before.created(),
+                before.metrics(),
+                before.metadata(),
+                before.parts(),
+                files)));
+    assertThat(CheckpointStore.verifyFolder(ck.resolve("step-1"), Verification.CRC32C).ok())
+        .isTrue();
+    VerifyResult full = CheckpointStore.verifyFolder(ck.resolve("step-1"), Verification.FULL);
+    assertThat(full.ok()).isFalse();
+    assertThat(full.problems()).anyMatch(p -> p.contains("SHA-256 mismatch"));
   }
 
   @Test

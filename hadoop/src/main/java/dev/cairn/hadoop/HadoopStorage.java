@@ -104,11 +104,11 @@ final class HadoopStorage implements Storage {
       throw new IllegalArgumentException("cannot create a file at the storage's root itself");
     }
     Path p = path(name);
-    requireFolder(p.getParent(), name);
     try {
       if (scheme.equals("hdfs")) {
         // SYNC_BLOCK: every block is forced to the DataNodes' disks as it is closed, so hsync
-        // at the end makes the whole file durable, not only its last block.
+        // at the end makes the whole file durable, not only its last block. The NameNode checks
+        // the parent folder in the same call (a round trip fewer than asking first).
         return new StreamOutput(
             fs.createNonRecursive(
                 p,
@@ -120,6 +120,7 @@ final class HadoopStorage implements Storage {
                 null),
             p);
       }
+      requireFolder(p.getParent(), name);
       FSDataOutputStreamBuilder<?, ?> b = fs.createFile(p).overwrite(false);
       if (!capabilities.atomicRename()) {
         // Object stores: skip the HEAD and parent probes and let the store refuse an existing
@@ -171,6 +172,15 @@ final class HadoopStorage implements Storage {
     Path p = path(name);
     if (fs.exists(p)) {
       throw new FileAlreadyExistsException(p.toString());
+    }
+    if (scheme.equals("hdfs")) {
+      // A mkdir that does not create parents: the NameNode checks the parent in the same call.
+      try {
+        names.mkdir(p, FsPermission.getDirDefault(), false);
+      } catch (IOException e) {
+        throw translate(e, p);
+      }
+      return;
     }
     requireFolder(p.getParent(), name);
     mkdirs(p);
@@ -339,6 +349,11 @@ final class HadoopStorage implements Storage {
         || e instanceof NotDirectoryException
         || e instanceof DirectoryNotEmptyException) {
       return e;
+    }
+    if (e instanceof org.apache.hadoop.fs.ParentNotDirectoryException) {
+      NotDirectoryException n = new NotDirectoryException(p.getParent().toString());
+      n.initCause(e);
+      return n;
     }
     if (e instanceof FileNotFoundException) {
       NoSuchFileException n = new NoSuchFileException(p.toString(), null, e.getMessage());

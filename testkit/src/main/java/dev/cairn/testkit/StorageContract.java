@@ -118,8 +118,17 @@ public abstract class StorageContract {
   }
 
   @Test
-  void createNeedsItsParentFolder() {
-    assertThatThrownBy(() -> write(storage, "missing/a", "x")).isInstanceOf(IOException.class);
+  void createNeedsItsParentFolder() throws IOException {
+    assertThatThrownBy(() -> write(storage, "missing/a", "x"))
+        .isInstanceOf(NoSuchFileException.class);
+    assertThatThrownBy(() -> storage.createFolder("missing/b"))
+        .isInstanceOf(NoSuchFileException.class);
+    assertThat(storage.exists("missing")).as("nothing made on the way").isFalse();
+    write(storage, "file", "f");
+    assertThatThrownBy(() -> write(storage, "file/a", "x")).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> storage.createFolder("file/b")).isInstanceOf(IOException.class);
+    assertThat(read(storage, "file")).isEqualTo("f");
+    assertThat(storage.list("")).containsExactly("file");
   }
 
   @Test

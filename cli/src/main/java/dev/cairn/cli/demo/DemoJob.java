@@ -55,6 +55,7 @@ public final class DemoJob {
   private boolean allowConfigChange;
   private String notify;
   private boolean saveBest = true;
+  private boolean sha256;
   private boolean asyncSaves = true;
   private PlotSettings plotSettings = PlotSettings.defaults();
   private TeacherLabels.Teacher teacher;
@@ -119,6 +120,12 @@ public final class DemoJob {
   /** Whether a checkpoint is saved each time val_loss improves (default true). */
   public DemoJob saveBest(boolean save) {
     this.saveBest = save;
+    return this;
+  }
+
+  /** Whether each checkpoint file's SHA-256 is recorded besides its CRC32C (default false). */
+  public DemoJob sha256(boolean record) {
+    this.sha256 = record;
     return this;
   }
 
@@ -201,7 +208,8 @@ public final class DemoJob {
         CheckpointPolicy.builder()
             .everySteps(Math.max(1, settings.checkpointEverySteps()))
             .every(settings.checkpointEvery())
-            .async(asyncSaves);
+            .async(asyncSaves)
+            .sha256(sha256);
     if (saveBest) {
       b.onBest("val_loss", RetentionPolicy.Goal.MIN);
     }
@@ -225,7 +233,8 @@ public final class DemoJob {
               policy.shutdownGrace(),
               policy.lossMetric(),
               policy.lossJumpThreshold(),
-              policy.lossWindow());
+              policy.lossWindow(),
+              policy.sha256());
     }
     RunOptions options =
         RunOptions.named(name)

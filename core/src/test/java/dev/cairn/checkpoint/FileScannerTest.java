@@ -1,0 +1,153 @@
+package dev.cairn.checkpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.cairn.store.Storage;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The read-ahead scan: every byte once, in order, at the right offsets, and failures as before. */
+class FileScannerTest {
+  private static final int CHUNK = FileScanner.CHUNK_BYTES;
+
+  @TempDir Path dir;
+
+  private byte[] file(int size) throws IOException {
+    byte[] b = new byte[size];
+    new SplittableRandom(size).nextBytes(b);
+    Files.write(dir.resolve("f"), b);
+    return b;
+  }
+
+  @Test
+  void everyChunkArrivesOnceInOrderWithItsOffset() throws IOException {
+    for (int size : new int[] {0, 1, CHUNK, CHUNK + 1, 3 * CHUNK + 12345}) {
+      byte[] expected = file(size);
+      byte[] seen = new byte[size];
+      List<Long> offsets = new ArrayList<>();
+      Thread caller = Thread.currentThread();
+      try (Storage.Input in = Storage.at(dir).openSequential("f")) {
+        FileScanner.scan(
+            in,
+            dir.resolve("f"),
+            size,
+            (offset, chunk) -> {
+              assertThat(Thread.currentThread()).isSameAs(caller);
+              offsets.add(offset);
+              chunk.get(seen, (int) offset, chunk.remaining());
+            });
+      }
+      assertThat(seen).as("bytes of a %d-byte file", size).isEqualTo(expected);
+      List<Long> want = new ArrayList<>();
+      for (long o = 0; o < Math.max(size, 1); o += CHUNK) {
+        want.add(o);
+      }
+      assertThat(offsets).as("offsets of a %d-byte file", size).isEqualTo(want);
+    }
+  }
+
+  @Test
+  void aFileShorterThanExpectedNamesWhereItEnds() throws IOException {
+    file(2 * CHUNK + 100);
+    try (Storage.Input in = Storage.at(dir).openSequential("f")) {
+      assertThatThrownBy(
+              () -> FileScanner.scan(in, dir.resolve("f"), 3L * CHUNK, (offset, chunk) -> {}))
+          .isInstanceOf(EOFException.class)
+          .hasMessageContaining("ends at byte " + (2 * CHUNK + 100));
+    }
+  }
+
+  /** A local input that fails reads from {@code failFrom} on and can hold reads past chunk 0. */
+  private static final class Watched implements Storage.Input {
+    final Storage.Input real;
+    final long failFrom;
+    final java.util.concurrent.CountDownLatch release;
+    final AtomicInteger inFlight = new AtomicInteger();
+    final AtomicInteger maxInFlight = new AtomicInteger();
+    final AtomicInteger finished = new AtomicInteger();
+
+    Watched(Storage.Input real, long failFrom, java.util.concurrent.CountDownLatch release) {
+      this.real = real;
+      this.failFrom = failFrom;
+      this.release = release;
+    }
+
+    @Override
+    public long size() throws IOException {
+      return real.size();
+    }
+
+    @Override
+    public int read(ByteBuffer dst, long position) throws IOException {
+      maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+      try {
+        if (position >= CHUNK) {
+          release.await();
+        }
+        if (position >= failFrom) {
+          throw new IOException("lost the connection at " + position);
+        }
+        return real.read(dst, position);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException();
+      } finally {
+        inFlight.decrementAndGet();
+        finished.incrementAndGet();
+      }
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  @Test
+  void aReadFailureAheadReachesTheCallerAfterTheChunksBeforeIt() throws IOException {
+    file(4 * CHUNK);
+    try (Storage.Input real = Storage.at(dir).openSequential("f")) {
+      Watched in = new Watched(real, 2L * CHUNK, new java.util.concurrent.CountDownLatch(0));
+      List<Long> consumed = new ArrayList<>();
+      assertThatThrownBy(
+              () -> FileScanner.scan(in, dir.resolve("f"), 4L * CHUNK, (o, c) -> consumed.add(o)))
+          .isInstanceOf(IOException.class)
+          .hasMessage("lost the connection at " + 2L * CHUNK);
+      assertThat(consumed).containsExactly(0L, (long) CHUNK);
+      assertThat(in.maxInFlight.get()).as("one read at a time per scan").isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aConsumerThatFailsStopsTheScanOnlyAfterTheReadAheadFinished() throws IOException {
+    file(4 * CHUNK);
+    java.util.concurrent.CountDownLatch consumerFailed = new java.util.concurrent.CountDownLatch(1);
+    try (Storage.Input real = Storage.at(dir).openSequential("f")) {
+      // The read ahead of chunk 1 starts only once the consumer of chunk 0 has given up.
+      Watched in = new Watched(real, Long.MAX_VALUE, consumerFailed);
+      assertThatThrownBy(
+              () ->
+                  FileScanner.scan(
+                      in,
+                      dir.resolve("f"),
+                      4L * CHUNK,
+                      (o, chunk) -> {
+                        consumerFailed.countDown();
+                        throw new IllegalStateException("consumer gave up at " + o);
+                      }))
+          .hasMessage("consumer gave up at 0");
+      // Chunk 0's read and the read ahead of chunk 1, both over before scan returned: the caller
+      // may close the input now without a read racing the close.
+      assertThat(in.finished.get()).isEqualTo(2);
+      assertThat(in.inFlight.get()).isZero();
+    }
+  }
+}
