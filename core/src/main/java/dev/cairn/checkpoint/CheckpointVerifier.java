@@ -170,8 +170,10 @@ final class CheckpointVerifier {
       } else if (level != Verification.SIZES) {
         checkData(in, file, entry, level == Verification.FULL, problems);
       }
-      if (keep != null && problems.size() == before) {
-        keep.inputs.put(entry.path(), in); // handed over open
+      // Handed over open only when unread: a reader starting again at the front of an input read
+      // to its end would seek backwards, which S3A answers by switching to ranged requests.
+      if (keep != null && level == Verification.SIZES && problems.size() == before) {
+        keep.inputs.put(entry.path(), in);
         in = null;
       }
     } catch (java.nio.file.NoSuchFileException e) {
@@ -240,6 +242,29 @@ final class CheckpointVerifier {
     }
   }
 
+  /** An input that stays open when the reader holding it closes (another one owns it). */
+  private record Unclosed(Storage.Input inner) implements Storage.Input {
+    @Override
+    public long size() throws IOException {
+      return inner.size();
+    }
+
+    @Override
+    public int read(ByteBuffer dst, long position) throws IOException {
+      return inner.read(dst, position);
+    }
+
+    @Override
+    public ByteBuffer map(long position, long size) throws IOException {
+      return inner.map(position, size);
+    }
+
+    @Override
+    public void close() {
+      // The owner closes the input.
+    }
+  }
+
   private static void checkPart(
       CheckpointFolders folders,
       String folder,
@@ -258,7 +283,16 @@ final class CheckpointVerifier {
     }
     try {
       if (part.kind().equals(Manifest.Kind.TENSORS.wireName())) {
-        SafetensorsFile f = SafetensorsFile.open(storage.open(name), file);
+        Storage.Input kept = keep == null ? null : keep.inputs.get(part.file());
+        // Where no input is opened with O_DIRECT the header is read through the input the data
+        // will be read through, and the restore continues from where the header ends: one open
+        // and one request fewer on an object store.
+        SafetensorsFile f =
+            SafetensorsFile.open(
+                kept != null && !storage.capabilities().directIo()
+                    ? new Unclosed(kept)
+                    : storage.open(name),
+                file);
         if (keep != null) {
           keep.tensors.put(part.name(), f); // handed over open
         } else {

@@ -8,6 +8,8 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -38,32 +40,74 @@ final class FileScanner {
   private FileScanner() {}
 
   /**
-   * Reads {@code size} bytes through an open input, with positional reads only. A file of more than
-   * one chunk is read ahead: the next chunk is read (on a cairn-read-ahead thread) while the
-   * consumer checks and copies the current one, so the CRC32C and the copies cost no time beside
-   * the reads. The consumer runs on the caller's thread, one chunk at a time, in order.
-   *
-   * @param file how the file is named in errors
-   * @throws EOFException naming the offset when the file is shorter than {@code size}
+   * A run of a file's bytes and where they are read to: straight into {@code into} (its remaining
+   * bytes, exactly {@code length}), or, when it is null, into a scratch buffer of the scan's.
+   */
+  record Segment(long position, int length, ByteBuffer into) {
+    Segment {
+      if (length <= 0 || length > CHUNK_BYTES || (into != null && into.remaining() != length)) {
+        throw new IllegalArgumentException("a segment holds 1 to CHUNK_BYTES bytes: " + length);
+      }
+    }
+  }
+
+  /** The whole file in aligned chunks, each into a scratch buffer (what O_DIRECT needs). */
+  static List<Segment> chunks(long size) {
+    List<Segment> out = new ArrayList<>();
+    scratch(out, 0, size);
+    return out;
+  }
+
+  /** Appends scratch segments covering {@code [from, to)}. */
+  static void scratch(List<Segment> out, long from, long to) {
+    for (long p = from; p < to; p += CHUNK_BYTES) {
+      out.add(new Segment(p, (int) Math.min(CHUNK_BYTES, to - p), null));
+    }
+  }
+
+  /**
+   * Reads {@code size} bytes through an open input, with positional reads only; see {@link
+   * #scan(Storage.Input, Path, List, ChunkConsumer)}.
    */
   static void scan(Storage.Input in, Path file, long size, ChunkConsumer consumer)
       throws IOException {
-    if (size <= CHUNK_BYTES) {
-      consumer.accept(0, fill(in, file, alignedChunk(), 0, (int) size));
+    scan(in, file, chunks(size), consumer);
+  }
+
+  /**
+   * Reads the segments, which must follow each other from the file's start, with positional reads
+   * only, and hands each to the consumer. A file of more than one segment is read ahead: the next
+   * segment is read (on a cairn-read-ahead thread) while the consumer checks the current one, so
+   * the CRC32C and any copies cost no time beside the reads. The consumer runs on the caller's
+   * thread, one segment at a time, in order.
+   *
+   * @param file how the file is named in errors
+   * @throws EOFException naming the offset when the file is shorter than the segments
+   */
+  static void scan(Storage.Input in, Path file, List<Segment> segments, ChunkConsumer consumer)
+      throws IOException {
+    if (segments.isEmpty()) {
+      consumer.accept(0, ByteBuffer.allocate(0));
       return;
     }
-    ByteBuffer[] buffers = {alignedChunk(), alignedChunk()};
-    Future<ByteBuffer> next = readAhead(in, file, buffers[0], 0, size);
+    ByteBuffer[] scratch = new ByteBuffer[2];
+    if (segments.size() == 1) {
+      Segment only = segments.get(0);
+      ByteBuffer bytes = fill(in, file, buffer(only, scratch, 0), only.position(), only.length());
+      consumer.accept(only.position(), bytes);
+      return;
+    }
+    Future<ByteBuffer> next = readAhead(in, file, segments.get(0), scratch, 0);
     boolean done = false;
     try {
-      long pos = 0;
-      for (int k = 1; pos < size; k++) {
-        ByteBuffer chunk = await(next);
-        long following = pos + chunk.remaining();
-        // The other buffer's chunk was consumed in the previous round: it can be refilled.
-        next = following < size ? readAhead(in, file, buffers[k % 2], following, size) : null;
-        consumer.accept(pos, chunk);
-        pos = following;
+      for (int k = 0; k < segments.size(); k++) {
+        ByteBuffer bytes = await(next);
+        // Segment k+1 goes to the other scratch buffer: the one of segment k-1, consumed.
+        next =
+            k + 1 < segments.size()
+                ? readAhead(in, file, segments.get(k + 1), scratch, k + 1)
+                : null;
+        consumer.accept(segments.get(k).position(), bytes);
       }
       done = true;
     } finally {
@@ -73,6 +117,19 @@ final class FileScanner {
     }
   }
 
+  /** Where segment {@code k} is read to: its own buffer, or scratch buffer {@code k % 2}. */
+  private static ByteBuffer buffer(Segment s, ByteBuffer[] scratch, int k) {
+    if (s.into() != null) {
+      return s.into().duplicate();
+    }
+    if (scratch[k % 2] == null) {
+      scratch[k % 2] = alignedChunk();
+    }
+    // Whole aligned blocks (O_DIRECT needs them; the last read of a file just returns short).
+    int blocks = (s.length() + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    return scratch[k % 2].clear().limit(blocks);
+  }
+
   private static ByteBuffer alignedChunk() {
     ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK_BYTES + ALIGNMENT).alignedSlice(ALIGNMENT);
     buf.limit(CHUNK_BYTES);
@@ -80,21 +137,24 @@ final class FileScanner {
   }
 
   private static Future<ByteBuffer> readAhead(
-      Storage.Input in, Path file, ByteBuffer buf, long pos, long size) {
-    int want = (int) Math.min(CHUNK_BYTES, size - pos);
-    return READ_AHEAD.submit(() -> fill(in, file, buf, pos, want));
+      Storage.Input in, Path file, Segment s, ByteBuffer[] scratch, int k) {
+    ByteBuffer into = buffer(s, scratch, k);
+    return READ_AHEAD.submit(() -> fill(in, file, into, s.position(), s.length()));
   }
 
-  /** Reads {@code want} bytes at {@code pos}: whole aligned chunks (O_DIRECT needs them). */
+  /**
+   * Reads at least {@code want} bytes at {@code pos} into {@code buf} (from its position, up to its
+   * limit) and returns a view of the first {@code want}.
+   */
   private static ByteBuffer fill(Storage.Input in, Path file, ByteBuffer buf, long pos, int want)
       throws IOException {
-    buf.clear();
-    while (buf.position() < want) {
-      if (in.read(buf, pos + buf.position()) <= 0) {
-        throw new EOFException(file + " ends at byte " + (pos + buf.position()));
+    int start = buf.position();
+    while (buf.position() - start < want) {
+      if (in.read(buf, pos + buf.position() - start) <= 0) {
+        throw new EOFException(file + " ends at byte " + (pos + buf.position() - start));
       }
     }
-    return buf.flip().limit(want);
+    return buf.flip().position(start).limit(start + want);
   }
 
   private static ByteBuffer await(Future<ByteBuffer> read) throws IOException {

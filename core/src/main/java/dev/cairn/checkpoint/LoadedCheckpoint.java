@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.cairn.safetensors.SafetensorsFile;
 import dev.cairn.safetensors.TensorInfo;
 import dev.cairn.store.Storage;
+import dev.cairn.store.StorageNames;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -25,13 +26,21 @@ public final class LoadedCheckpoint implements Closeable {
   private final Map<String, Storage.Input> scans;
   private final Map<String, JsonNode> json;
 
+  /**
+   * Whether restores read tensors straight into the caller's buffers: where no input is opened with
+   * O_DIRECT, which needs aligned buffers that the caller's are not.
+   */
+  private final boolean intoTargets;
+
   private LoadedCheckpoint(
       Path folder,
       String location,
       Manifest manifest,
       Map<String, SafetensorsFile> tensors,
       Map<String, Storage.Input> scans,
-      Map<String, JsonNode> json) {
+      Map<String, JsonNode> json,
+      boolean intoTargets) {
+    this.intoTargets = intoTargets;
     this.folder = folder;
     this.location = location;
     this.manifest = manifest;
@@ -72,7 +81,12 @@ public final class LoadedCheckpoint implements Closeable {
       for (Manifest.PartEntry p : m.parts()) {
         if (p.kind().equals(Manifest.Kind.TENSORS.wireName())) {
           tensors.put(p.name(), require(opened.tensors.remove(p.name()), p));
-          scans.put(p.name(), require(opened.inputs.remove(p.file()), p));
+          Storage.Input scan = opened.inputs.remove(p.file());
+          scans.put(
+              p.name(),
+              scan != null
+                  ? scan
+                  : folders.storage().openSequential(StorageNames.join(folder, p.file())));
         } else {
           json.put(p.name(), require(opened.json.get(p.name()), p));
         }
@@ -84,7 +98,13 @@ public final class LoadedCheckpoint implements Closeable {
     }
     opened.closeAll(null); // the JSON files' inputs: their trees are parsed already
     return new LoadedCheckpoint(
-        folders.path(folder), folders.location(folder), m, tensors, scans, json);
+        folders.path(folder),
+        folders.location(folder),
+        m,
+        tensors,
+        scans,
+        json,
+        !folders.storage().capabilities().directIo());
   }
 
   private static <T> T require(T opened, Manifest.PartEntry p) {
@@ -202,31 +222,45 @@ public final class LoadedCheckpoint implements Closeable {
     long dataStart = f.header().dataStart();
     FileDigest digest = new FileDigest(false);
     Path path = folder.resolve(entry.file());
-    int[] next = {0};
-    FileScanner.scan(
-        scans.get(part),
-        path,
-        file.size(),
-        (offset, chunk) -> {
-          digest.update(chunk);
-          long chunkEnd = offset + chunk.remaining();
-          for (int i = next[0]; i < infos.size(); i++) {
-            TensorInfo t = infos.get(i);
-            long from = Math.max(offset, dataStart + t.begin());
-            long to = Math.min(chunkEnd, dataStart + t.end());
-            if (from >= chunkEnd) {
-              break;
+    List<FileScanner.Segment> plan =
+        intoTargets ? plan(infos, targets, dataStart, file.size()) : null;
+    if (plan != null) {
+      // The header as parsed at open, then each tensor's bytes read into its buffer and checked
+      // there: no copy besides the read, and no read of the header again.
+      digest.update(f.headerBytes());
+      FileScanner.scan(scans.get(part), path, plan, (offset, bytes) -> digest.update(bytes));
+      for (int i = 0; i < targets.length; i++) {
+        if (targets[i] != null) {
+          targets[i].position(targets[i].position() + (int) infos.get(i).byteSize());
+        }
+      }
+    } else {
+      int[] next = {0};
+      FileScanner.scan(
+          scans.get(part),
+          path,
+          file.size(),
+          (offset, chunk) -> {
+            digest.update(chunk);
+            long chunkEnd = offset + chunk.remaining();
+            for (int i = next[0]; i < infos.size(); i++) {
+              TensorInfo t = infos.get(i);
+              long from = Math.max(offset, dataStart + t.begin());
+              long to = Math.min(chunkEnd, dataStart + t.end());
+              if (from >= chunkEnd) {
+                break;
+              }
+              if (to > from && targets[i] != null) {
+                ByteBuffer src = chunk.duplicate();
+                src.position((int) (from - offset)).limit((int) (to - offset));
+                targets[i].put(src);
+              }
+              if (dataStart + t.end() <= chunkEnd) {
+                next[0] = i + 1;
+              }
             }
-            if (to > from && targets[i] != null) {
-              ByteBuffer src = chunk.duplicate();
-              src.position((int) (from - offset)).limit((int) (to - offset));
-              targets[i].put(src);
-            }
-            if (dataStart + t.end() <= chunkEnd) {
-              next[0] = i + 1;
-            }
-          }
-        });
+          });
+    }
     List<String> crcs = digest.crcs();
     for (int i = 0; i < crcs.size(); i++) {
       if (!crcs.get(i).equals(file.crc32c().get(i))) {
@@ -235,6 +269,42 @@ public final class LoadedCheckpoint implements Closeable {
             path, start, "CRC32C mismatch in the chunk starting here (data is damaged)", null);
       }
     }
+  }
+
+  /**
+   * Segments of the file after its header, in order: each wanted tensor's bytes read into (a slice
+   * of) its buffer, everything else (padding, skipped tensors) into scratch; null when tensors
+   * overlap, which the reader then handles by copying.
+   */
+  private static List<FileScanner.Segment> plan(
+      List<TensorInfo> infos, ByteBuffer[] targets, long dataStart, long size) {
+    List<Integer> wanted = new java.util.ArrayList<>();
+    for (int i = 0; i < targets.length; i++) {
+      if (targets[i] != null && infos.get(i).byteSize() > 0) {
+        wanted.add(i);
+      }
+    }
+    wanted.sort(java.util.Comparator.comparingLong(i -> infos.get(i).begin()));
+    List<FileScanner.Segment> out = new java.util.ArrayList<>();
+    long pos = dataStart; // the header's bytes are the reader's already
+    for (int i : wanted) {
+      long start = dataStart + infos.get(i).begin();
+      long end = dataStart + infos.get(i).end();
+      if (start < pos || end > size) {
+        return null;
+      }
+      FileScanner.scratch(out, pos, start);
+      ByteBuffer t = targets[i];
+      for (long p = start; p < end; p += FileScanner.CHUNK_BYTES) {
+        int len = (int) Math.min(FileScanner.CHUNK_BYTES, end - p);
+        ByteBuffer into = t.duplicate();
+        into.position(t.position() + (int) (p - start)).limit(into.position() + len);
+        out.add(new FileScanner.Segment(p, len, into));
+      }
+      pos = end;
+    }
+    FileScanner.scratch(out, pos, size);
+    return out;
   }
 
   @Override

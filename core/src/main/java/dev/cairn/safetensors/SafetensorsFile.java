@@ -19,11 +19,20 @@ public final class SafetensorsFile implements Closeable {
   private final Path path;
   private final Storage.Input input;
   private final SafetensorsFormat.Header header;
+  private final byte[] lengthPrefix;
+  private final byte[] headerJson;
 
-  private SafetensorsFile(Path path, Storage.Input input, SafetensorsFormat.Header header) {
+  private SafetensorsFile(
+      Path path,
+      Storage.Input input,
+      SafetensorsFormat.Header header,
+      byte[] lengthPrefix,
+      byte[] headerJson) {
     this.path = path;
     this.input = input;
     this.header = header;
+    this.lengthPrefix = lengthPrefix;
+    this.headerJson = headerJson;
   }
 
   /** Opens and validates a file. */
@@ -68,7 +77,7 @@ public final class SafetensorsFile implements Closeable {
       readFully(input, json, 8);
       SafetensorsFormat.Header header =
           SafetensorsFormat.parseHeader(json.array(), size - 8 - n, name, allowUnknownDtypes);
-      return new SafetensorsFile(name, input, header);
+      return new SafetensorsFile(name, input, header, prefix.array(), json.array());
     } catch (IOException | RuntimeException e) {
       try {
         input.close();
@@ -93,6 +102,16 @@ public final class SafetensorsFile implements Closeable {
 
   public Path path() {
     return path;
+  }
+
+  /**
+   * The file's first {@code header().dataStart()} bytes, as read when it was opened: the 8-byte
+   * length and the JSON header. A reader that checksums the whole file starts from these instead of
+   * reading them again.
+   */
+  public ByteBuffer headerBytes() {
+    ByteBuffer b = ByteBuffer.allocate(lengthPrefix.length + headerJson.length);
+    return b.put(lengthPrefix).put(headerJson).flip();
   }
 
   /** Tensors in data order. */

@@ -190,6 +190,88 @@ class CheckpointStoreTest {
     }
   }
 
+  /**
+   * Both restore paths: copied out of aligned chunks (storage with O_DIRECT) and read straight into
+   * the caller's buffers (storage without), over tensors that cross chunk boundaries, one skipped,
+   * heap and direct buffers, and damage found either way.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+  void readTensorsFillsEveryWantedTensorExactlyOnEitherPath(boolean directIo) throws IOException {
+    dev.cairn.store.Storage local = dev.cairn.store.Storage.at(dir.resolve("checkpoints"));
+    dev.cairn.store.Storage storage =
+        new dev.cairn.testkit.ForwardingStorage(local) {
+          @Override
+          public Capabilities capabilities() {
+            Capabilities c = inner.capabilities();
+            return new Capabilities(
+                c.atomicRename(),
+                directIo && c.directIo(),
+                c.mmap(),
+                c.locks(),
+                c.append(),
+                c.readWhileWriting(),
+                c.freeSpaceKnown());
+          }
+
+          @Override
+          public Input openSequential(String name) throws IOException {
+            return directIo ? inner.openSequential(name) : inner.open(name); // as promised
+          }
+        };
+    int floats = 5_000_000; // 20 MB: three 8 MiB read chunks, one of them across two tensors
+    try (CheckpointStore store = CheckpointStore.builder(storage).events(e -> {}).open()) {
+      store.save(
+          Checkpoint.at(7)
+              .tensors(
+                  "model",
+                  List.of(
+                      Tensor.of("a", Fixtures.weights(1, floats), floats),
+                      Tensor.of("skipped", Fixtures.weights(2, 1000), 1000),
+                      Tensor.of("b", Fixtures.weights(3, floats / 2), floats / 2),
+                      Tensor.of("c", Fixtures.weights(4, 3), 3)))
+              .build());
+      java.util.Map<String, java.nio.ByteBuffer> into = new java.util.HashMap<>();
+      try (LoadedCheckpoint c = store.load(7, Verification.SIZES)) {
+        c.readTensors(
+            "model",
+            t -> {
+              if (t.name().equals("skipped")) {
+                return null;
+              }
+              java.nio.ByteBuffer b =
+                  t.name().equals("b")
+                      ? java.nio.ByteBuffer.allocate((int) t.byteSize() + 10).position(10)
+                      : java.nio.ByteBuffer.allocateDirect((int) t.byteSize());
+              into.put(t.name(), b);
+              return b.order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            });
+      }
+      assertThat(into.get("a").remaining()).as("positions advance to the end").isZero();
+      assertThat(floats(into.get("a").flip())).isEqualTo(Fixtures.weights(1, floats));
+      assertThat(floats(into.get("b").flip().position(10)))
+          .isEqualTo(Fixtures.weights(3, floats / 2));
+      assertThat(floats(into.get("c").flip())).isEqualTo(Fixtures.weights(4, 3));
+
+      Path model = dir.resolve("checkpoints/step-7/model.safetensors");
+      byte[] b = Files.readAllBytes(model);
+      b[b.length / 2] ^= 1; // inside tensor a, in the middle chunk
+      Files.write(model, b);
+      try (LoadedCheckpoint c = store.load(7, Verification.SIZES)) {
+        assertThatThrownBy(
+                () -> c.readTensors("model", t -> java.nio.ByteBuffer.allocate((int) t.byteSize())))
+            .isInstanceOf(CorruptCheckpointException.class)
+            .hasMessageContaining("CRC32C mismatch");
+      }
+    }
+  }
+
+  private static float[] floats(java.nio.ByteBuffer b) {
+    float[] out = new float[b.remaining() / 4];
+    b.order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+    return out;
+  }
+
   @Test
   void emptyStoreHasNothingToResume() throws IOException {
     try (CheckpointStore store = open()) {
