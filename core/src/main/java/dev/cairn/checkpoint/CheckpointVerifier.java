@@ -299,7 +299,12 @@ final class CheckpointVerifier {
           f.close();
         }
       } else {
-        try (java.io.InputStream in = FileScanner.stream(storage.open(name))) {
+        Storage.Input kept = keep == null ? null : keep.inputs.get(part.file());
+        try (java.io.InputStream in =
+            FileScanner.stream(
+                kept != null && !storage.capabilities().directIo()
+                    ? new Unclosed(kept)
+                    : storage.open(name))) {
           JsonNode tree = CheckpointJson.read(in);
           if (keep != null) {
             keep.json.put(part.name(), tree);

@@ -311,7 +311,14 @@ final class DefaultCheckpointStore implements CheckpointStore {
       return LoadedCheckpoint.open(folders, p, level);
     } catch (CorruptCheckpointException e) {
       // Only now asked whether the step is there at all (on remote storage, a round trip).
-      if (!storage.isFolder(p)) {
+      boolean there;
+      try {
+        there = storage.isFolder(p);
+      } catch (IOException | RuntimeException probe) {
+        e.addSuppressed(probe);
+        throw e;
+      }
+      if (!there) {
         java.nio.file.NoSuchFileException none =
             new java.nio.file.NoSuchFileException(
                 folders.path(p).toString(), null, "no checkpoint for step " + step);

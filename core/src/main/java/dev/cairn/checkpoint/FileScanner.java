@@ -75,11 +75,11 @@ final class FileScanner {
   }
 
   /**
-   * Reads the segments, which must follow each other from the file's start, with positional reads
-   * only, and hands each to the consumer. A file of more than one segment is read ahead: the next
-   * segment is read (on a cairn-read-ahead thread) while the consumer checks the current one, so
-   * the CRC32C and any copies cost no time beside the reads. The consumer runs on the caller's
-   * thread, one segment at a time, in order.
+   * Reads the segments, which must follow each other without gaps, with positional reads only, and
+   * hands each to the consumer. A file of more than one segment is read ahead: the next segment is
+   * read (on a cairn-read-ahead thread) while the consumer checks the current one, so the CRC32C
+   * and any copies cost no time beside the reads. The consumer runs on the caller's thread, one
+   * segment at a time, in order.
    *
    * @param file how the file is named in errors
    * @throws EOFException naming the offset when the file is shorter than the segments
@@ -122,17 +122,19 @@ final class FileScanner {
     if (s.into() != null) {
       return s.into().duplicate();
     }
-    if (scratch[k % 2] == null) {
-      scratch[k % 2] = alignedChunk();
-    }
-    // Whole aligned blocks (O_DIRECT needs them; the last read of a file just returns short).
+    // Whole aligned blocks (O_DIRECT needs them; the last read of a file just returns short),
+    // and no bigger than the largest scratch segment so far: a header or a gap between tensors
+    // read into the caller's buffers does not cost a whole chunk of direct memory.
     int blocks = (s.length() + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    if (scratch[k % 2] == null || scratch[k % 2].capacity() < blocks) {
+      scratch[k % 2] = aligned(blocks);
+    }
     return scratch[k % 2].clear().limit(blocks);
   }
 
-  private static ByteBuffer alignedChunk() {
-    ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK_BYTES + ALIGNMENT).alignedSlice(ALIGNMENT);
-    buf.limit(CHUNK_BYTES);
+  private static ByteBuffer aligned(int bytes) {
+    ByteBuffer buf = ByteBuffer.allocateDirect(bytes + ALIGNMENT).alignedSlice(ALIGNMENT);
+    buf.limit(bytes);
     return buf.slice();
   }
 
@@ -179,16 +181,24 @@ final class FileScanner {
   }
 
   /**
-   * After a failure, lets the read in flight finish before the caller closes the input under it (a
-   * read racing a close fails in the storage's own words, or logs them); not when interrupted.
+   * After a failure, lets the read in flight finish before the caller closes the input under it or
+   * reuses the buffer it fills (a caller's tensor): an interrupt does not cut the wait short (one
+   * read is at most one segment), it is kept for the caller.
    */
   private static void settle(Future<ByteBuffer> read) {
-    try {
-      read.get();
-    } catch (InterruptedException e) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        read.get();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      } catch (ExecutionException e) {
+        break; // the failure being reported already is the one that counts
+      }
+    }
+    if (interrupted) {
       Thread.currentThread().interrupt();
-    } catch (ExecutionException e) {
-      // The failure being reported already is the one that counts.
     }
   }
 

@@ -71,12 +71,13 @@ public final class LoadedCheckpoint implements Closeable {
     // The files the verification opened are the ones read: opened once (on remote storage each
     // open is a round trip), and readTensors reads these even if retention deletes them later.
     CheckpointVerifier.Opened opened = new CheckpointVerifier.Opened();
-    CheckpointVerifier.Result r = CheckpointVerifier.check(folders, folder, level, opened);
-    Manifest m = r.manifest();
     Map<String, SafetensorsFile> tensors = new LinkedHashMap<>();
     Map<String, Storage.Input> scans = new LinkedHashMap<>();
     Map<String, JsonNode> json = new LinkedHashMap<>();
+    Manifest m;
     try {
+      CheckpointVerifier.Result r = CheckpointVerifier.check(folders, folder, level, opened);
+      m = r.manifest();
       r.throwIfBad();
       for (Manifest.PartEntry p : m.parts()) {
         if (p.kind().equals(Manifest.Kind.TENSORS.wireName())) {
@@ -194,9 +195,11 @@ public final class LoadedCheckpoint implements Closeable {
    * O_DIRECT where possible) and checking each CRC32C chunk on the way. This is the fast restore
    * path: one pass at the device's speed instead of a verification pass plus page faults. When it
    * throws CorruptCheckpointException the destinations hold undefined bytes and must not be used.
+   * The bytes may be written into the buffers by a Cairn thread (the read-ahead), always before
+   * this method returns or throws: buffers confined to the calling thread do not work here.
    *
    * @param destination gives, for each tensor, a buffer with exactly {@code byteSize()} bytes
-   *     remaining, or null to skip that tensor; positions advance as data is copied
+   *     remaining, or null to skip that tensor; each position is at its limit on return
    */
   public void readTensors(
       String part, java.util.function.Function<TensorInfo, ByteBuffer> destination)
@@ -222,44 +225,46 @@ public final class LoadedCheckpoint implements Closeable {
     long dataStart = f.header().dataStart();
     FileDigest digest = new FileDigest(false);
     Path path = folder.resolve(entry.file());
-    List<FileScanner.Segment> plan =
-        intoTargets ? plan(infos, targets, dataStart, file.size()) : null;
-    if (plan != null) {
-      // The header as parsed at open, then each tensor's bytes read into its buffer and checked
-      // there: no copy besides the read, and no read of the header again.
-      digest.update(f.headerBytes());
-      FileScanner.scan(scans.get(part), path, plan, (offset, bytes) -> digest.update(bytes));
-      for (int i = 0; i < targets.length; i++) {
-        if (targets[i] != null) {
-          targets[i].position(targets[i].position() + (int) infos.get(i).byteSize());
-        }
-      }
+    boolean[] direct = new boolean[targets.length];
+    List<FileScanner.Segment> segments =
+        intoTargets ? plan(infos, targets, dataStart, file.size(), direct) : null;
+    if (segments == null) {
+      java.util.Arrays.fill(direct, false);
+      segments = FileScanner.chunks(file.size());
     } else {
-      int[] next = {0};
-      FileScanner.scan(
-          scans.get(part),
-          path,
-          file.size(),
-          (offset, chunk) -> {
-            digest.update(chunk);
-            long chunkEnd = offset + chunk.remaining();
-            for (int i = next[0]; i < infos.size(); i++) {
-              TensorInfo t = infos.get(i);
-              long from = Math.max(offset, dataStart + t.begin());
-              long to = Math.min(chunkEnd, dataStart + t.end());
-              if (from >= chunkEnd) {
-                break;
-              }
-              if (to > from && targets[i] != null) {
-                ByteBuffer src = chunk.duplicate();
-                src.position((int) (from - offset)).limit((int) (to - offset));
-                targets[i].put(src);
-              }
-              if (dataStart + t.end() <= chunkEnd) {
-                next[0] = i + 1;
-              }
+      // The header as parsed at open; the scan goes on from where it ends.
+      digest.update(f.headerBytes());
+    }
+    int[] next = {0};
+    FileScanner.scan(
+        scans.get(part),
+        path,
+        segments,
+        (offset, chunk) -> {
+          digest.update(chunk);
+          // Tensors not read into their buffers are copied out of the scratch chunks.
+          long chunkEnd = offset + chunk.remaining();
+          for (int i = next[0]; i < infos.size(); i++) {
+            TensorInfo t = infos.get(i);
+            long from = Math.max(offset, dataStart + t.begin());
+            long to = Math.min(chunkEnd, dataStart + t.end());
+            if (from >= chunkEnd) {
+              break;
             }
-          });
+            if (to > from && targets[i] != null && !direct[i]) {
+              ByteBuffer src = chunk.duplicate();
+              src.position((int) (from - offset)).limit((int) (to - offset));
+              targets[i].put(src);
+            }
+            if (dataStart + t.end() <= chunkEnd) {
+              next[0] = i + 1;
+            }
+          }
+        });
+    for (int i = 0; i < targets.length; i++) {
+      if (direct[i]) {
+        targets[i].position(targets[i].position() + (int) infos.get(i).byteSize());
+      }
     }
     List<String> crcs = digest.crcs();
     for (int i = 0; i < crcs.size(); i++) {
@@ -271,16 +276,20 @@ public final class LoadedCheckpoint implements Closeable {
     }
   }
 
+  /** Tensors at least this large are read straight into their buffers; smaller ones in runs. */
+  private static final long DIRECT_MIN_BYTES = 1 << 20;
+
   /**
-   * Segments of the file after its header, in order: each wanted tensor's bytes read into (a slice
-   * of) its buffer, everything else (padding, skipped tensors) into scratch; null when tensors
-   * overlap, which the reader then handles by copying.
+   * Segments of the file after its header, in order: each wanted tensor of at least {@link
+   * #DIRECT_MIN_BYTES} read into (a slice of) its buffer and marked in {@code direct}; everything
+   * else (small tensors, padding, skipped tensors) in scratch chunks, so that a model of many small
+   * tensors is still read in few requests. Null when tensors overlap (the reader then copies).
    */
   private static List<FileScanner.Segment> plan(
-      List<TensorInfo> infos, ByteBuffer[] targets, long dataStart, long size) {
+      List<TensorInfo> infos, ByteBuffer[] targets, long dataStart, long size, boolean[] direct) {
     List<Integer> wanted = new java.util.ArrayList<>();
     for (int i = 0; i < targets.length; i++) {
-      if (targets[i] != null && infos.get(i).byteSize() > 0) {
+      if (targets[i] != null && infos.get(i).byteSize() >= DIRECT_MIN_BYTES) {
         wanted.add(i);
       }
     }
@@ -301,6 +310,7 @@ public final class LoadedCheckpoint implements Closeable {
         into.position(t.position() + (int) (p - start)).limit(into.position() + len);
         out.add(new FileScanner.Segment(p, len, into));
       }
+      direct[i] = true;
       pos = end;
     }
     FileScanner.scratch(out, pos, size);

@@ -150,4 +150,45 @@ class FileScannerTest {
       assertThat(in.inFlight.get()).isZero();
     }
   }
+
+  @Test
+  void anInterruptedScanStillWaitsForItsReadAheadBeforeReturning() throws Exception {
+    file(4 * CHUNK);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    Thread caller = Thread.currentThread();
+    try (Storage.Input real = Storage.at(dir).openSequential("f")) {
+      // The read ahead of chunk 1 is held until the caller is parked, waiting for it.
+      Watched in = new Watched(real, Long.MAX_VALUE, release);
+      Thread releaser =
+          new Thread(
+              () -> {
+                while (caller.getState() != Thread.State.WAITING) {
+                  Thread.onSpinWait();
+                }
+                release.countDown();
+              });
+      try {
+        assertThatThrownBy(
+                () ->
+                    FileScanner.scan(
+                        in,
+                        dir.resolve("f"),
+                        4L * CHUNK,
+                        (o, chunk) -> {
+                          if (o == 0) {
+                            releaser.start();
+                            Thread.currentThread().interrupt();
+                          }
+                        }))
+            .isInstanceOf(java.io.InterruptedIOException.class);
+        assertThat(Thread.interrupted()).as("the interrupt is kept for the caller").isTrue();
+        assertThat(in.finished.get())
+            .as("chunk 1's read finished before scan returned")
+            .isEqualTo(2);
+      } finally {
+        release.countDown();
+        releaser.join();
+      }
+    }
+  }
 }
