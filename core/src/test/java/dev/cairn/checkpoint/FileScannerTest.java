@@ -126,6 +126,11 @@ class FileScannerTest {
     }
   }
 
+  private void scanFourChunks(Storage.Input in, FileScanner.ChunkConsumer consumer)
+      throws IOException {
+    FileScanner.scan(in, dir.resolve("f"), 4L * CHUNK, consumer);
+  }
+
   @Test
   void aConsumerThatFailsStopsTheScanOnlyAfterTheReadAheadFinished() throws IOException {
     file(4 * CHUNK);
@@ -135,10 +140,8 @@ class FileScannerTest {
       Watched in = new Watched(real, Long.MAX_VALUE, consumerFailed);
       assertThatThrownBy(
               () ->
-                  FileScanner.scan(
+                  scanFourChunks(
                       in,
-                      dir.resolve("f"),
-                      4L * CHUNK,
                       (o, chunk) -> {
                         consumerFailed.countDown();
                         throw new IllegalStateException("consumer gave up at " + o);
@@ -170,10 +173,8 @@ class FileScannerTest {
       try {
         assertThatThrownBy(
                 () ->
-                    FileScanner.scan(
+                    scanFourChunks(
                         in,
-                        dir.resolve("f"),
-                        4L * CHUNK,
                         (o, chunk) -> {
                           if (o == 0) {
                             releaser.start();
