@@ -289,7 +289,7 @@ final class CheckpointVerifier {
         // and one request fewer on an object store.
         SafetensorsFile f =
             SafetensorsFile.open(
-                kept != null && !storage.capabilities().directIo()
+                kept != null && FileScanner.plainReads(storage)
                     ? new Unclosed(kept)
                     : storage.open(name),
                 file);
@@ -302,7 +302,7 @@ final class CheckpointVerifier {
         Storage.Input kept = keep == null ? null : keep.inputs.get(part.file());
         try (java.io.InputStream in =
             FileScanner.stream(
-                kept != null && !storage.capabilities().directIo()
+                kept != null && FileScanner.plainReads(storage)
                     ? new Unclosed(kept)
                     : storage.open(name))) {
           JsonNode tree = CheckpointJson.read(in);

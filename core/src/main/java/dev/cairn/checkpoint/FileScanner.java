@@ -31,6 +31,15 @@ final class FileScanner {
 
   private static final int ALIGNMENT = 4096;
 
+  /**
+   * Whether every input of {@code storage} reads into any buffer, at any position: none is opened
+   * with O_DIRECT (which needs aligned memory, positions and lengths), so a sequential input may
+   * also serve the header and the JSON, and tensors may be read straight into a caller's buffers.
+   */
+  static boolean plainReads(Storage storage) {
+    return !storage.capabilities().directIo();
+  }
+
   /** Receives consecutive chunks; the buffer is only valid during the call. */
   @FunctionalInterface
   interface ChunkConsumer {

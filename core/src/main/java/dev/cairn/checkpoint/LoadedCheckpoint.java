@@ -105,7 +105,7 @@ public final class LoadedCheckpoint implements Closeable {
         tensors,
         scans,
         json,
-        !folders.storage().capabilities().directIo());
+        FileScanner.plainReads(folders.storage()));
   }
 
   private static <T> T require(T opened, Manifest.PartEntry p) {
