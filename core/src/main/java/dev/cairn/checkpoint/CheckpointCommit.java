@@ -90,6 +90,7 @@ final class CheckpointCommit {
       throw lostRace(c.step(), "is saving", null);
     }
     Manifest manifest;
+    boolean published = false;
     try {
       clearWay(target, c.step());
       try {
@@ -99,8 +100,9 @@ final class CheckpointCommit {
         throw rollback(work, c.step(), e);
       }
       publish(work, target, c.step());
+      published = true;
     } finally {
-      release(work);
+      release(work, published);
     }
     return new SavedCheckpoint(
         c.step(),
@@ -276,12 +278,19 @@ final class CheckpointCommit {
     }
   }
 
-  private void release(String work) {
+  /**
+   * Gives up this save's claim. After a publish the claim is removed without reading it first (a
+   * round trip fewer on remote storage): the step is committed, so the claim guards nothing a
+   * writer may still change. Even one taken over from this save as stale: its new holder finds a
+   * renamed work folder gone, or a marker folder committed (its manifest create fails), and without
+   * the claim its rollback leaves the committed files alone.
+   */
+  private void release(String work, boolean published) {
     if (self.exclusive()) {
       return;
     }
     try {
-      if (Claim.heldBy(storage, work, self.token())) {
+      if (published || Claim.heldBy(storage, work, self.token())) {
         Claim.release(storage, work);
       }
     } catch (IOException e) {

@@ -21,7 +21,10 @@ final class DurableWriter {
     void writeTo(WritableByteChannel out) throws IOException;
   }
 
-  /** Files expected below this size are written and digested inline, without staging buffers. */
+  /**
+   * Writes below this size are digested on the writing thread: handing them to the hashing thread
+   * would cost more than the digest.
+   */
   static final long SMALL_BYTES = 1 << 20;
 
   private final Storage storage;
@@ -69,11 +72,6 @@ final class DurableWriter {
       out = storage.create(name);
     }
     FileDigest d;
-    if (!(out instanceof Storage.DirectOutput) && expectedBytes < SMALL_BYTES) {
-      d = writeInline(out, body, sha256);
-      out.close();
-      return entry(name, d);
-    }
     try {
       TeeWriter w = newTeeWriter(out);
       boolean done = false;
@@ -113,48 +111,6 @@ final class DurableWriter {
               + (TeeWriter.StagingBuffers.COUNT * TeeWriter.StagingBuffers.BUFFER_BYTES >> 20)
               + " MiB): raise -XX:MaxDirectMemorySize",
           e);
-    }
-  }
-
-  /**
-   * A small file (JSON parts) is digested on the caller's thread as it is written: handing it to
-   * the staging threads would cost more than hashing it, and needs no staging memory.
-   */
-  private static FileDigest writeInline(Storage.Output out, Body body, boolean sha256)
-      throws IOException {
-    FileDigest d = new FileDigest(sha256);
-    try {
-      body.writeTo(
-          new WritableByteChannel() {
-            @Override
-            public int write(ByteBuffer src) throws IOException {
-              d.update(src.duplicate());
-              int n = src.remaining();
-              while (src.hasRemaining()) {
-                out.write(src);
-              }
-              return n;
-            }
-
-            @Override
-            public boolean isOpen() {
-              return out.isOpen();
-            }
-
-            @Override
-            public void close() {
-              // The writer owns the output.
-            }
-          });
-      out.sync();
-      return d;
-    } catch (IOException | RuntimeException e) {
-      try {
-        out.abort();
-      } catch (IOException | RuntimeException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
     }
   }
 

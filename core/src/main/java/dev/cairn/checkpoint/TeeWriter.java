@@ -13,11 +13,20 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Writes a file and checksums the same bytes on the way (a tee, never a read-back, which object
- * stores could not serve): bytes are copied into staging buffers, each full buffer is written to
- * the output by the I/O thread while the hashing thread digests the same buffer, so the caller
- * fills the next one meanwhile and the checksums cost no extra pass. With an O_DIRECT output the
- * buffers are aligned and the tail is padded and then truncated: the page cache is bypassed, so a
- * large save runs at the disk's own speed instead of the kernel's write-back pace.
+ * stores could not serve).
+ *
+ * <p>With an O_DIRECT output, bytes are copied into aligned staging buffers; each full buffer is
+ * written by the I/O thread while the hashing thread digests the same buffer, so the caller fills
+ * the next one meanwhile and the checksums cost no extra pass. The tail is padded and then
+ * truncated: the page cache is bypassed, so a large save runs at the disk's own speed instead of
+ * the kernel's write-back pace.
+ *
+ * <p>Any other output (HDFS, S3A, a buffered local file) takes the caller's bytes as they are: the
+ * hashing thread digests a piece while the caller's thread writes the same piece, and a write
+ * returns once both are done, so the caller may reuse its buffer. A staging copy would only add a
+ * pass over every byte: such outputs copy into their own buffers anyway (Hadoop's streams take only
+ * arrays, the kernel its page cache), and on a machine whose cores also run the storage client that
+ * copy was a tenth of a remote save.
  */
 final class TeeWriter implements WritableByteChannel {
   private final Storage.Output out;
@@ -52,11 +61,14 @@ final class TeeWriter implements WritableByteChannel {
     this.alignment = direct == null ? 1 : direct.alignment();
     this.hashing = hashing;
     this.io = io;
-    this.free = staging.acquire(alignment);
+    this.free = direct == null ? null : staging.acquire(alignment);
   }
 
   @Override
   public int write(ByteBuffer src) throws IOException {
+    if (direct == null) {
+      return writeThrough(src);
+    }
     int n = src.remaining();
     while (src.hasRemaining()) {
       if (current == null) {
@@ -75,6 +87,77 @@ final class TeeWriter implements WritableByteChannel {
     return n;
   }
 
+  /**
+   * Writes the caller's bytes to a buffered output in pieces of a staging buffer's size, each piece
+   * digested on the hashing thread while this thread writes it; small writes are digested here.
+   * Returns only when every piece is written and digested.
+   */
+  private int writeThrough(ByteBuffer src) throws IOException {
+    int n = src.remaining();
+    // Decided once per call, so the digest sees the pieces in order; below this size a hand-off to
+    // the hashing thread costs more than the digest.
+    boolean inline = n < DurableWriter.SMALL_BYTES;
+    IOException failed = null;
+    try {
+      while (src.hasRemaining()) {
+        ByteBuffer piece = src.slice();
+        piece.limit(Math.min(piece.remaining(), StagingBuffers.BUFFER_BYTES));
+        int k = piece.remaining();
+        if (inline) {
+          digest.update(piece);
+        } else {
+          digestLater(piece.asReadOnlyBuffer(), () -> {});
+        }
+        while (piece.hasRemaining()) {
+          out.write(piece);
+        }
+        src.position(src.position() + k);
+      }
+      length.addAndGet(n);
+    } catch (IOException e) {
+      failed = e;
+    } catch (RuntimeException e) {
+      failed = new IOException(e);
+    } finally {
+      try {
+        awaitHashing(); // the hashing thread may still read the caller's buffer
+      } catch (IOException e) {
+        if (failed == null) {
+          failed = e;
+        } else {
+          failed.addSuppressed(e);
+        }
+      }
+    }
+    if (failed != null) {
+      throw failed;
+    }
+    return n;
+  }
+
+  /** Digests {@code bytes} on the hashing thread (in submission order), then runs {@code after}. */
+  private void digestLater(ByteBuffer bytes, Runnable after) {
+    synchronized (hashLock) {
+      inFlight++;
+    }
+    hashing.execute(
+        () -> {
+          try {
+            if (hashFailure.get() == null) {
+              digest.update(bytes);
+            }
+          } catch (RuntimeException e) {
+            hashFailure.compareAndSet(null, e);
+          } finally {
+            after.run();
+            synchronized (hashLock) {
+              inFlight--;
+              hashLock.notifyAll();
+            }
+          }
+        });
+  }
+
   /** Writes the current buffer (its first {@code bytes}, a multiple of the alignment). */
   private void flush(int bytes) throws IOException {
     ByteBuffer full = current;
@@ -91,24 +174,9 @@ final class TeeWriter implements WritableByteChannel {
       throw new IOException("an earlier write of this file failed: " + failed.getMessage(), failed);
     }
     synchronized (hashLock) {
-      inFlight += 2;
+      inFlight++; // the write's share; digestLater counts its own
     }
-    hashing.execute(
-        () -> {
-          try {
-            if (hashFailure.get() == null) {
-              digest.update(forHash);
-            }
-          } catch (RuntimeException e) {
-            hashFailure.compareAndSet(null, e);
-          } finally {
-            release(full, users);
-            synchronized (hashLock) {
-              inFlight--;
-              hashLock.notifyAll();
-            }
-          }
-        });
+    digestLater(forHash, () -> release(full, users));
     io.execute(
         () -> {
           try {
@@ -209,8 +277,9 @@ final class TeeWriter implements WritableByteChannel {
   }
 
   /**
-   * Staging buffers, allocated at a store's first save and reused by every later one; aligned to at
-   * least a page, so the same buffers serve O_DIRECT and buffered outputs alike.
+   * Staging buffers for O_DIRECT outputs, allocated at a store's first such save and reused by
+   * every later one; aligned to at least a page. A store that never writes with O_DIRECT (HDFS,
+   * S3A) never allocates them.
    */
   static final class StagingBuffers {
     static final int BUFFER_BYTES = 16 << 20;

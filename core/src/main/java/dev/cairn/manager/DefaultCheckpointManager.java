@@ -209,6 +209,37 @@ public final class DefaultCheckpointManager implements CheckpointManager {
 
   @Override
   public synchronized long restoreLatest(Checkpointable... parts) throws IOException {
+    long next = restore(parts);
+    reserveStaging();
+    return next;
+  }
+
+  /**
+   * Measures the registered state (no copy: a snapshot that only reads sizes) and has the writer
+   * thread allocate the first staging area for it, so the first save's snapshot only copies, as
+   * every later one does. The area is as large as the state and is kept for the manager's life, as
+   * it was from the first save on before; the second area is still made on first need.
+   */
+  private void reserveStaging() {
+    Map<String, Map<String, Long>> sizes = new LinkedHashMap<>();
+    for (Checkpointable c : components) {
+      StagingArea.Sizes s = new StagingArea.Sizes();
+      try {
+        c.snapshot(s);
+      } catch (RuntimeException e) {
+        return; // the first save runs the snapshot again and reports what is wrong
+      }
+      sizes.put(c.name(), s.bytes());
+    }
+    areas[0].reserve(sizes, writer);
+  }
+
+  /** The staging area a first save copies into (tests look at its allocations). */
+  StagingArea firstArea() {
+    return areas[0];
+  }
+
+  private long restore(Checkpointable... parts) throws IOException {
     Set<String> names = new HashSet<>();
     for (Checkpointable c : components) {
       names.add(c.name());

@@ -14,7 +14,8 @@ import java.util.Map;
 /**
  * The buffers a snapshot copies into. Buffers are kept between saves and reused when the tensor
  * still fits, so a steady-state snapshot allocates nothing large: the training thread pays one
- * memory copy per tensor.
+ * memory copy per tensor. {@link #reserve} allocates them ahead of the first snapshot, on another
+ * thread, so that the first save costs the training thread no more than later ones.
  */
 final class StagingArea {
   private static final class Slot {
@@ -26,14 +27,109 @@ final class StagingArea {
   private final Map<String, Map<String, Slot>> parts = new LinkedHashMap<>();
   private final Map<String, JsonNode> json = new LinkedHashMap<>();
   private long bytes;
+  private java.util.concurrent.Future<?> reserving;
+  private int snapshotAllocations;
+
+  /**
+   * Allocates, on {@code executor}, a buffer for each tensor {@code sizes} names (part → tensor →
+   * bytes), as a {@link Sizes} pass measured them. Direct buffers are zeroed when allocated, so
+   * every page is touched there and not during the first snapshot. The next {@link #begin} waits
+   * for it; a failure (too little direct memory) only leaves the allocation to the snapshot, as
+   * without it.
+   */
+  void reserve(
+      Map<String, Map<String, Long>> sizes, java.util.concurrent.ExecutorService executor) {
+    awaitReserved(); // one reservation at a time touches the slots
+    reserving =
+        executor.submit(
+            () ->
+                sizes.forEach(
+                    (part, tensors) -> {
+                      Map<String, Slot> slots =
+                          parts.computeIfAbsent(part, p -> new LinkedHashMap<>());
+                      tensors.forEach(
+                          (name, size) -> {
+                            if (size <= Integer.MAX_VALUE && !slots.containsKey(name)) {
+                              Slot s = new Slot();
+                              s.buffer =
+                                  ByteBuffer.allocateDirect(size.intValue())
+                                      .order(ByteOrder.LITTLE_ENDIAN);
+                              slots.put(name, s);
+                            }
+                          });
+                    }));
+  }
 
   /** Starts a new snapshot; slots of tensors not written again are dropped at {@link #finish}. */
   SnapshotWriter begin(String part) {
+    awaitReserved();
     return new SnapshotWriter(part);
+  }
+
+  private void awaitReserved() {
+    java.util.concurrent.Future<?> r = reserving;
+    if (r == null) {
+      return;
+    }
+    reserving = null;
+    try {
+      r.get(); // also makes the reserved slots visible to this thread
+    } catch (java.util.concurrent.ExecutionException e) {
+      // Out of direct memory, say: the snapshot allocates what is missing and reports it.
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Measures what a component's snapshot would stage, without copying: tensor name → bytes. Used at
+   * registration to {@link #reserve} the staging buffers.
+   */
+  static final class Sizes implements Snapshot {
+    private final Map<String, Long> bytes = new LinkedHashMap<>();
+
+    Map<String, Long> bytes() {
+      return bytes;
+    }
+
+    @Override
+    public void tensor(String name, DType dtype, long[] shape, ByteBuffer data) {
+      bytes.put(name, (long) data.remaining());
+    }
+
+    @Override
+    public void tensor(String name, float[] values, long... shape) {
+      bytes.put(name, values.length * 4L);
+    }
+
+    @Override
+    public void tensor(String name, double[] values, long... shape) {
+      bytes.put(name, values.length * 8L);
+    }
+
+    @Override
+    public void tensor(String name, long[] values, long... shape) {
+      bytes.put(name, values.length * 8L);
+    }
+
+    @Override
+    public void tensor(String name, int[] values, long... shape) {
+      bytes.put(name, values.length * 4L);
+    }
+
+    @Override
+    public void json(JsonNode state) {
+      // Small state is copied at the snapshot; nothing to reserve.
+    }
   }
 
   long bytes() {
     return bytes;
+  }
+
+  /** Buffers that snapshots (not {@link #reserve}) had to allocate, so far. */
+  int snapshotAllocations() {
+    return snapshotAllocations;
   }
 
   /** The tensors of each part, as views of the staging buffers. */
@@ -84,6 +180,7 @@ final class StagingArea {
       }
       if (s.buffer == null || s.buffer.capacity() < size) {
         s.buffer = ByteBuffer.allocateDirect((int) size).order(ByteOrder.LITTLE_ENDIAN);
+        snapshotAllocations++;
       }
       s.dtype = dtype;
       s.shape = shape.clone();

@@ -44,6 +44,19 @@ class UnlockedStorageTest {
     String openTarget;
     Runnable onOpen;
 
+    String syncTarget;
+    Runnable onSync;
+
+    @Override
+    public void syncFolder(String name) throws IOException {
+      super.syncFolder(name);
+      if (name.equals(syncTarget) && onSync != null) {
+        Runnable r = onSync;
+        onSync = null;
+        r.run();
+      }
+    }
+
     @Override
     public Input open(String name) throws IOException {
       if (name.equals(openTarget) && onOpen != null) {
@@ -260,6 +273,45 @@ class UnlockedStorageTest {
       }
     } finally {
       sa.close();
+    }
+  }
+
+  /**
+   * Marker, no locks: another writer takes A's claim over as stale just after A published. A
+   * removes the claim anyway, so the taker, whose rollback deletes only a folder it holds the claim
+   * of, leaves A's committed checkpoint alone.
+   */
+  @Test
+  void aPublishedSaveRemovesItsClaimEvenWhenTakenOverSoTheTakerLeavesTheCheckpoint()
+      throws Exception {
+    Path ck = dir.resolve("ck");
+    Files.createDirectories(ck);
+    NoLocks a = new NoLocks(Storage.atWithoutAtomicRename(ck));
+    Storage b = Storage.atWithoutAtomicRename(ck);
+    boolean[] takenOver = new boolean[1];
+    a.syncTarget = CommitStrategy.ROOT; // the marker strategy's publish
+    a.onSync =
+        () -> {
+          try {
+            takenOver[0] =
+                Claim.take(
+                    b,
+                    "step-5",
+                    "taker",
+                    java.time.Instant.now().plusSeconds(3600),
+                    java.time.Duration.ZERO);
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        };
+    try (CheckpointStore sa = CheckpointStore.builder(a).events(e -> {}).open()) {
+      sa.save(Fixtures.checkpoint(5, 1000));
+      assertThat(takenOver[0]).as("the claim was taken over after the publish").isTrue();
+      assertThat(Claim.heldBy(b, "step-5", "taker")).isFalse();
+      assertThat(ck.resolve("step-5" + Claim.SUFFIX)).doesNotExist();
+      try (LoadedCheckpoint c = sa.load(5)) {
+        Fixtures.assertIntact(c, 1000);
+      }
     }
   }
 }

@@ -89,6 +89,66 @@ class CheckpointManagerTest {
   }
 
   @Test
+  void theFirstSaveCopiesIntoStagingBuffersAllocatedAtRegistration() throws IOException {
+    TensorMap model = new TensorMap("model").put("w", new float[1 << 16]).put("b", new float[8]);
+    try (DefaultCheckpointManager m =
+        manager(
+            CheckpointPolicy.builder()
+                .every(null)
+                .everySteps(3)
+                .saveOnShutdown(false, Duration.ZERO)
+                .build(),
+            dir.resolve("ck"),
+            null)) {
+      m.restoreLatest(model);
+      for (long s = 0; s < 3; s++) {
+        model.get("w")[7] = s;
+        m.onStep(s, Map.of("loss", 1.0));
+      }
+      m.saveFinal();
+      assertThat(m.firstArea().snapshotAllocations())
+          .as("buffers the first snapshot had to allocate on the training thread")
+          .isZero();
+      try (LoadedCheckpoint c = m.store().load(3)) {
+        assertThat(c.tensors("model").floats("w")[7]).isEqualTo(2f);
+      }
+    }
+  }
+
+  @Test
+  void aComponentThatCannotBeMeasuredAtRegistrationIsStillSaved() throws IOException {
+    TensorMap model = new TensorMap("model").put("w", new float[16]);
+    boolean[] ready = {false};
+    Checkpointable late =
+        new Checkpointable() {
+          @Override
+          public String name() {
+            return "late";
+          }
+
+          @Override
+          public void snapshot(Snapshot out) {
+            if (!ready[0]) {
+              throw new IllegalStateException("not initialised yet");
+            }
+            out.tensor("x", new float[] {4f}, 1);
+          }
+
+          @Override
+          public void restore(Restored in) {}
+        };
+    try (DefaultCheckpointManager m =
+        manager(sync().everySteps(1).build(), dir.resolve("ck"), null)) {
+      m.restoreLatest(model, late);
+      ready[0] = true;
+      m.onStep(0, Map.of());
+      try (LoadedCheckpoint c = m.store().load(1)) {
+        assertThat(c.tensors("late").floats("x")).containsExactly(4f);
+      }
+    }
+  }
+
+  @Test
   void aSaveInFlightNeverBlocksTheTrainingThread() {
     assertTimeoutPreemptively(Duration.ofMinutes(2), this::trainWhileASaveHangs);
   }
