@@ -98,10 +98,10 @@ public abstract class ResponseCache implements AutoCloseable {
     if (location == null || location.isBlank()) {
       throw new IllegalArgumentException("the response cache location is empty");
     }
-    if (location.matches("^[A-Za-z][A-Za-z0-9+.-]*://.*")) {
+    if (location.matches("^(jdbc:)?[A-Za-z][A-Za-z0-9+.-]*://.*")) {
       throw new IllegalArgumentException(
           "response cache "
-              + location.substring(0, location.indexOf(':'))
+              + location.substring(0, location.indexOf("://"))
               + "://… is not supported; give a file path or postgresql://user@host:port/db");
     }
     try {
