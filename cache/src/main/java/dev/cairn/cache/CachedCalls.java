@@ -56,15 +56,12 @@ public final class CachedCalls {
   private final SharedFlight flight;
 
   public CachedCalls(ResponseCache cache, RetrySettings settings, Events events) {
-    this(cache, settings, events, SharedFlight.Ticker.SYSTEM);
-  }
-
-  CachedCalls(
-      ResponseCache cache, RetrySettings settings, Events events, SharedFlight.Ticker ticker) {
     this.cache = cache;
     // Waiting for another worker is bounded by what its call may take, plus the lease after
     // which a dead worker's claim is taken over.
-    this.flight = new SharedFlight(cache, settings.deadline().plus(cache.lease()), ticker);
+    this.flight =
+        new SharedFlight(
+            cache, settings.deadline().plus(cache.lease()), SharedFlight.Ticker.SYSTEM);
     this.settings = settings;
     this.events = events == null ? Events.NONE : events;
     RetryPolicy<Answer> retry =

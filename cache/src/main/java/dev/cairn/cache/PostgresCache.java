@@ -289,14 +289,14 @@ final class PostgresCache extends ResponseCache {
     }
   }
 
-  /** Kills a connection's backend from the outside (tests of a lost connection). */
-  int backendPid() throws CacheFileException {
+  /** A value of this worker's reading session, such as pg_backend_pid() (tests). */
+  String session(String expression) throws CacheFileException {
     return reads.run(
         db -> {
           try (Statement st = db.createStatement();
-              ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+              ResultSet rs = st.executeQuery("SELECT (" + expression + ")::text")) {
             rs.next();
-            return rs.getInt(1);
+            return rs.getString(1);
           }
         });
   }

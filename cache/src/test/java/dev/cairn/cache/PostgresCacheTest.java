@@ -166,9 +166,23 @@ class PostgresCacheTest {
   void aLostConnectionIsOpenedAgain() throws Exception {
     PostgresCache a = worker(Duration.ofHours(1));
     a.put(answer("k", "v"));
-    int pid = a.backendPid();
+    String pid = a.session("pg_backend_pid()");
     TestPostgres.superuser("SELECT pg_terminate_backend(" + pid + ")");
     assertThat(a.get("k")).isPresent();
-    assertThat(a.backendPid()).isNotEqualTo(pid);
+    assertThat(a.session("pg_backend_pid()")).isNotEqualTo(pid);
+    assertThat(a.session("current_setting('synchronous_commit')")).isEqualTo("on");
+  }
+
+  @Test
+  void commitsAreSynchronousWhateverTheServersDefault() throws Exception {
+    // The test server runs with synchronous_commit=off (zonky's default, for speed).
+    try (Connection c = TestPostgres.server().getDatabase("postgres", db).getConnection();
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SHOW synchronous_commit")) {
+      rs.next();
+      assertThat(rs.getString(1)).isEqualTo("off");
+    }
+    PostgresCache a = worker(Duration.ofMinutes(1));
+    assertThat(a.session("current_setting('synchronous_commit')")).isEqualTo("on");
   }
 }
