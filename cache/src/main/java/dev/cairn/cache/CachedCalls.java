@@ -25,7 +25,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * when it was answered before (in this process or any earlier one), otherwise sent with retries
  * (Failsafe: exponential backoff with jitter, Retry-After honoured, no retry on other 4xx) behind a
  * circuit breaker, stored durably before it is returned, and counted. Two threads asking the same
- * request at once send it once (single flight); the second waits for the first's answer.
+ * request at once send it once (single flight); the second waits for the first's answer. With a
+ * cache shared by several processes (PostgreSQL), so do two workers: the first to claim the request
+ * pays, the others wait for its answer, up to the call's deadline plus the claim's lease; a claim
+ * whose worker died is taken over once its lease has run out (with a warning event).
  *
  * <pre>{@code
  * CachedCalls calls = new CachedCalls(cache, RetrySettings.defaults(), run.events());
@@ -50,9 +53,15 @@ public final class CachedCalls {
       new ConcurrentHashMap<>();
   private final FailsafeExecutor<Answer> failsafe;
   private final CircuitBreaker<Answer> breaker;
+  private final SharedFlight flight;
 
   public CachedCalls(ResponseCache cache, RetrySettings settings, Events events) {
     this.cache = cache;
+    // Waiting for another worker is bounded by what its call may take, plus the lease after
+    // which a dead worker's claim is taken over.
+    this.flight =
+        new SharedFlight(
+            cache, settings.deadline().plus(cache.lease()), SharedFlight.Ticker.SYSTEM);
     this.settings = settings;
     this.events = events == null ? Events.NONE : events;
     RetryPolicy<Answer> retry =
@@ -152,8 +161,7 @@ public final class CachedCalls {
       return await(other);
     }
     try {
-      Optional<Answer> late = lookup(key); // stored by another process or thread meanwhile
-      Answer a = late.isPresent() ? late.get() : send(key, canonical, attempt);
+      Answer a = claimAndSend(key, canonical, attempt);
       mine.complete(a);
       return a;
     } catch (IOException | RuntimeException e) {
@@ -164,24 +172,65 @@ public final class CachedCalls {
     }
   }
 
+  /** Pays for the request when this worker holds its claim; else the claimant's answer. */
+  private Answer claimAndSend(String key, String canonical, Attempt attempt) throws IOException {
+    SharedFlight.Turn turn;
+    try {
+      turn = flight.await(key);
+    } catch (CallFailedException e) {
+      stats.failedCalls.incrementAndGet();
+      events.emit(EventType.API_CALL_FAILED, -1, e.getMessage());
+      throw e;
+    }
+    if (turn.waited()) {
+      stats.claimWaits.incrementAndGet();
+    }
+    if (turn.answer() != null) {
+      return hit(turn.answer());
+    }
+    if (turn.tookOver()) {
+      stats.takeovers.incrementAndGet();
+      events.emit(
+          EventType.WARNING,
+          -1,
+          "took over a request whose worker stopped renewing its claim for "
+              + human(cache.lease())
+              + " (it died or lost the cache's database); if it had sent it, it is paid twice");
+    }
+    try {
+      return send(key, canonical, attempt);
+    } finally {
+      // Stored: the claim ended with the answer's commit, and this does nothing. Failed, stopped
+      // or not stored: the others need not wait for the lease.
+      try {
+        cache.release(key);
+      } catch (IOException e) {
+        events.emit(
+            EventType.WARNING,
+            -1,
+            "a claim could not be given up (others take it over after its lease): "
+                + e.getMessage());
+      }
+    }
+  }
+
   private Optional<Answer> lookup(String key) throws IOException {
     Optional<CachedAnswer> c = cache.get(key);
-    if (c.isEmpty()) {
-      return Optional.empty();
-    }
-    CachedAnswer s = c.get();
+    return c.isEmpty() ? Optional.empty() : Optional.of(hit(c.get()));
+  }
+
+  private Answer hit(CachedAnswer s) {
     stats.hits.incrementAndGet();
     stats.saved.add(s.cost());
-    return Optional.of(
-        new Answer(
-            ContentCodec.content(s.response()),
-            ContentCodec.raw(s.response()),
-            s.promptTokens(),
-            s.completionTokens(),
-            s.cost(),
-            0,
-            0,
-            true));
+    return new Answer(
+        ContentCodec.content(s.response()),
+        ContentCodec.raw(s.response()),
+        s.promptTokens(),
+        s.completionTokens(),
+        s.cost(),
+        0,
+        0,
+        true);
   }
 
   private Answer send(String key, String canonical, Attempt attempt) throws IOException {
@@ -215,7 +264,7 @@ public final class CachedCalls {
     }
   }
 
-  private static String human(Duration d) {
+  static String human(Duration d) {
     long s = d.toSeconds();
     if (s == 0) {
       return d.toMillis() + " ms";

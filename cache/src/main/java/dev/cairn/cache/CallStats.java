@@ -15,6 +15,8 @@ public final class CallStats {
   final AtomicLong connectionFailures = new AtomicLong();
   final AtomicLong failedCalls = new AtomicLong();
   final AtomicLong coalesced = new AtomicLong();
+  final AtomicLong claimWaits = new AtomicLong();
+  final AtomicLong takeovers = new AtomicLong();
   final AtomicLong breakerOpened = new AtomicLong();
   final AtomicLong breakerWaits = new AtomicLong();
   final AtomicLong storeFailures = new AtomicLong();
@@ -57,6 +59,16 @@ public final class CallStats {
   /** Calls that waited for the same request already in flight instead of sending it again. */
   public long coalesced() {
     return coalesced.get();
+  }
+
+  /** Calls that found the request claimed by another worker (a shared cache) and waited. */
+  public long claimWaits() {
+    return claimWaits.get();
+  }
+
+  /** Calls that took over another worker's claim after its lease ran out (it died). */
+  public long takeovers() {
+    return takeovers.get();
   }
 
   public long breakerOpened() {

@@ -1,207 +1,131 @@
 package dev.cairn.cache;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
-import java.time.Instant;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteErrorCode;
-import org.sqlite.SQLiteException;
 
 /**
- * Answers of paid API calls in an SQLite database (xerial sqlite-jdbc), keyed by the SHA-256 of the
- * canonical request. Durability: WAL journal with {@code synchronous=FULL}, so {@link #put} returns
- * only after the answer's commit is fsynced: an answer acknowledged to the caller survives a crash
- * of the process or of the machine. Several threads share one connection (SQLite runs one writer at
- * a time anyway); several processes may open the same file (WAL readers do not block the writer; a
- * busy database is waited for up to 30 s). The first answer stored for a key wins.
+ * Answers of paid API calls, keyed by the SHA-256 of the canonical request; the first answer stored
+ * for a key wins and is kept for good. Two backends behind one type:
  *
- * <p>Files are checked at open: a file that is not SQLite, an SQLite database of another program,
- * or a damaged one is refused with an {@link CacheFileException} saying what it is, and nothing is
- * written to it.
+ * <ul>
+ *   <li>{@link #open(Path)}: an SQLite file, the one-machine default. Several threads and several
+ *       processes on one machine may share it; the same request asked by two processes at once may
+ *       be paid twice (single flight is per process).
+ *   <li>{@link #open(String)} with {@code postgresql://user:pass@host:port/db}: a PostgreSQL
+ *       database shared by a fleet of workers. The same request asked by any number of workers is
+ *       paid once: the first to claim it calls, the others wait for its answer; a claim whose
+ *       worker died is taken over after its lease.
+ * </ul>
+ *
+ * <p>Durability: {@link #put} returns only after the answer's commit is durable (fsynced by SQLite;
+ * committed with {@code synchronous_commit=on} by PostgreSQL), so an answer a job acted on survives
+ * a crash of the job. Thread-safe. Problems with the file or the database (not a cache, a newer
+ * schema, unreachable, refused) are {@link CacheFileException}s whose message is one line saying
+ * what is wrong and what to do.
  */
-public final class ResponseCache implements AutoCloseable {
-  /** PRAGMA application_id of Cairn caches ("CRN1"). */
-  static final int APPLICATION_ID = 0x43524E31;
+public abstract class ResponseCache implements AutoCloseable {
+  /** How long a PostgreSQL claim lasts unless renewed, when {@link #open(String)} is not told. */
+  public static final Duration DEFAULT_LEASE = Duration.ofSeconds(60);
 
-  private static final int SCHEMA = 1;
-  private static final byte[] SQLITE_MAGIC =
-      "SQLite format 3\0".getBytes(StandardCharsets.US_ASCII);
-
-  private final Path file;
-  private final Connection db;
-  // Reads use their own connection: in WAL mode they proceed while the writer waits for fsync.
-  private final Connection reader;
-  private final PreparedStatement select;
-  private final PreparedStatement insert;
-
-  private ResponseCache(Path file, Connection db, Connection reader) throws SQLException {
-    this.file = file;
-    this.db = db;
-    this.reader = reader;
-    this.select =
-        reader.prepareStatement(
-            "SELECT request, response, prompt_tokens, completion_tokens, cost, latency_ms,"
-                + " attempts, created_at FROM responses WHERE key = ?");
-    this.insert =
-        db.prepareStatement(
-            "INSERT OR IGNORE INTO responses (key, request, response, prompt_tokens,"
-                + " completion_tokens, cost, latency_ms, attempts, created_at)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  /** What {@link #claim} found. */
+  enum Claim {
+    /** This worker holds a new claim: it pays. */
+    CLAIMED,
+    /** This worker holds a claim whose previous holder's lease had ended: it pays. */
+    TAKEN_OVER,
+    /** Another worker holds a live claim: wait for its answer. */
+    HELD_ELSEWHERE
   }
 
-  /** Opens (creating when absent) the cache file. */
+  private final Object queueLock = new Object();
+  private List<Pending> queue = new ArrayList<>();
+  private boolean committing;
+
+  ResponseCache() {}
+
+  /** Opens (creating when absent) an SQLite cache file. */
   public static ResponseCache open(Path file) throws IOException {
-    Path dir = file.toAbsolutePath().getParent();
-    if (dir != null) {
-      Files.createDirectories(dir);
-    }
-    checkHeader(file);
-    // WAL and FULL sync are set after the checks: switching a foreign file to WAL would change it.
-    SQLiteConfig config = new SQLiteConfig();
-    config.setBusyTimeout(30_000);
-    Connection db = null;
-    Connection reader = null;
-    String url = "jdbc:sqlite:" + file.toAbsolutePath();
-    try {
-      db = DriverManager.getConnection(url, config.toProperties());
-      prepare(file, db);
-      reader = DriverManager.getConnection(url, config.toProperties());
-      return new ResponseCache(file, db, reader);
-    } catch (SQLException e) {
-      closeQuietly(reader);
-      closeQuietly(db);
-      throw translate(file, e);
-    } catch (CacheFileException e) {
-      closeQuietly(db);
-      throw e;
-    }
-  }
-
-  private static void checkHeader(Path file) throws IOException {
-    if (!Files.isRegularFile(file) || Files.size(file) == 0) {
-      return;
-    }
-    byte[] head = new byte[SQLITE_MAGIC.length];
-    int n;
-    try (InputStream in = Files.newInputStream(file)) {
-      n = in.readNBytes(head, 0, head.length);
-    }
-    if (n < head.length || !java.util.Arrays.equals(head, SQLITE_MAGIC)) {
-      throw new CacheFileException(
-          file
-              + " is not a response cache (not an SQLite database); move it away or give another"
-              + " cache path",
-          null);
-    }
-  }
-
-  private static void prepare(Path file, Connection db) throws SQLException, CacheFileException {
-    try (Statement st = db.createStatement()) {
-      String check = single(st, "PRAGMA quick_check");
-      if (!"ok".equals(check)) {
-        throw new CacheFileException(
-            file + " is damaged (SQLite quick_check: " + check + "); move it away", null);
-      }
-      int app = Integer.parseInt(single(st, "PRAGMA application_id"));
-      List<String> tables = new ArrayList<>();
-      try (ResultSet rs = st.executeQuery("SELECT name FROM sqlite_master WHERE type='table'")) {
-        while (rs.next()) {
-          tables.add(rs.getString(1));
-        }
-      }
-      if (app != APPLICATION_ID && !tables.isEmpty()) {
-        throw new CacheFileException(
-            file
-                + " is an SQLite database of another program (tables: "
-                + String.join(", ", tables)
-                + "), not a response cache; give another cache path",
-            null);
-      }
-      single(st, "PRAGMA journal_mode = WAL");
-      st.executeUpdate("PRAGMA synchronous = FULL");
-      if (app == APPLICATION_ID) {
-        int version = Integer.parseInt(single(st, "PRAGMA user_version"));
-        if (version > SCHEMA) {
-          throw new CacheFileException(
-              file + " was written by a newer Cairn (schema " + version + "); upgrade Cairn", null);
-        }
-        return;
-      }
-      st.executeUpdate(
-          "CREATE TABLE IF NOT EXISTS responses ("
-              + " key TEXT PRIMARY KEY,"
-              + " request TEXT NOT NULL,"
-              + " response TEXT NOT NULL,"
-              + " prompt_tokens INTEGER NOT NULL,"
-              + " completion_tokens INTEGER NOT NULL,"
-              + " cost REAL NOT NULL,"
-              + " latency_ms INTEGER NOT NULL,"
-              + " attempts INTEGER NOT NULL,"
-              + " created_at TEXT NOT NULL)");
-      st.executeUpdate("PRAGMA application_id = " + APPLICATION_ID);
-      st.executeUpdate("PRAGMA user_version = " + SCHEMA);
-    }
-  }
-
-  private static String single(Statement st, String sql) throws SQLException {
-    try (ResultSet rs = st.executeQuery(sql)) {
-      return rs.next() ? rs.getString(1) : "";
-    }
-  }
-
-  public Path file() {
-    return file;
-  }
-
-  /** The stored answer for a key. */
-  public Optional<CachedAnswer> get(String key) throws IOException {
-    synchronized (select) {
-      return read(key);
-    }
-  }
-
-  private Optional<CachedAnswer> read(String key) throws IOException {
-    try {
-      select.setString(1, key);
-      try (ResultSet rs = select.executeQuery()) {
-        if (!rs.next()) {
-          return Optional.empty();
-        }
-        return Optional.of(
-            new CachedAnswer(
-                key,
-                rs.getString(1),
-                rs.getString(2),
-                rs.getLong(3),
-                rs.getLong(4),
-                rs.getDouble(5),
-                rs.getLong(6),
-                rs.getInt(7),
-                Instant.parse(rs.getString(8))));
-      }
-    } catch (SQLException e) {
-      throw translate(file, e);
-    }
+    return SqliteCache.openFile(file);
   }
 
   /**
-   * Stores an answer durably (fsynced before returning).
+   * Opens the cache at {@code location}: a PostgreSQL URI ({@code
+   * postgresql://user:pass@host:port/db}, {@code postgres://…} or {@code jdbc:postgresql://…}; a
+   * password not in the URI comes from PGPASSWORD or ~/.pgpass), otherwise the path of an SQLite
+   * file. Claims last {@link #DEFAULT_LEASE}.
    *
-   * <p>Group commit: answers stored by several threads at once go into one transaction and one
-   * fsync, and each caller returns when the transaction holding its answer is durable. One thread
-   * storing alone pays one fsync per answer.
+   * @throws IllegalArgumentException the URI is malformed (the message says how to write it)
+   * @throws CacheFileException the database cannot be used (unreachable, refused, not a cache)
+   */
+  public static ResponseCache open(String location) throws IOException {
+    return open(location, DEFAULT_LEASE);
+  }
+
+  /**
+   * As {@link #open(String)}, with claims of {@code lease}: a worker that holds a claim renews it
+   * every third of the lease while its call is in flight; when the worker dies, another takes the
+   * request over once the lease has run out. Ignored for SQLite files.
+   */
+  public static ResponseCache open(String location, Duration lease) throws IOException {
+    if (lease == null || lease.isNegative() || lease.isZero()) {
+      throw new IllegalArgumentException("the lease of a claim must be positive, was " + lease);
+    }
+    if (PostgresLocation.isPostgres(location)) {
+      return PostgresCache.connect(PostgresLocation.parse(location), lease);
+    }
+    return open(checkedPath(location));
+  }
+
+  /**
+   * Checks, without opening anything, that {@code location} names a cache {@link #open(String)}
+   * accepts.
+   *
+   * @throws IllegalArgumentException it does not; the message says how to write one
+   */
+  public static void validate(String location) {
+    if (PostgresLocation.isPostgres(location)) {
+      PostgresLocation.parse(location);
+    } else {
+      checkedPath(location);
+    }
+  }
+
+  private static Path checkedPath(String location) {
+    if (location == null || location.isBlank()) {
+      throw new IllegalArgumentException("the response cache location is empty");
+    }
+    if (location.matches("^(jdbc:)?[A-Za-z][A-Za-z0-9+.-]*://.*")) {
+      throw new IllegalArgumentException(
+          "response cache "
+              + location.substring(0, location.indexOf("://"))
+              + "://… is not supported; give a file path or postgresql://user@host:port/db");
+    }
+    try {
+      return Path.of(location);
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new IllegalArgumentException(
+          "response cache " + location + " is not a file path: " + e.getReason());
+    }
+  }
+
+  /** Where the cache is, for messages: a file path, or a URI without its password. */
+  public abstract String location();
+
+  /** The stored answer for a key. */
+  public abstract Optional<CachedAnswer> get(String key) throws IOException;
+
+  /** Stored answers. */
+  public abstract long size() throws IOException;
+
+  /**
+   * Stores an answer durably (see the class description) before returning.
+   *
+   * <p>Group commit: answers stored by several threads at once go into one transaction, and each
+   * caller returns when the transaction holding its answer is durable.
    *
    * @return false when the key already had an answer (which is kept)
    */
@@ -215,7 +139,7 @@ public final class ResponseCache implements AutoCloseable {
           queueLock.wait();
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          throw new IOException("interrupted while storing an answer", e);
+          throw new java.io.InterruptedIOException("interrupted while storing an answer");
         }
       }
       if (mine.done) {
@@ -226,7 +150,16 @@ public final class ResponseCache implements AutoCloseable {
       queue = new ArrayList<>();
     }
     try {
-      write(batch);
+      List<CachedAnswer> answers = new ArrayList<>(batch.size());
+      batch.forEach(p -> answers.add(p.answer));
+      try {
+        boolean[] stored = write(answers);
+        for (int i = 0; i < batch.size(); i++) {
+          batch.get(i).stored = stored[i];
+        }
+      } catch (CacheFileException e) {
+        batch.forEach(p -> p.error = e);
+      }
     } finally {
       synchronized (queueLock) {
         committing = false;
@@ -239,16 +172,32 @@ public final class ResponseCache implements AutoCloseable {
     return mine.result();
   }
 
-  private final Object queueLock = new Object();
-  private List<Pending> queue = new ArrayList<>();
-  private boolean committing;
+  /**
+   * Stores the answers in one durable transaction (and, where claims exist, ends their claims in
+   * it); one thread at a time.
+   *
+   * @return for each answer, whether it was stored (false: its key already had one)
+   */
+  abstract boolean[] write(List<CachedAnswer> answers) throws CacheFileException;
+
+  /**
+   * Tries to become the worker that pays for {@code key}. A worker holding a claim keeps it alive
+   * until {@link #put} stores the key's answer or {@link #release} gives it up.
+   */
+  abstract Claim claim(String key) throws IOException;
+
+  /** Gives up this worker's claim on {@code key}, if it holds one (its call failed or stopped). */
+  abstract void release(String key) throws IOException;
+
+  /** How long a claim outlives its worker; zero when claims are not shared between processes. */
+  abstract Duration lease();
 
   /** An answer waiting for its transaction. */
   private static final class Pending {
     final CachedAnswer answer;
     volatile boolean done;
     volatile boolean stored;
-    volatile IOException error;
+    volatile CacheFileException error;
 
     Pending(CachedAnswer answer) {
       this.answer = answer;
@@ -262,106 +211,6 @@ public final class ResponseCache implements AutoCloseable {
     }
   }
 
-  private synchronized void write(List<Pending> batch) {
-    // Explicit BEGIN/COMMIT statements (not the driver's auto-commit switch), so that an error
-    // at commit, such as a full disk, is reported as itself.
-    try (Statement st = db.createStatement()) {
-      st.execute("BEGIN IMMEDIATE");
-      try {
-        for (Pending p : batch) {
-          CachedAnswer a = p.answer;
-          insert.setString(1, a.key());
-          insert.setString(2, a.request());
-          insert.setString(3, a.response());
-          insert.setLong(4, a.promptTokens());
-          insert.setLong(5, a.completionTokens());
-          insert.setDouble(6, a.cost());
-          insert.setLong(7, a.latencyMillis());
-          insert.setInt(8, a.attempts());
-          insert.setString(9, a.createdAt().toString());
-          p.stored = insert.executeUpdate() == 1;
-        }
-        st.execute("COMMIT");
-      } catch (SQLException e) {
-        try {
-          st.execute("ROLLBACK");
-        } catch (SQLException ignored) {
-          // SQLite may have rolled back already (it does on a full disk)
-        }
-        throw e;
-      }
-    } catch (SQLException e) {
-      CacheFileException error = translate(file, e);
-      for (Pending p : batch) {
-        p.stored = false;
-        p.error = error;
-      }
-    }
-  }
-
-  /** Stored answers. */
-  public long size() throws IOException {
-    synchronized (select) {
-      return count();
-    }
-  }
-
-  private long count() throws IOException {
-    try (Statement st = reader.createStatement()) {
-      return Long.parseLong(single(st, "SELECT count(*) FROM responses"));
-    } catch (SQLException e) {
-      throw translate(file, e);
-    }
-  }
-
-  /** Limits the database to {@code pages} pages (tests simulate a full disk with it). */
-  synchronized void maxPages(long pages) throws SQLException {
-    try (Statement st = db.createStatement()) {
-      st.execute("PRAGMA max_page_count = " + pages);
-    }
-  }
-
-  static CacheFileException translate(Path file, SQLException e) {
-    SQLiteErrorCode code = e instanceof SQLiteException s ? s.getResultCode() : null;
-    String base = code == null ? "" : code.name();
-    String what;
-    if (base.startsWith("SQLITE_FULL")) {
-      what = "is full (the disk, or the database's size limit); free space or give another path";
-    } else if (base.startsWith("SQLITE_CORRUPT")) {
-      what = "is damaged; move it away";
-    } else if (base.startsWith("SQLITE_NOTADB")) {
-      what = "is not an SQLite database; move it away or give another cache path";
-    } else if (base.startsWith("SQLITE_BUSY") || base.startsWith("SQLITE_LOCKED")) {
-      what = "stayed locked by another process for 30 s";
-    } else if (base.startsWith("SQLITE_READONLY") || base.startsWith("SQLITE_CANTOPEN")) {
-      what = "cannot be opened for writing (permissions?)";
-    } else {
-      what = "failed: " + e.getMessage();
-    }
-    return new CacheFileException("response cache " + file + " " + what, e);
-  }
-
-  private static void closeQuietly(Connection c) {
-    if (c != null) {
-      try {
-        c.close();
-      } catch (SQLException ignored) {
-        // already failing; the first error is the one to report
-      }
-    }
-  }
-
   @Override
-  public synchronized void close() throws IOException {
-    try {
-      synchronized (select) {
-        select.close();
-        reader.close();
-      }
-      insert.close();
-      db.close();
-    } catch (SQLException e) {
-      throw translate(file, e);
-    }
-  }
+  public abstract void close() throws IOException;
 }

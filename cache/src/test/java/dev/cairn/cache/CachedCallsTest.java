@@ -255,7 +255,7 @@ class CachedCallsTest {
   void aFullCacheStillReturnsThePaidAnswerWithAWarning() throws Exception {
     OpenAiChat chat = client(fast());
     api.answer = p -> "x".repeat(2000);
-    cache.maxPages(8);
+    ((SqliteCache) cache).maxPages(8);
     int stored = 0;
     Answer last = null;
     for (int i = 0; i < 50 && callsOf(chat).stats().storeFailures() == 0; i++) {

@@ -205,10 +205,12 @@ final class DemoCommand implements Callable<Integer> {
 
   @Option(
       names = "--cache",
-      paramLabel = "FILE",
+      paramLabel = "FILE|URI",
       description =
-          "response cache file (default RUN_DIR/cache/responses.db); share one across runs")
-  Path cache;
+          "response cache file (default RUN_DIR/cache/responses.db), shared by the runs that name"
+              + " it; or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB, one cache for a fleet of"
+              + " jobs that pays each prompt once (password also from PGPASSWORD or ~/.pgpass)")
+  String cache;
 
   @Option(
       names = "--notify",
@@ -369,6 +371,9 @@ final class DemoCommand implements Callable<Integer> {
     if (url.getScheme() == null || !url.getScheme().matches("https?") || url.getHost() == null) {
       throw new IllegalArgumentException(
           "--teacher must be an http(s) URL like http://127.0.0.1:8000/v1, was " + teacher);
+    }
+    if (cache != null) {
+      dev.cairn.cache.ResponseCache.validate(cache); // a bad URI is refused before anything starts
     }
     dev.cairn.cache.Price price = dev.cairn.cache.Price.FREE;
     if (teacherPrice != null) {

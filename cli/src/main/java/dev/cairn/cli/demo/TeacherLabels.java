@@ -23,12 +23,15 @@ import java.util.concurrent.Future;
  * Labels the demo's training examples with a teacher model behind an OpenAI-compatible
  * chat-completions endpoint: one short prompt per example describing it, the answer is the class
  * index as text. Every answer goes through the response cache (the run's cache/responses.db unless
- * another file is given), so a rerun after a crash pays only for the answers it never received.
+ * another file, or a PostgreSQL database shared by several jobs, is given), so a rerun after a
+ * crash pays only for the answers it never received.
  */
 public final class TeacherLabels {
   /**
    * Where and how to ask.
    *
+   * @param cache a cache file or a postgresql:// URI ({@link ResponseCache#open(String)}); null for
+   *     the run's own file
    * @param retry retries, circuit breaker and the deadline of one answer (--teacher-deadline)
    */
   public record Teacher(
@@ -36,7 +39,7 @@ public final class TeacherLabels {
       String model,
       String apiKey,
       Price price,
-      Path cache,
+      String cache,
       int threads,
       RetrySettings retry) {
     public Teacher {
@@ -64,8 +67,9 @@ public final class TeacherLabels {
   /** Replaces the training labels with the teacher's; logs the calls' counts and cost. */
   static void label(SyntheticData data, Teacher t, Run run, long step, java.io.PrintWriter out)
       throws IOException {
-    Path file = t.cache() != null ? t.cache() : run.dir().resolve("cache").resolve("responses.db");
-    try (ResponseCache cache = ResponseCache.open(file)) {
+    Path file = run.dir().resolve("cache").resolve("responses.db");
+    try (ResponseCache cache =
+        t.cache() != null ? ResponseCache.open(t.cache()) : ResponseCache.open(file)) {
       CachedCalls calls = new CachedCalls(cache, t.retry(), run.events());
       OpenAiChat chat =
           new OpenAiChat(t.url(), t.apiKey(), t.model(), t.price(), calls, t.retry().timeout());
@@ -110,7 +114,7 @@ public final class TeacherLabels {
               s.cost(),
               s.saved(),
               s.retries(),
-              file);
+              cache.location());
       run.events().emit(EventType.API_SUMMARY, step, summary);
       out.println(summary);
       out.flush();

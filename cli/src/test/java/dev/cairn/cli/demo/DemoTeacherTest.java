@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.cairn.cache.Price;
 import dev.cairn.cache.RetrySettings;
 import dev.cairn.cli.Main;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -257,6 +258,72 @@ class DemoTeacherTest {
     assertThat(ends).singleElement().asString().contains("\"failed\"");
     assertThat(Files.readString(dir.resolve("down/training.log")))
         .doesNotContain("ClosedChannelException");
+  }
+
+  @Test
+  void runsSharingOnePostgresCachePayForEachLabelOnce() throws Exception {
+    try (EmbeddedPostgres pg = EmbeddedPostgres.builder().start()) {
+      String uri = "postgresql://postgres@127.0.0.1:" + pg.getPort() + "/postgres";
+      StringWriter err = new StringWriter();
+      StringWriter out1 = new StringWriter();
+      assertThat(
+              Main.run(
+                  demo("p1", "--cache", uri), new PrintWriter(out1, true), new PrintWriter(err)))
+          .as(err.toString())
+          .isZero();
+      assertThat(out1.toString()).contains("0 from the cache, 1024 paid").contains("cache " + uri);
+      StringWriter out2 = new StringWriter();
+      assertThat(
+              Main.run(
+                  demo("p2", "--cache", uri), new PrintWriter(out2, true), new PrintWriter(err)))
+          .as(err.toString())
+          .isZero();
+      assertThat(out2.toString()).contains("1024 from the cache, 0 paid");
+      assertThat(requests.get()).isEqualTo(1024);
+      assertThat(Files.exists(dir.resolve("p1/cache/responses.db"))).isFalse();
+    }
+  }
+
+  @Test
+  void aBadCacheUriIsOneLineBeforeTheRunStarts() {
+    StringWriter err = new StringWriter();
+    int code =
+        Main.run(
+            demo("baduri", "--cache", "postgresql://cairn:hunter2@db.example"),
+            new PrintWriter(new StringWriter(), true),
+            new PrintWriter(err, true));
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString().lines().toList())
+        .containsExactly(
+            "cairn demo: response cache postgresql://cairn:***@db.example is not a PostgreSQL"
+                + " URI: name one database after the server, like"
+                + " postgresql://user:password@host:5432/database");
+    assertThat(Files.exists(dir.resolve("baduri"))).isFalse();
+  }
+
+  @Test
+  void anUnreachableCacheDatabaseIsOneLine() throws Exception {
+    int free;
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      free = s.getLocalPort();
+    }
+    StringWriter err = new StringWriter();
+    int code =
+        Main.run(
+            demo("nodb", "--cache", "postgresql://cairn:hunter2@127.0.0.1:" + free + "/cache"),
+            new PrintWriter(new StringWriter(), true),
+            new PrintWriter(err, true));
+    assertThat(code).isEqualTo(1);
+    assertThat(err.toString().lines().toList())
+        .containsExactly(
+            "cairn demo: response cache postgresql://cairn@127.0.0.1:"
+                + free
+                + "/cache: cannot reach PostgreSQL at 127.0.0.1:"
+                + free
+                + " (connection refused); check the host and port, and that the server is"
+                + " running");
+    assertThat(requests.get()).isZero();
   }
 
   @Test
