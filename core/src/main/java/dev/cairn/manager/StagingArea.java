@@ -66,7 +66,8 @@ final class StagingArea {
     return new SnapshotWriter(part);
   }
 
-  private void awaitReserved() {
+  /** Waits for a {@link #reserve} in progress; the thread that snapshots calls it. */
+  void awaitReserved() {
     java.util.concurrent.Future<?> r = reserving;
     if (r == null) {
       return;
