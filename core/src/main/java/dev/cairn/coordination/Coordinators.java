@@ -40,6 +40,9 @@ public final class Coordinators {
   public static final String CAIRN_COORD_BIND = "CAIRN_COORD_BIND";
   public static final String CAIRN_COORD_TOKEN = "CAIRN_COORD_TOKEN";
 
+  /** The most ranks one group may have (rank 0 keeps a connection and a thread per rank). */
+  public static final int MAX_WORLD_SIZE = 4096;
+
   /** How long a rank waits for rank 0 to listen and admit it, unless told otherwise: 5 minutes. */
   public static final Duration DEFAULT_JOIN_TIMEOUT = Duration.ofMinutes(5);
 

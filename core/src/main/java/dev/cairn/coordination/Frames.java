@@ -26,7 +26,7 @@ final class Frames {
 
   /** The largest answer: a gather's payloads in base64, plus a header per rank. */
   static final int MAX_ANSWER =
-      (int) (Coordinator.MAX_GATHERED_BYTES / 3 * 4 + 16L * RankEnvironment.MAX_WORLD + 8192);
+      (int) (Coordinator.MAX_GATHERED_BYTES / 3 * 4 + 16L * Coordinators.MAX_WORLD_SIZE + 8192);
 
   private Frames() {}
 

@@ -24,18 +24,16 @@ record RankEnvironment(
     String bindHost,
     String token) {
 
-  /** The most ranks one rendezvous serves (it keeps one connection and thread per rank). */
-  static final int MAX_WORLD = 4096;
-
   static RankEnvironment parse(Map<String, String> env) {
     String[] family = family(env);
     int attempt = attempt(env);
     if (family == null) {
       return new RankEnvironment(0, 1, 0, attempt, null, 0, null, null);
     }
-    int world = number(env, family[1], 1, MAX_WORLD);
+    int world = number(env, family[1], 1, Coordinators.MAX_WORLD_SIZE);
     int rank = number(env, family[0], 0, world - 1);
-    int localRank = env.get(family[2]) == null ? 0 : number(env, family[2], 0, MAX_WORLD);
+    int localRank =
+        env.get(family[2]) == null ? 0 : number(env, family[2], 0, Coordinators.MAX_WORLD_SIZE);
     if (world == 1) {
       return new RankEnvironment(rank, 1, localRank, attempt, null, 0, null, null);
     }
