@@ -3,16 +3,20 @@ package dev.cairn.coordination;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * What every implementation shares: who this rank is, the numbering of calls, the checks on
- * arguments, and the rule that a failed call breaks the coordinator for good.
+ * arguments, and the rule that a failed call breaks the coordinator for good. Calls hold their own
+ * lock, not the object's, so that {@link #close()} from another thread (a shutdown hook, say) ends
+ * a call in progress instead of waiting for it.
  */
 abstract class GroupCoordinator implements Coordinator {
   private final RankEnvironment env;
-  private long seq;
-  private CoordinationException broken;
-  private boolean closed;
+  private final Object calls = new Object(); // one call at a time; close() does not wait for it
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private long seq; // guarded by calls
+  private CoordinationException broken; // guarded by calls
 
   GroupCoordinator(RankEnvironment env) {
     this.env = env;
@@ -21,8 +25,15 @@ abstract class GroupCoordinator implements Coordinator {
   /** Takes part in one round; returns what the round gives every rank. */
   abstract List<byte[]> exchange(Call call) throws IOException;
 
-  /** Releases what the implementation holds; called once. */
+  /**
+   * Releases what the implementation holds; called once, perhaps while another thread is in {@link
+   * #exchange}, which must then end promptly.
+   */
   abstract void release();
+
+  boolean isClosed() {
+    return closed.get();
+  }
 
   @Override
   public int rank() {
@@ -49,54 +60,50 @@ abstract class GroupCoordinator implements Coordinator {
   }
 
   @Override
-  public synchronized void barrier(String name, Duration timeout) throws IOException {
+  public void barrier(String name, Duration timeout) throws IOException {
     run(Op.BARRIER, name, null, timeout);
   }
 
   @Override
-  public synchronized List<byte[]> allGather(String name, byte[] payload, Duration timeout)
-      throws IOException {
+  public List<byte[]> allGather(String name, byte[] payload, Duration timeout) throws IOException {
     return run(Op.ALL_GATHER, name, payload, timeout);
   }
 
   @Override
-  public synchronized byte[] broadcast(String name, byte[] payload, Duration timeout)
-      throws IOException {
+  public byte[] broadcast(String name, byte[] payload, Duration timeout) throws IOException {
     return run(Op.BROADCAST, name, payload, timeout).get(0);
   }
 
   private List<byte[]> run(Op op, String name, byte[] payload, Duration timeout)
       throws IOException {
-    Call call = Call.of(seq, op, name, payload, timeout, rank());
-    if (closed) {
-      throw new IllegalStateException(call.describe() + ": the coordinator is closed");
-    }
-    if (broken != null) {
-      throw new CoordinationException(
-          call.describe() + " cannot run: the group failed earlier: " + broken.getMessage(),
-          broken.missingRanks(),
-          broken);
-    }
-    seq++;
-    try {
-      return exchange(call);
-    } catch (CoordinationException e) {
-      broken = e;
-      throw e;
-    } catch (IOException e) {
-      broken = new CoordinationException(call.describe() + ": " + e.getMessage(), List.of(), e);
-      throw e;
+    Call call = Call.of(0, op, name, payload, timeout, rank());
+    synchronized (calls) {
+      if (closed.get()) {
+        throw new IllegalStateException(call.describe() + ": the coordinator is closed");
+      }
+      if (broken != null) {
+        throw new CoordinationException(
+            call.describe() + " cannot run: the group failed earlier: " + broken.getMessage(),
+            broken.missingRanks(),
+            broken);
+      }
+      Call numbered = new Call(seq++, op, call.name(), call.payload(), timeout);
+      try {
+        return exchange(numbered);
+      } catch (CoordinationException e) {
+        broken = e;
+        throw e;
+      } catch (IOException e) {
+        broken = new CoordinationException(call.describe() + ": " + e.getMessage(), List.of(), e);
+        throw e;
+      }
     }
   }
 
   @Override
   public final void close() {
-    synchronized (this) {
-      if (closed) {
-        return;
-      }
-      closed = true;
+    if (closed.compareAndSet(false, true)) {
+      release();
     }
-    release();
   }
 }

@@ -53,6 +53,8 @@ final class HostCoordinator extends GroupCoordinator {
           call.describe() + ": the rendezvous did not answer in time", List.of(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      // Rank 0 will not take part any more: let the others fail now rather than at their timeout.
+      rendezvous.abandon("rank 0 was interrupted during " + call.describe());
       throw new InterruptedIOException(call.describe() + " was interrupted");
     }
   }

@@ -137,7 +137,9 @@ final class PeerCoordinator extends GroupCoordinator {
               .put("name", call.name())
               .put("timeout_ms", Math.max(1, call.timeout().toMillis()))
               .put("payload", call.payload());
-      Frames.write(out, m);
+      synchronized (out) {
+        Frames.write(out, m);
+      }
       socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, within));
       return answer(call, Frames.read(in, Frames.MAX_ANSWER));
     } catch (SocketTimeoutException e) {
@@ -148,6 +150,10 @@ final class PeerCoordinator extends GroupCoordinator {
     } catch (CoordinationException e) {
       throw e;
     } catch (IOException e) {
+      if (isClosed()) {
+        throw new CoordinationException(
+            call.describe() + ": this rank's coordinator was closed during the call", List.of(), e);
+      }
       throw new CoordinationException(
           call.describe() + ": lost connection to " + where + ": " + e.getMessage(), List.of(0), e);
     }
@@ -183,7 +189,9 @@ final class PeerCoordinator extends GroupCoordinator {
   @Override
   void release() {
     try {
-      Frames.write(out, Frames.object("bye"));
+      synchronized (out) {
+        Frames.write(out, Frames.object("bye"));
+      }
     } catch (IOException e) {
       // rank 0 is gone already; nothing to tell
     } finally {

@@ -299,6 +299,15 @@ final class Rendezvous implements AutoCloseable {
         first.missingRanks());
   }
 
+  /** Breaks the group: what waits, and every later call, fails with this message. */
+  void abandon(String message) {
+    List<Runnable> actions = new ArrayList<>();
+    synchronized (lock) {
+      failLocked(new CoordinationException(message, List.of(0)), actions);
+    }
+    actions.forEach(Runnable::run);
+  }
+
   /** Test hook: waits until {@code rank} has made call number {@code seq}. */
   void awaitArrival(int rank, long seq) throws InterruptedException {
     synchronized (lock) {

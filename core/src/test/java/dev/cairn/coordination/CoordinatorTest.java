@@ -265,6 +265,46 @@ class CoordinatorTest {
   }
 
   @Test
+  void closingFromAnotherThreadEndsACallInProgress() throws Exception {
+    List<Coordinator> g = group(2);
+    Coordinator one = g.get(1);
+    Future<Void> call =
+        threads.submit(
+            () -> {
+              one.barrier("stuck", LONG);
+              return null;
+            });
+    ((HostCoordinator) g.get(0)).rendezvous().awaitArrival(1, 0);
+    one.close(); // a shutdown hook, say: must not wait 10 minutes for the barrier
+    assertThat(failure(call))
+        .hasMessage("barrier 'stuck': this rank's coordinator was closed during the call");
+  }
+
+  @Test
+  void anInterruptedRankZeroLetsTheOthersFailAtOnce() throws Exception {
+    List<Coordinator> g = group(2);
+    HostCoordinator h = (HostCoordinator) g.get(0);
+    List<Throwable> seen = new ArrayList<>();
+    Thread zero =
+        new Thread(
+            () -> {
+              try {
+                h.barrier("save-3", LONG);
+              } catch (IOException e) {
+                seen.add(e);
+              }
+            });
+    zero.start();
+    h.rendezvous().awaitArrival(0, 0);
+    zero.interrupt();
+    zero.join(); // rank 0 has given up on the call
+    assertThat(seen).singleElement().isInstanceOf(java.io.InterruptedIOException.class);
+    assertThatThrownBy(() -> g.get(1).barrier("save-3", LONG))
+        .isInstanceOf(CoordinationException.class)
+        .hasMessageContaining("rank 0 was interrupted during barrier 'save-3'");
+  }
+
+  @Test
   void callsThatDoNotMatchFailOnEveryRankNamingBoth() throws Exception {
     List<Coordinator> g = group(2);
     List<Future<Void>> calls =
