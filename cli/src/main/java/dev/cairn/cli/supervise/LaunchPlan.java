@@ -137,7 +137,7 @@ public final class LaunchPlan implements Supervisor.Plan {
 
   @Override
   public String where(int index) {
-    return " on rank " + index;
+    return index < 0 ? "" : " on rank " + index;
   }
 
   @Override

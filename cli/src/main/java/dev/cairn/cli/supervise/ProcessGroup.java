@@ -114,22 +114,24 @@ final class ProcessGroup {
   }
 
   /**
-   * Sends {@code signal} (INT, TERM) to every live process, as a person would with kill(1); with a
-   * grace, those still alive after it are killed.
+   * Sends {@code signal} (INT, TERM) to every live process and its descendants, as a terminal does
+   * to its foreground processes on Ctrl-C: a shell that runs the real job as its child would
+   * otherwise die alone and leave the job running. With a grace, what is still alive after it is
+   * killed.
    */
   void forward(String signal, Duration grace) {
     if (grace != null) {
       killAt = System.nanoTime() + grace.toNanos();
     }
     List<String> cmd = new ArrayList<>(List.of("kill", "-" + signal));
-    processes.stream().filter(Process::isAlive).forEach(p -> cmd.add(Long.toString(p.pid())));
+    tree().forEach(h -> cmd.add(Long.toString(h.pid())));
     if (cmd.size() == 2) {
       return;
     }
     try {
       new ProcessBuilder(cmd).inheritIO().start();
     } catch (IOException e) {
-      processes.forEach(Process::destroy); // SIGTERM through the JDK when kill(1) is missing
+      tree().forEach(ProcessHandle::destroy); // SIGTERM through the JDK when kill(1) is missing
     }
   }
 

@@ -51,7 +51,10 @@ public final class Supervisor {
     /** Tags that precede each process's output lines, or null to let it print directly. */
     List<String> tags();
 
-    /** Which process failed, for messages: "" for a single one, else " on rank 1". */
+    /**
+     * Which process failed, for messages: "" for a single one (or index -1, none), else " on rank
+     * 1".
+     */
     String where(int index);
 
     /** How long processes of a group have between SIGTERM and SIGKILL when one of them failed. */
@@ -289,7 +292,7 @@ public final class Supervisor {
     ProcessGroup g;
     synchronized (lock) {
       if (stopSignal != null) {
-        return new ProcessGroup.Exit(0, 128 + ("INT".equals(stopSignal) ? 2 : 15));
+        return new ProcessGroup.Exit(-1, 128 + ("INT".equals(stopSignal) ? 2 : 15));
       }
       try {
         g = ProcessGroup.start(builders, plan.tags(), out, err);
