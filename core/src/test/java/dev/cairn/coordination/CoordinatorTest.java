@@ -219,6 +219,25 @@ class CoordinatorTest {
   }
 
   @Test
+  void aRankWithoutRankZerosTokenIsRefused() throws Exception {
+    HostCoordinator h =
+        HostCoordinator.start(
+            new RankEnvironment(0, 2, 0, 0, "127.0.0.1", 0, "127.0.0.1", "secret-a"));
+    opened.add(h);
+    RankEnvironment wrong =
+        new RankEnvironment(1, 2, 0, 0, "127.0.0.1", port(h), "127.0.0.1", "secret-b");
+    assertThatThrownBy(() -> PeerCoordinator.join(wrong, LONG, () -> {}))
+        .isInstanceOf(CoordinationException.class)
+        .hasMessage("rank 0 refused rank 1: its CAIRN_COORD_TOKEN differs from rank 0's");
+    RankEnvironment none = new RankEnvironment(1, 2, 0, 0, "127.0.0.1", port(h), null, null);
+    assertThatThrownBy(() -> PeerCoordinator.join(none, LONG, () -> {}))
+        .hasMessageContaining("CAIRN_COORD_TOKEN differs");
+    RankEnvironment right =
+        new RankEnvironment(1, 2, 0, 0, "127.0.0.1", port(h), "127.0.0.1", "secret-a");
+    opened.add(PeerCoordinator.join(right, LONG, () -> {}));
+  }
+
+  @Test
   void whenRankZeroGoesAwayTheWaitingRanksFailAtOnce() throws Exception {
     List<Coordinator> g = group(3);
     HostCoordinator h = (HostCoordinator) g.get(0);

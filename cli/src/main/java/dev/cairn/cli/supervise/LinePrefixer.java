@@ -9,8 +9,8 @@ import java.util.Arrays;
 /**
  * Copies a child's output to one of ours line by line, each line preceded by a tag such as "[rank
  * 1] ", so that a person reading N interleaved ranks can tell them apart. Lines are written whole
- * (under the writer's lock) and a line longer than 64 KiB is cut, so a child printing without
- * newlines cannot make the launcher buffer without bound.
+ * and a line longer than 64 KiB is cut, so a child printing without newlines cannot make the
+ * launcher buffer without bound.
  */
 final class LinePrefixer implements Runnable {
   private static final int MAX_LINE = 64 * 1024;
@@ -57,11 +57,8 @@ final class LinePrefixer implements Runnable {
 
   private void emit(byte[] line, int n) {
     int end = n > 0 && line[n - 1] == '\r' ? n - 1 : n;
-    String text = new String(line, 0, end, StandardCharsets.UTF_8);
-    synchronized (to) {
-      to.print(tag);
-      to.println(text);
-      to.flush();
-    }
+    // One println holds the writer's lock for the whole line: lines of ranks never interleave.
+    to.println(tag + new String(line, 0, end, StandardCharsets.UTF_8));
+    to.flush();
   }
 }
