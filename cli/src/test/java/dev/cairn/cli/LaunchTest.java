@@ -167,7 +167,11 @@ class LaunchTest {
             "[rank 0] rank 0 of 3, attempt 1: 0,1,2",
             "[rank 1] rank 1 of 3, attempt 1: 0,1,2",
             "[rank 2] rank 2 of 3, attempt 1: 0,1,2");
-    assertThat(err.toString()).contains("exited with code 3 on rank 1; restart 1 of 1");
+    // Rank 1 exits 3 without closing; ranks 0 and 2 then lose it and exit 1. Which exit the
+    // launcher sees first is up to the operating system.
+    assertThat(err.toString())
+        .containsPattern("exited with code (3 on rank 1|1 on rank [02]); restart 1 of 1")
+        .contains("cairn launch: attempt 1: 3 ranks");
   }
 
   @Test
