@@ -1,7 +1,5 @@
 package dev.cairn.coordination;
 
-import java.util.Locale;
-
 /** The three collective calls, with their names on the wire and in messages. */
 enum Op {
   BARRIER("barrier"),
@@ -20,6 +18,6 @@ enum Op {
         return op;
       }
     }
-    throw new IllegalArgumentException("unknown call '" + s.toLowerCase(Locale.ROOT) + "'");
+    throw new IllegalArgumentException("unknown call '" + s + "'");
   }
 }

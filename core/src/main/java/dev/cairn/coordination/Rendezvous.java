@@ -90,7 +90,11 @@ final class Rendezvous implements AutoCloseable {
       try {
         s = server.accept();
       } catch (IOException e) {
-        return; // closed
+        // Out of file descriptors, say: try again shortly, without spinning.
+        if (server.isClosed() || !pauseAfterFailedAccept()) {
+          return;
+        }
+        continue;
       }
       if (!slots.tryAcquire()) {
         closeQuietly(s); // more connections than ranks: someone else's, or a flood
@@ -99,6 +103,17 @@ final class Rendezvous implements AutoCloseable {
       PeerConnection c = new PeerConnection(this, s);
       Thread t = DaemonThreads.named("cairn-coord-peer").newThread(c);
       t.start();
+    }
+  }
+
+  /** False when interrupted. */
+  private static boolean pauseAfterFailedAccept() {
+    try {
+      TimeUnit.MILLISECONDS.sleep(100);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
     }
   }
 
