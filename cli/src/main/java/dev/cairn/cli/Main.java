@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       DemoCommand.class,
       SuperviseCommand.class,
+      LaunchCommand.class,
       ServeCommand.class,
       PlotCommand.class,
       RunsCommand.class,

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -30,8 +31,72 @@ import sun.misc.SignalHandler;
  * <p>When the command is a Cairn job, its run folder learns about each restart: the job's process
  * writes its folder into the file named by {@link Cairn#SUPERVISOR_RUN_FILE}, and the supervisor
  * appends a {@code restart} event (exit code or signal, delay) there once the job has died.
+ *
+ * <p>The job may be a group of processes ({@code cairn launch}): a {@link Plan} says how many and
+ * with what environment. An attempt ends when all of them exit 0, or when one fails; the others are
+ * then stopped and the whole group restarts, with the same backoff and bound.
  */
 public final class Supervisor {
+  /** What each attempt runs: one command as one or several processes. */
+  public interface Plan {
+    /** The command line's name, which starts every message: "cairn supervise". */
+    String name();
+
+    /** The command every process runs. */
+    List<String> command();
+
+    /** The environment (added to ours) of each process of the attempt, one map per process. */
+    List<Map<String, String>> environments(int attempt) throws IOException;
+
+    /** Tags that precede each process's output lines, or null to let it print directly. */
+    List<String> tags();
+
+    /**
+     * Which process failed, for messages: "" for a single one (or index -1, none), else " on rank
+     * 1".
+     */
+    String where(int index);
+
+    /** How long processes of a group have between SIGTERM and SIGKILL when one of them failed. */
+    Duration stopGrace();
+
+    /** The same after a forwarded SIGINT or SIGTERM; null to wait for them however long. */
+    Duration signalGrace();
+  }
+
+  /** {@code cairn supervise}: one process that prints directly and is never killed by us. */
+  private record Single(List<String> command) implements Plan {
+    @Override
+    public String name() {
+      return "cairn supervise";
+    }
+
+    @Override
+    public List<Map<String, String>> environments(int attempt) {
+      return List.of(Map.of());
+    }
+
+    @Override
+    public List<String> tags() {
+      return null;
+    }
+
+    @Override
+    public String where(int index) {
+      return "";
+    }
+
+    @Override
+    public Duration stopGrace() {
+      return Duration.ZERO; // never used: a group of one has no others to stop
+    }
+
+    @Override
+    public Duration signalGrace() {
+      return null;
+    }
+  }
+
   /** What to supervise and how patiently. */
   public record Settings(int maxRestarts, Duration backoff, Duration maxBackoff, Path runDir) {
     public Settings {
@@ -49,21 +114,33 @@ public final class Supervisor {
           1, "SIGHUP", 2, "SIGINT", 3, "SIGQUIT", 6, "SIGABRT", 9, "SIGKILL", 11, "SIGSEGV", 15,
           "SIGTERM");
 
+  private final Plan plan;
   private final List<String> command;
+  private final String name;
   private final Settings settings;
+  private final PrintWriter out;
   private final PrintWriter err;
   private final Random jitter;
   private final Object lock = new Object();
-  private Process child;
+  private ProcessGroup group;
   private String stopSignal;
   private dev.cairn.alert.Webhook webhook;
 
+  /** Supervises one command that prints to our own output. */
   public Supervisor(List<String> command, Settings settings, PrintWriter err, Random jitter) {
-    if (command.isEmpty()) {
-      throw new IllegalArgumentException("give the command to supervise after --");
+    this(new Single(List.copyOf(command)), settings, null, err, jitter);
+  }
+
+  /** Supervises what the plan describes; tagged output goes to {@code out} and {@code err}. */
+  public Supervisor(Plan plan, Settings settings, PrintWriter out, PrintWriter err, Random jitter) {
+    if (plan.command().isEmpty()) {
+      throw new IllegalArgumentException("give the command to run after --");
     }
-    this.command = List.copyOf(command);
+    this.plan = plan;
+    this.command = List.copyOf(plan.command());
+    this.name = plan.name();
     this.settings = settings;
+    this.out = out;
     this.err = err;
     this.jitter = jitter;
   }
@@ -76,10 +153,10 @@ public final class Supervisor {
 
   private void alert(Path runDir, String what) {
     if (webhook != null) {
-      Path name = runDir == null ? null : runDir.getFileName();
+      Path dir = runDir == null ? null : runDir.getFileName();
       webhook.send(
           "Cairn: "
-              + (name == null ? "the supervised job (" + command.get(0) + ")" : "run " + name)
+              + (dir == null ? "the supervised job (" + command.get(0) + ")" : "run " + dir)
               + ": "
               + what);
     }
@@ -101,31 +178,34 @@ public final class Supervisor {
     try {
       int restarts = 0;
       while (true) {
-        int code = runOnce(runFile, restarts);
+        ProcessGroup.Exit exit = runOnce(runFile, restarts);
+        int code = exit.code();
         if (code == 0) {
           return 0;
         }
-        String how = describe(code);
+        String how = describe(code) + plan.where(exit.index());
         Path runDir = runDir(runFile);
         synchronized (lock) {
           if (stopSignal != null) {
-            err.printf("cairn supervise: stopped by SIG%s; the command %s%n", stopSignal, how);
+            err.printf("%s: stopped by SIG%s; the command %s%n", name, stopSignal, how);
             err.flush();
             return code;
           }
         }
         if (restarts >= settings.maxRestarts()) {
           err.printf(
-              "cairn supervise: the command %s; giving up after %d restart%s%n",
-              how, restarts, restarts == 1 ? "" : "s");
+              "%s: the command %s; giving up after %d restart%s%n",
+              name, how, restarts, restarts == 1 ? "" : "s");
           err.flush();
           record(
-              runDir, EventType.WARNING, "supervisor gave up: the job " + how, code, restarts, 0);
+              runDir, EventType.WARNING, "supervisor gave up: the job " + how, exit, restarts, 0);
           alert(
               runDir,
               "the job "
                   + how
-                  + "; cairn supervise gave up after "
+                  + "; "
+                  + name
+                  + " gave up after "
                   + restarts
                   + " restart"
                   + (restarts == 1 ? "" : "s"));
@@ -136,7 +216,8 @@ public final class Supervisor {
         long wait = d.toMillis() / 2 + (long) (jitter.nextDouble() * (d.toMillis() / 2.0 + 1));
         err.printf(
             Locale.ROOT,
-            "cairn supervise: the command %s; restart %d of %d in %.1f s%n",
+            "%s: the command %s; restart %d of %d in %.1f s%n",
+            name,
             how,
             restarts,
             settings.maxRestarts(),
@@ -146,8 +227,9 @@ public final class Supervisor {
             runDir,
             String.format(
                 Locale.ROOT,
-                "the job %s; cairn supervise restarts it (%d of %d) in %.1f s",
+                "the job %s; %s restarts it (%d of %d) in %.1f s",
                 how,
+                name,
                 restarts,
                 settings.maxRestarts(),
                 wait / 1000.0));
@@ -155,7 +237,7 @@ public final class Supervisor {
             runDir,
             EventType.RESTART,
             "supervisor restarts the job, which " + how,
-            code,
+            exit,
             restarts,
             wait);
         synchronized (lock) {
@@ -193,46 +275,52 @@ public final class Supervisor {
     }
   }
 
-  private int runOnce(Path runFile, int restarts) throws IOException, InterruptedException {
-    ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
-    pb.environment().put(Cairn.SUPERVISOR_RUN_FILE, runFile.toString());
-    pb.environment().put("CAIRN_SUPERVISOR_RESTARTS", Integer.toString(restarts));
-    Process p;
+  private ProcessGroup.Exit runOnce(Path runFile, int restarts)
+      throws IOException, InterruptedException {
+    List<Map<String, String>> envs = plan.environments(restarts);
+    List<ProcessBuilder> builders = new ArrayList<>();
+    for (int i = 0; i < envs.size(); i++) {
+      ProcessBuilder pb = new ProcessBuilder(command);
+      pb.environment().putAll(envs.get(i));
+      if (i == 0) {
+        // One run folder hears about restarts: the first process's (rank 0's, in a group).
+        pb.environment().put(Cairn.SUPERVISOR_RUN_FILE, runFile.toString());
+      }
+      pb.environment().put("CAIRN_SUPERVISOR_RESTARTS", Integer.toString(restarts));
+      builders.add(pb);
+    }
+    ProcessGroup g;
     synchronized (lock) {
       if (stopSignal != null) {
-        return 128 + ("INT".equals(stopSignal) ? 2 : 15);
+        return new ProcessGroup.Exit(-1, 128 + ("INT".equals(stopSignal) ? 2 : 15));
       }
       try {
-        p = pb.start();
+        g = ProcessGroup.start(builders, plan.tags(), out, err);
       } catch (IOException e) {
         throw new IllegalArgumentException(
             "cannot start '" + command.get(0) + "': " + e.getMessage(), e);
       }
-      child = p;
+      group = g;
     }
     try {
-      return p.waitFor();
+      return g.await(plan.stopGrace());
     } finally {
       synchronized (lock) {
-        child = null;
+        group = null;
       }
     }
   }
 
   /** Signal handler: forward to the command, and do not restart it afterwards. */
   private void stop(String signal) {
-    Process p;
+    ProcessGroup g;
     synchronized (lock) {
       stopSignal = signal;
-      p = child;
+      g = group;
       lock.notifyAll();
     }
-    if (p != null && p.isAlive()) {
-      try {
-        new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start();
-      } catch (IOException e) {
-        p.destroy(); // SIGTERM through the JDK when kill(1) is missing
-      }
+    if (g != null) {
+      g.forward(signal, plan.signalGrace());
     }
   }
 
@@ -248,14 +336,19 @@ public final class Supervisor {
     }
   }
 
-  private void record(Path runDir, EventType type, String message, int code, int restart, long ms) {
+  private void record(
+      Path runDir, EventType type, String message, ProcessGroup.Exit exit, int restart, long ms) {
     if (runDir == null || !RunStatus.isRun(runDir)) {
       return;
     }
+    int code = exit.code();
     ObjectNode f = JsonNodeFactory.instance.objectNode();
     f.put("exit_code", code);
     if (code > 128 && SIGNALS.containsKey(code - 128)) {
       f.put("signal", SIGNALS.get(code - 128));
+    }
+    if (!plan.where(exit.index()).isEmpty()) {
+      f.put("rank", exit.index());
     }
     f.put("restart", restart);
     f.put("max_restarts", settings.maxRestarts());
@@ -265,7 +358,7 @@ public final class Supervisor {
     try {
       Cairn.appendEvent(runDir, type, message, f);
     } catch (IOException | RuntimeException e) {
-      err.printf("cairn supervise: could not record the restart in %s: %s%n", runDir, e);
+      err.printf("%s: could not record the restart in %s: %s%n", name, runDir, e);
     }
   }
 
