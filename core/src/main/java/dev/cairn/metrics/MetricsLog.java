@@ -369,7 +369,9 @@ public final class MetricsLog implements AutoCloseable {
           flushRequested = false;
         }
         if (sidecar != null && out.position() == 0) {
-          sidecar.linesWritten(false); // an idle job's last records reach a block within a second
+          // Every line is written: a flush makes a block now, an idle job's last records reach
+          // one within a second.
+          sidecar.linesWritten(flushRequested || closingNow);
         }
         reportDrops();
         if (closingNow && head.get() >= tail) {
