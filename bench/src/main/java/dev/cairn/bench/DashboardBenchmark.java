@@ -2,16 +2,20 @@ package dev.cairn.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
 import dev.cairn.run.Cairn;
 import dev.cairn.run.Run;
+import dev.cairn.run.RunFiles;
 import dev.cairn.run.RunOptions;
 import dev.cairn.web.Dashboard;
 import dev.cairn.web.Downsampling;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -23,7 +27,9 @@ import java.util.Random;
  * steps (loss and lr), a real server, real HTTP requests for {@code max_points=2000}. Reports the
  * first (cold: the file is parsed) request, the median of warm requests with and without the moving
  * average, and, measured in the same run as the floor, the median time of one in-memory copy of the
- * series' arrays and of the downsampling alone.
+ * series' arrays and of the downsampling alone. Also the first request to a server in a process of
+ * its own started just before (a cold JVM, as after {@code cairn serve}), once with the run's
+ * metrics.bin and once with metrics.jsonl alone (an old run).
  */
 public final class DashboardBenchmark {
   /** Times in milliseconds. */
@@ -33,6 +39,10 @@ public final class DashboardBenchmark {
       int returnedPoints,
       long responseBytes,
       double coldMillis,
+      double coldProcessMillis,
+      double coldProcessJsonlMillis,
+      long jsonlBytes,
+      long sidecarBytes,
       double warmMedianMillis,
       double warmSmoothMedianMillis,
       double lttbMedianMillis,
@@ -55,6 +65,16 @@ public final class DashboardBenchmark {
     }
     ObjectMapper json = new ObjectMapper();
     int max = 2000;
+    RunFiles files = new RunFiles(runs.resolve("long"));
+    long jsonlBytes = Files.size(files.metrics());
+    long sidecarBytes = Files.size(files.metricsSidecar());
+    HttpClient client = HttpClient.newHttpClient();
+    warmUp(client);
+    double coldProcess = coldProcess(runs, client, max, points);
+    Path aside = runs.resolve("metrics.bin.aside");
+    Files.move(files.metricsSidecar(), aside);
+    double coldProcessJsonl = coldProcess(runs, client, max, points);
+    Files.move(aside, files.metricsSidecar());
     try (Dashboard d = Dashboard.builder(runs).port(0).start()) {
       String token = Files.readString(d.tokenFile()).trim();
       HttpClient http = HttpClient.newHttpClient();
@@ -107,12 +127,63 @@ public final class DashboardBenchmark {
           returned,
           first.body().length(),
           cold,
+          coldProcess,
+          coldProcessJsonl,
+          jsonlBytes,
+          sidecarBytes,
           CacheBenchmark.median(warm),
           CacheBenchmark.median(smooth),
           CacheBenchmark.median(lttb),
           CacheBenchmark.median(copy));
     } finally {
       deleteTree(runs);
+    }
+  }
+
+  /**
+   * The first request to a server process started just before: its JVM, the server and the run are
+   * all cold, as when a dashboard is opened after {@code cairn serve}.
+   */
+  private static double coldProcess(Path runs, HttpClient http, int max, int points)
+      throws IOException, InterruptedException {
+    try (DashboardProcess server = DashboardProcess.start(runs)) {
+      String token = Files.readString(runs.resolve(".cairn").resolve("dashboard-token")).trim();
+      String url =
+          "http://127.0.0.1:"
+              + server.port()
+              + "/api/runs/long/metrics?keys=loss&max_points="
+              + max;
+      long t0 = System.nanoTime();
+      HttpResponse<String> r = get(http, url, token);
+      double ms = (System.nanoTime() - t0) / 1e6;
+      if (!r.body().contains("\"total_points\":" + points)) {
+        throw new IllegalStateException("the server process did not see " + points + " points");
+      }
+      return ms;
+    }
+  }
+
+  /**
+   * Makes this process's HTTP client warm, on a server of its own, so that only the server's cold
+   * start is measured.
+   */
+  private static void warmUp(HttpClient http) throws IOException, InterruptedException {
+    HttpServer local = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    local.createContext(
+        "/",
+        x -> {
+          byte[] ok = "{}".getBytes(StandardCharsets.UTF_8);
+          x.sendResponseHeaders(200, ok.length);
+          x.getResponseBody().write(ok);
+          x.close();
+        });
+    local.start();
+    try {
+      for (int i = 0; i < 20; i++) {
+        get(http, "http://127.0.0.1:" + local.getAddress().getPort() + "/", "warm-up");
+      }
+    } finally {
+      local.stop(0);
     }
   }
 

@@ -47,6 +47,7 @@ public class MetricsLogJmh {
     log =
         MetricsLog.open(
             file,
+            sidecar(file), // as a run keeps one: the writer thread's work is part of the cost
             Durability.GROUP_COMMIT,
             OverflowPolicy.DROP_AND_COUNT,
             1 << 20,
@@ -58,6 +59,7 @@ public class MetricsLogJmh {
   public void close() throws IOException {
     log.close();
     Files.deleteIfExists(file);
+    Files.deleteIfExists(sidecar(file));
   }
 
   @TearDown(Level.Invocation)
@@ -79,5 +81,10 @@ public class MetricsLogJmh {
           step++,
           Map.of("loss", 0.5, "val_loss", 0.5, "val_accuracy", 0.9, "lr", 1e-3, "grad_norm", 2.5));
     }
+  }
+
+  /** Where the metrics.bin of {@code file} lives. */
+  static java.nio.file.Path sidecar(java.nio.file.Path file) {
+    return file.resolveSibling(file.getFileName() + ".bin");
   }
 }

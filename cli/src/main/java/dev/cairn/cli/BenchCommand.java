@@ -282,7 +282,8 @@ final class BenchCommand implements Runnable {
       mixinStandardHelpOptions = true,
       description =
           "Dashboard metrics endpoint on a long run: a real run folder and server, max_points=2000,"
-              + " against one in-memory copy of the series and the downsampling alone.")
+              + " the first request to a new server process with and without metrics.bin, against"
+              + " one in-memory copy of the series and the downsampling alone.")
   static final class Dashboard implements Callable<Integer> {
 
     @Mixin Where where;
@@ -311,13 +312,19 @@ final class BenchCommand implements Runnable {
           out ->
               out.printf(
                   java.util.Locale.ROOT,
-                  "%d points -> %d (max_points %d, %d bytes): first request %.0f ms (parses the file),"
+                  "%d points -> %d (max_points %d, %d bytes): first request to a new server"
+                      + " process %.0f ms from metrics.bin (%d bytes), %.0f ms from metrics.jsonl"
+                      + " alone (%d bytes); first request in this process %.0f ms;"
                       + " warm median %.1f ms, with moving average %.1f ms; in-memory copy %.1f ms,"
                       + " downsampling alone %.1f ms (medians of %d)%n",
                   r.points(),
                   r.returnedPoints(),
                   r.maxPoints(),
                   r.responseBytes(),
+                  r.coldProcessMillis(),
+                  r.sidecarBytes(),
+                  r.coldProcessJsonlMillis(),
+                  r.jsonlBytes(),
                   r.coldMillis(),
                   r.warmMedianMillis(),
                   r.warmSmoothMedianMillis(),

@@ -79,6 +79,14 @@ public final class JsonlTail {
    * @return true when reading started over
    */
   public boolean poll(Runnable onRestart, LineSink sink) throws IOException {
+    return poll(onRestart, sink, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #poll(Runnable, LineSink)}, reading no further than byte {@code limit} of the file (a
+   * line ending past it waits for a later poll).
+   */
+  boolean poll(Runnable onRestart, LineSink sink, long limit) throws IOException {
     long size;
     try {
       size = Files.size(file);
@@ -91,7 +99,8 @@ public final class JsonlTail {
       restarted = true;
       onRestart.run();
     }
-    if (size == scanned) {
+    size = Math.min(size, limit);
+    if (size <= scanned) {
       return restarted;
     }
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -130,6 +139,24 @@ public final class JsonlTail {
       scanned = pos;
     }
     return restarted;
+  }
+
+  /** Where the next line starts: every line before it was handed over (or skipped). */
+  long offset() {
+    return offset;
+  }
+
+  /**
+   * Goes on from {@code lineStart}, the start of a line at or past {@link #offset}: the lines
+   * before it were read by other means (metrics.bin).
+   */
+  void skipTo(long lineStart) {
+    if (lineStart < offset) {
+      throw new IllegalArgumentException(
+          "cannot go back from byte " + offset + " to " + lineStart + "; rewind instead");
+    }
+    offset = lineStart;
+    scanned = lineStart;
   }
 
   /** Starts again from the beginning of the file at the next poll. */

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
@@ -17,11 +19,25 @@ import java.util.function.Consumer;
  * since the last one (a line being written is left for the next poll), so a background plotter can
  * follow a long run without re-reading it. Also derives {@code steps_per_s} from the records'
  * times, one point per second or more of training.
+ *
+ * <p>Given the run's metrics.bin (the binary sidecar {@link MetricsLog} keeps beside the file), the
+ * first read takes the records from it instead of parsing their JSON, for the part of the file the
+ * sidecar provably covers (whole blocks with matching checksums, ending within the file, the last
+ * one's line found in the file as it was written), and parses only the lines before and after that
+ * part. The result is the same as parsing the whole file; a sidecar that is missing, damaged,
+ * behind or from another file costs only speed.
  */
 public final class MetricsFile {
-  // Numbers are most of a metrics line: Jackson's FastDoubleParser reads them about twice as fast.
-  private static final JsonFactory FACTORY =
-      JsonFactory.builder().enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER).build();
+  /**
+   * The JSON parser's factory, made on first use: a run read wholly from its sidecar does not pay
+   * for loading and initialising the parser (a large part of a cold process's first read).
+   */
+  private static final class Json {
+    // Numbers are most of a metrics line: Jackson's FastDoubleParser reads them about twice as
+    // fast.
+    static final JsonFactory FACTORY =
+        JsonFactory.builder().enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER).build();
+  }
 
   /** The metric derived from the records' times. */
   public static final String STEPS_PER_SECOND = "steps_per_s";
@@ -30,6 +46,8 @@ public final class MetricsFile {
   public static final int DEFAULT_MAX_METRICS = 10_000;
 
   private final JsonlTail tail;
+  private final Path file;
+  private final Path sidecar; // null: none
   private final int maxPoints;
   private final int maxMetrics;
   private final PointBudget budget;
@@ -59,10 +77,21 @@ public final class MetricsFile {
    * be shared with other readers, and lines up to {@link JsonlTail#DEFAULT_MAX_LINE_BYTES}.
    */
   public MetricsFile(Path file, int maxPointsPerSeries, int maxMetrics, PointBudget budget) {
+    this(file, null, maxPointsPerSeries, maxMetrics, budget);
+  }
+
+  /**
+   * As {@link #MetricsFile(Path, int, int, PointBudget)}, reading what it can of the file from its
+   * binary sidecar {@code sidecar} (null for none; see the class comment).
+   */
+  public MetricsFile(
+      Path file, Path sidecar, int maxPointsPerSeries, int maxMetrics, PointBudget budget) {
     if (maxMetrics < 1) {
       throw new IllegalArgumentException("keep at least one metric name, not " + maxMetrics);
     }
     this.tail = new JsonlTail(file);
+    this.file = file;
+    this.sidecar = sidecar;
     this.maxPoints = maxPointsPerSeries;
     this.maxMetrics = maxMetrics;
     this.budget = budget;
@@ -78,14 +107,177 @@ public final class MetricsFile {
   /** Reads the lines added since the last poll; true when there were any. */
   public synchronized boolean poll() throws IOException {
     boolean[] any = {false};
-    tail.poll(
-        this::reset,
+    JsonlTail.LineSink lines =
         (b, off, len) -> {
           if (record(b, off, len)) {
             any[0] = true;
           }
-        });
+        };
+    if (sidecar != null && tail.offset() == 0 && readSidecar(lines)) {
+      any[0] = true;
+    }
+    tail.poll(this::reset, lines);
     return any[0];
+  }
+
+  /**
+   * Reads what it can of the file from the sidecar: each usable block is replayed in its place and
+   * the lines between blocks are parsed; the tail is left at the end of the last block used. A
+   * block whose last line the file does not hold where it says, and every block after it, is not
+   * used. A block whose content breaks the format forgets everything read, and the file is parsed
+   * as if there were no sidecar.
+   */
+  private boolean readSidecar(JsonlTail.LineSink lines) {
+    long size;
+    try {
+      size = Files.size(file);
+    } catch (IOException e) {
+      return false; // missing or unreadable: the ordinary poll says so, or waits for it
+    }
+    SidecarReader counted = countSidecar(size);
+    if (counted == null) {
+      return false;
+    }
+    try (SidecarReader r = SidecarReader.open(sidecar, size)) {
+      if (r == null) {
+        return false;
+      }
+      r.expect(counted);
+      Replay replay = new Replay();
+      boolean any = false;
+      // Each block is used only once metrics.jsonl is seen to hold its last line where it says.
+      while (r.next() && r.verify(file)) {
+        if (r.start() > tail.offset()) {
+          // Lines the sidecar does not hold (written before it existed, or a killed session's
+          // last ones): parsed in their place, so that points replace each other in log order.
+          tail.poll(this::reset, lines, r.start());
+          if (tail.offset() != r.start()) {
+            return forgetSidecar();
+          }
+        }
+        r.replay(replay);
+        replay.finish();
+        tail.skipTo(r.end());
+        any = true;
+      }
+      return any;
+    } catch (NoSuchFileException e) {
+      return false;
+    } catch (IOException | RuntimeException e) {
+      return forgetSidecar();
+    }
+  }
+
+  /**
+   * A first pass over the sidecar counting each name's points, so that a series is allocated once
+   * at its size: on a long run, the copies of growing by doubling touched as much fresh memory as
+   * the points themselves, and first touches of memory were most of a cold read. Null when the
+   * sidecar has no usable block.
+   */
+  private SidecarReader countSidecar(long size) {
+    try (SidecarReader r = SidecarReader.open(sidecar, size)) {
+      if (r == null) {
+        return null;
+      }
+      boolean any = false;
+      while (r.next()) {
+        r.count();
+        any = true;
+      }
+      return any ? r : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private boolean forgetSidecar() {
+    reset();
+    tail.rewind();
+    return false;
+  }
+
+  /**
+   * Takes a sidecar block as its JSON lines would be taken, a metric at a time: the same points,
+   * the same steps_per_s, and new series created in the order the lines first name them (that order
+   * decides which names fit under the limit).
+   */
+  private final class Replay implements SidecarReader.BlockSink {
+    private double[] rateSteps = new double[16];
+    private double[] rates = new double[16];
+    private int rateCount;
+    private int rateFirst;
+
+    @Override
+    public void records(double[] steps, long[] millis, int count) {
+      replayRecords(this, steps, millis, count);
+    }
+
+    @Override
+    public void column(
+        String name, int firstRecord, double[] steps, double[] vals, int count, int expected) {
+      replayColumn(this, name, firstRecord, steps, vals, count, expected);
+    }
+
+    void rate(int record, long step, double r) {
+      if (rateCount == rates.length) {
+        rateSteps = Arrays.copyOf(rateSteps, 2 * rateCount);
+        rates = Arrays.copyOf(rates, 2 * rateCount);
+      }
+      if (rateCount == 0) {
+        rateFirst = record;
+      }
+      rateSteps[rateCount] = step;
+      rates[rateCount++] = r;
+    }
+
+    /** Adds the block's rates, once its columns are in (or before the first one that follows). */
+    void finish() {
+      replayRates(this);
+    }
+  }
+
+  private synchronized void replayRecords(Replay to, double[] steps, long[] millis, int count) {
+    to.rateCount = 0;
+    for (int i = 0; i < count; i++) {
+      long step = (long) steps[i];
+      lastStep = Math.max(lastStep, step);
+      double r = rate(step, millis[i]);
+      if (!Double.isNaN(r)) {
+        to.rate(i, step, r);
+      }
+    }
+  }
+
+  private synchronized void replayColumn(
+      Replay from,
+      String name,
+      int firstRecord,
+      double[] steps,
+      double[] vals,
+      int count,
+      int expected) {
+    // A line's metrics come before the rate derived from its time: a name first met after the
+    // record that started steps_per_s was created after it.
+    if (from.rateCount > 0 && firstRecord > from.rateFirst && series.get(name) == null) {
+      replayRates(from);
+    }
+    Series s = series(name, true);
+    if (s != null) {
+      if (s.capacity() < expected) {
+        s.reserve(s.size() + expected); // once: the room then holds every point to come
+      }
+      s.addAll(steps, vals, count);
+    }
+  }
+
+  private synchronized void replayRates(Replay from) {
+    if (from.rateCount > 0) {
+      Series s = series(STEPS_PER_SECOND, true);
+      if (s != null) {
+        s.addAll(from.rateSteps, from.rates, from.rateCount);
+      }
+      from.rateCount = 0;
+    }
   }
 
   /** The file was replaced: start over. */
@@ -115,7 +307,7 @@ public final class MetricsFile {
     long step = -1;
     boolean hasStep = false;
     String time = null;
-    try (JsonParser p = FACTORY.createParser(b, off, len)) {
+    try (JsonParser p = Json.FACTORY.createParser(b, off, len)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         return false;
       }
@@ -147,43 +339,51 @@ public final class MetricsFile {
     if (!hasStep) {
       return false;
     }
-    lastStep = Math.max(lastStep, step);
-    for (int i = 0; i < k; i++) {
-      Series s = series(names[i], true);
-      if (s != null) {
-        s.add(step, values[i]);
-      }
-    }
+    add(step, names, values, k);
     if (time != null) {
-      rate(step, time);
+      try {
+        double r = rate(step, millis(time));
+        if (!Double.isNaN(r)) {
+          Series s = series(STEPS_PER_SECOND, true);
+          if (s != null) {
+            s.add(step, r);
+          }
+        }
+      } catch (RuntimeException e) {
+        // a time that is not an instant: no rate from this record
+      }
     }
     return true;
   }
 
-  private synchronized void rate(long step, String time) {
-    long millis;
-    try {
-      millis = millis(time);
-    } catch (RuntimeException e) {
-      return;
+  private void add(long step, String[] keys, double[] vals, int k) {
+    lastStep = Math.max(lastStep, step);
+    for (int i = 0; i < k; i++) {
+      Series s = series(keys[i], true);
+      if (s != null) {
+        s.add(step, vals[i]);
+      }
     }
+  }
+
+  /** The steps per second a record at this step and time ends, or NaN when it ends none. */
+  private double rate(long step, long millis) {
     if (rateStep < 0 || step < rateStep) {
       rateStep = step;
       rateMillis = millis;
-      return;
+      return Double.NaN;
     }
     long dt = millis - rateMillis;
+    double r = Double.NaN;
     if (dt >= 1000) {
-      Series s = series(STEPS_PER_SECOND, true);
-      if (s != null) {
-        s.add(step, (step - rateStep) * 1000.0 / dt);
-      }
+      r = (step - rateStep) * 1000.0 / dt;
       rateStep = step;
       rateMillis = millis;
     } else if (dt < 0) {
       rateStep = step; // a clock that went back (another session's host): start a new window
       rateMillis = millis;
     }
+    return r;
   }
 
   /**
@@ -243,6 +443,11 @@ public final class MetricsFile {
   /** The most metric names held. */
   public int maxMetrics() {
     return maxMetrics;
+  }
+
+  /** Bytes of the file parsed so far (what the sidecar did not spare). */
+  synchronized long jsonlBytesRead() {
+    return tail.bytesRead();
   }
 
   /** Lines skipped for being longer than the line limit. */

@@ -37,6 +37,8 @@ public final class MetricsLog implements AutoCloseable {
 
   private final Path file;
   private final FileChannel channel;
+  private final SidecarWriter sidecar; // null: none
+  private final long startSize;
   private final Durability durability;
   private final OverflowPolicy overflow;
   private final Events events;
@@ -66,6 +68,8 @@ public final class MetricsLog implements AutoCloseable {
   private MetricsLog(
       Path file,
       FileChannel channel,
+      SidecarWriter sidecar,
+      long startSize,
       Durability durability,
       OverflowPolicy overflow,
       int capacity,
@@ -73,6 +77,8 @@ public final class MetricsLog implements AutoCloseable {
       Clock clock) {
     this.file = file;
     this.channel = channel;
+    this.sidecar = sidecar;
+    this.startSize = startSize;
     this.durability = durability;
     this.overflow = overflow;
     this.events = events;
@@ -97,6 +103,27 @@ public final class MetricsLog implements AutoCloseable {
    */
   public static MetricsLog open(
       Path file,
+      Durability durability,
+      OverflowPolicy overflow,
+      int capacity,
+      Events events,
+      Clock clock)
+      throws IOException {
+    return open(file, null, durability, overflow, capacity, events, clock);
+  }
+
+  /**
+   * Opens (creating) the file for appending, as {@link #open(Path, Durability, OverflowPolicy, int,
+   * Events, Clock)} does, and keeps a binary sidecar of it at {@code sidecar} (metrics.bin, see
+   * {@code MetricsFile}) that readers load far faster than the JSON. The sidecar is written by the
+   * background thread only, never synced, and a failure to write it is a warning event: the
+   * training thread's cost and metrics.jsonl are the same with or without it.
+   *
+   * @param sidecar where the sidecar lives; null for none
+   */
+  public static MetricsLog open(
+      Path file,
+      Path sidecar,
       Durability durability,
       OverflowPolicy overflow,
       int capacity,
@@ -131,7 +158,9 @@ public final class MetricsLog implements AutoCloseable {
       ch.close();
       throw e;
     }
-    return new MetricsLog(file, ch, durability, overflow, capacity, events, clock);
+    SidecarWriter side = sidecar == null ? null : new SidecarWriter(sidecar, file, events);
+    return new MetricsLog(
+        file, ch, side, ch.position(), durability, overflow, capacity, events, clock);
   }
 
   public Path file() {
@@ -257,6 +286,22 @@ public final class MetricsLog implements AutoCloseable {
   private static final long WRITE_DELAY_NANOS = 100_000_000L;
 
   private void drain() {
+    try {
+      if (sidecar != null) {
+        sidecar.start(startSize);
+      }
+      drainRecords();
+      if (sidecar != null && writerFailure == null) {
+        sidecar.linesWritten(true); // closed cleanly: every line is written
+      }
+    } finally {
+      if (sidecar != null) {
+        sidecar.close();
+      }
+    }
+  }
+
+  private void drainRecords() {
     long idleNanos = BUSY_PARK_NANOS;
     long unsyncedSince = 0;
     long unwrittenSince = 0;
@@ -323,6 +368,11 @@ public final class MetricsLog implements AutoCloseable {
           synced.set(written);
           flushRequested = false;
         }
+        if (sidecar != null && out.position() == 0) {
+          // Every line is written: a flush makes a block now, an idle job's last records reach
+          // one within a second.
+          sidecar.linesWritten(flushRequested || closingNow);
+        }
         reportDrops();
         if (closingNow && head.get() >= tail) {
           return;
@@ -386,10 +436,16 @@ public final class MetricsLog implements AutoCloseable {
     if (bytes.length > out.remaining()) {
       writeOut();
     }
+    if (sidecar != null) {
+      sidecar.add(step, time, k, v, n, bytes);
+    }
     if (bytes.length > out.capacity()) {
       ByteBuffer b = ByteBuffer.wrap(bytes);
       while (b.hasRemaining()) {
         channel.write(b);
+      }
+      if (sidecar != null) {
+        sidecar.linesWritten(false);
       }
     } else {
       out.put(bytes);
@@ -417,6 +473,10 @@ public final class MetricsLog implements AutoCloseable {
       channel.write(out);
     }
     out.clear();
+    if (sidecar != null) {
+      // After the lines its blocks vouch for; at once when a reader is told all is written.
+      sidecar.linesWritten(closing || flushRequested);
+    }
   }
 
   /** Total time the training thread waited for room in the queue, in nanoseconds. */

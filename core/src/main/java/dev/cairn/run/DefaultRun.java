@@ -206,6 +206,7 @@ final class DefaultRun implements Run {
     MetricsLog metrics =
         MetricsLog.open(
             files.metrics(),
+            files.metricsSidecar(),
             options.durability,
             options.overflow,
             options.queueCapacity,

@@ -16,6 +16,14 @@ public record RunFiles(Path dir) {
     return dir.resolve("metrics.jsonl");
   }
 
+  /**
+   * A binary copy of metrics.jsonl's records, kept by the job as it logs so that readers (the
+   * dashboard) load a long run quickly; a cache that may lag or be missing, never the truth.
+   */
+  public Path metricsSidecar() {
+    return dir.resolve("metrics.bin");
+  }
+
   /** System metrics (CPU, memory, disk, GPUs), one JSON object per sample. */
   public Path system() {
     return dir.resolve("system.jsonl");

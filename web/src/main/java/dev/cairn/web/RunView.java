@@ -7,7 +7,8 @@ import java.nio.file.Path;
 
 /**
  * One run as the dashboard follows it: its folder and its metrics, read incrementally (each request
- * parses only the lines written since the previous one), within the catalog's limits.
+ * parses only the lines written since the previous one), within the catalog's limits. The first
+ * read takes what it can from the run's metrics.bin, the sidecar the job keeps as it logs.
  */
 final class RunView {
   private final Path dir;
@@ -19,7 +20,11 @@ final class RunView {
     this.files = new RunFiles(dir);
     this.metrics =
         new MetricsFile(
-            files.metrics(), limits.pointsPerSeries(), limits.metricNames(), limits.budget());
+            files.metrics(),
+            files.metricsSidecar(),
+            limits.pointsPerSeries(),
+            limits.metricNames(),
+            limits.budget());
   }
 
   String name() {
