@@ -45,13 +45,19 @@ final class MirrorLayout {
   /**
    * How the file at {@code name} (relative to the run folder, {@code /} between elements) is
    * mirrored. Excluded: checkpoints (their store writes the remote copies itself), control requests
-   * (meant for the local process only), locks, and scratch files: hidden names (atomic-write
-   * temporaries are {@code .NAME.tmp-*}, I/O probes are hidden) and any name holding {@code .tmp}.
-   * Names that would collide with the layout's own folders are excluded too.
+   * (meant for the local process only), the metrics sidecar (a local cache), locks, and scratch
+   * files: hidden names (atomic-write temporaries are {@code .NAME.tmp-*}, I/O probes are hidden)
+   * and any name holding {@code .tmp}. Names that would collide with the layout's own folders are
+   * excluded too.
    */
   static Kind kind(String name) {
     String top = name.contains("/") ? name.substring(0, name.indexOf('/')) : name;
     if (top.equals("checkpoints") || top.equals("control")) {
+      return Kind.EXCLUDED;
+    }
+    if (name.equals(RunFiles.METRICS_SIDECAR)) {
+      // A local cache of metrics.jsonl, rewritten in place and cut on resume: mirrored whole it
+      // would be uploaded again every few seconds, and readers of a pulled copy read the JSONL.
       return Kind.EXCLUDED;
     }
     for (String element : name.split("/", -1)) {

@@ -4,6 +4,9 @@ import java.nio.file.Path;
 
 /** Where each file of a run folder lives (PRODUCT.md, "The run directory"). */
 public record RunFiles(Path dir) {
+  /** The name of {@link #metricsSidecar()}, for the mirror that leaves it out. */
+  static final String METRICS_SIDECAR = "metrics.bin";
+
   public Path runJson() {
     return dir.resolve("run.json");
   }
@@ -21,7 +24,7 @@ public record RunFiles(Path dir) {
    * dashboard) load a long run quickly; a cache that may lag or be missing, never the truth.
    */
   public Path metricsSidecar() {
-    return dir.resolve("metrics.bin");
+    return dir.resolve(METRICS_SIDECAR);
   }
 
   /** System metrics (CPU, memory, disk, GPUs), one JSON object per sample. */

@@ -63,6 +63,7 @@ class RunMirrorTest {
     Files.write(dir.resolve("tb/events.out.tfevents.1.host"), random(3001, 2));
     Files.write(dir.resolve("checkpoints/step-10/model.safetensors"), random(100, 3));
     Files.writeString(dir.resolve("control/save.json"), "{}");
+    Files.write(dir.resolve("metrics.bin"), random(700, 4));
     Files.writeString(dir.resolve(".lock"), "");
     Files.writeString(dir.resolve(".progress.json.tmp-1f2e"), "{\"st");
     return dir;
@@ -100,7 +101,10 @@ class RunMirrorTest {
     return out;
   }
 
-  /** The local files a reader must get: all but checkpoints, control, the lock, temporaries. */
+  /**
+   * The local files a reader must get: all but checkpoints, control, the lock, temporaries and the
+   * metrics sidecar.
+   */
   static Map<String, byte[]> mirrored(Path dir) throws IOException {
     Map<String, byte[]> all = files(dir);
     all.keySet()
@@ -109,6 +113,7 @@ class RunMirrorTest {
                 n.startsWith("checkpoints/")
                     || n.startsWith("control/")
                     || n.equals(".lock")
+                    || n.equals("metrics.bin")
                     || n.contains(".tmp"));
     return all;
   }
