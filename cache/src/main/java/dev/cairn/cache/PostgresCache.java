@@ -112,24 +112,13 @@ final class PostgresCache extends ResponseCache {
         db -> {
           try (PreparedStatement ps =
               db.prepareStatement(
-                  "SELECT request, response, prompt_tokens, completion_tokens, cost, latency_ms,"
-                      + " attempts, created_at FROM cairn_responses WHERE key = ?")) {
+                  "SELECT " + AnswerRows.COLUMNS + " FROM cairn_responses WHERE key = ?")) {
             ps.setString(1, key);
             try (ResultSet rs = ps.executeQuery()) {
               if (!rs.next()) {
                 return Optional.empty();
               }
-              return Optional.of(
-                  new CachedAnswer(
-                      key,
-                      rs.getString(1),
-                      rs.getString(2),
-                      rs.getLong(3),
-                      rs.getLong(4),
-                      rs.getDouble(5),
-                      rs.getLong(6),
-                      rs.getInt(7),
-                      rs.getTimestamp(8).toInstant()));
+              return Optional.of(AnswerRows.read(key, rs, rs.getTimestamp(8).toInstant()));
             }
           }
         });

@@ -53,9 +53,7 @@ final class SqliteCache extends ResponseCache {
     this.db = db;
     this.reader = reader;
     this.select =
-        reader.prepareStatement(
-            "SELECT request, response, prompt_tokens, completion_tokens, cost, latency_ms,"
-                + " attempts, created_at FROM responses WHERE key = ?");
+        reader.prepareStatement("SELECT " + AnswerRows.COLUMNS + " FROM responses WHERE key = ?");
     this.insert =
         db.prepareStatement(
             "INSERT OR IGNORE INTO responses (key, request, response, prompt_tokens,"
@@ -182,17 +180,7 @@ final class SqliteCache extends ResponseCache {
         if (!rs.next()) {
           return Optional.empty();
         }
-        return Optional.of(
-            new CachedAnswer(
-                key,
-                rs.getString(1),
-                rs.getString(2),
-                rs.getLong(3),
-                rs.getLong(4),
-                rs.getDouble(5),
-                rs.getLong(6),
-                rs.getInt(7),
-                Instant.parse(rs.getString(8))));
+        return Optional.of(AnswerRows.read(key, rs, Instant.parse(rs.getString(8))));
       }
     } catch (SQLException e) {
       throw translate(file, e);

@@ -30,34 +30,14 @@ import picocli.CommandLine.Spec;
 final class LaunchCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
+  @picocli.CommandLine.Mixin RestartOptions restarts;
+
   @Option(
       names = "--nproc",
       required = true,
       paramLabel = "N",
       description = "number of ranks to start")
   int nproc;
-
-  @Option(
-      names = "--max-restarts",
-      defaultValue = "3",
-      paramLabel = "K",
-      description = "restarts of the whole group before giving up (default ${DEFAULT-VALUE})")
-  int maxRestarts;
-
-  @Option(
-      names = "--backoff",
-      defaultValue = "1s",
-      paramLabel = "DURATION",
-      description =
-          "delay before the first restart, doubled for each next one (default ${DEFAULT-VALUE})")
-  String backoff;
-
-  @Option(
-      names = "--max-backoff",
-      defaultValue = "5m",
-      paramLabel = "DURATION",
-      description = "cap of the delay (default ${DEFAULT-VALUE})")
-  String maxBackoff;
 
   @Option(
       names = "--master-port",
@@ -82,16 +62,14 @@ final class LaunchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Supervisor.Settings s =
-        new Supervisor.Settings(
-            maxRestarts, Durations.parse(backoff), Durations.parse(maxBackoff), null);
+    Supervisor.Settings s = restarts.settings(null);
     SecureRandom random = new SecureRandom();
     LaunchPlan plan =
         new LaunchPlan(
             command,
             nproc,
             masterPort,
-            maxRestarts,
+            restarts.maxRestarts,
             Durations.parse(stopGrace),
             spec.commandLine().getErr(),
             random);

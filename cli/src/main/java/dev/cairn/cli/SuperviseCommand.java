@@ -25,27 +25,7 @@ import picocli.CommandLine.Spec;
 final class SuperviseCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Option(
-      names = "--max-restarts",
-      defaultValue = "3",
-      paramLabel = "N",
-      description = "restarts before giving up (default ${DEFAULT-VALUE})")
-  int maxRestarts;
-
-  @Option(
-      names = "--backoff",
-      defaultValue = "1s",
-      paramLabel = "DURATION",
-      description =
-          "delay before the first restart, doubled for each next one (default ${DEFAULT-VALUE})")
-  String backoff;
-
-  @Option(
-      names = "--max-backoff",
-      defaultValue = "5m",
-      paramLabel = "DURATION",
-      description = "cap of the delay (default ${DEFAULT-VALUE})")
-  String maxBackoff;
+  @picocli.CommandLine.Mixin RestartOptions restarts;
 
   @Option(
       names = "--run-dir",
@@ -68,9 +48,7 @@ final class SuperviseCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Supervisor.Settings s =
-        new Supervisor.Settings(
-            maxRestarts, Durations.parse(backoff), Durations.parse(maxBackoff), runDir);
+    Supervisor.Settings s = restarts.settings(runDir);
     Supervisor sup = new Supervisor(command, s, spec.commandLine().getErr(), new SecureRandom());
     if (notify == null) {
       return sup.run();
