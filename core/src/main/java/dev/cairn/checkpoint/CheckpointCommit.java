@@ -1,5 +1,10 @@
 package dev.cairn.checkpoint;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.coordination.Coordinator;
 import dev.cairn.safetensors.SafetensorsWriter;
 import dev.cairn.store.InsufficientSpaceException;
 import dev.cairn.store.Storage;
@@ -9,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -71,19 +77,10 @@ final class CheckpointCommit {
 
   SavedCheckpoint run(Checkpoint c) throws IOException {
     long start = System.nanoTime();
-    List<Encoded> encoded = encode(c);
-    long need = MANIFEST_ALLOWANCE;
-    for (Encoded e : encoded) {
-      need += e.size();
-    }
-    if (storage.capabilities().freeSpaceKnown()) {
-      java.util.OptionalLong have = storage.usableSpace(CommitStrategy.ROOT);
-      if (have.isPresent() && have.getAsLong() < need) {
-        throw InsufficientSpaceException.before(need, have.getAsLong(), shown);
-      }
-    }
+    List<Encoded> encoded = encode(c, null, 1);
+    checkSpace(encoded);
     String target = StepFolders.name(c.step());
-    String work = folders.strategy().workFolder(c.step());
+    String work = folders.strategy().workFolder(c.step(), randomHex());
     // Without the store's lock, nothing of the work folder is touched before its claim is ours.
     if (!self.exclusive()
         && !Claim.take(storage, work, self.token(), clock.instant(), self.staleAfter())) {
@@ -95,7 +92,9 @@ final class CheckpointCommit {
       clearWay(target, c.step());
       try {
         storage.createFolder(work);
-        manifest = prepare(c, encoded, work);
+        Written w = writeParts(encoded, work, null);
+        manifest = manifest(c, w.parts(), w.files(), 1);
+        writeManifest(work, manifest, c.step());
       } catch (IOException | RuntimeException e) {
         throw rollback(work, c.step(), e);
       }
@@ -104,6 +103,229 @@ final class CheckpointCommit {
     } finally {
       release(work, published);
     }
+    return saved(c, target, manifest, start);
+  }
+
+  /**
+   * Saves this rank's share of one checkpoint of a group, by the group protocol. Rank 0 begins (it
+   * checks its own share, claims and clears the way, creates the agreed work folder, named by the
+   * step, the attempt and a random id, and tells every rank); every rank writes and syncs its files
+   * into its {@code rank-R} folder there and sends its shard manifest (or its error); rank 0
+   * gathers them, and only when every rank succeeded writes the manifest naming every file and
+   * publishes, then tells every rank the outcome. Any error or a lost rank aborts the save with
+   * nothing published: rank 0 deletes the work folder, and the previous checkpoint stays the
+   * latest. The outcome is itself the barrier before anyone may delete older checkpoints.
+   */
+  SavedCheckpoint runInGroup(Checkpoint c, Coordinator group, Duration timeout) throws IOException {
+    return group.isLeader() ? lead(c, null, group, timeout) : follow(c, null, group, timeout);
+  }
+
+  /**
+   * Takes part in the group's save of {@code c}'s step with this rank's failure instead of its
+   * share: the save fails on every rank now, not at the timeout. Throws the outcome (never returns
+   * normally).
+   */
+  void failInGroup(Checkpoint c, Exception failure, Coordinator group, Duration timeout)
+      throws IOException {
+    if (group.isLeader()) {
+      lead(c, failure, group, timeout);
+    } else {
+      follow(c, failure, group, timeout);
+    }
+  }
+
+  private static final String BEGIN = "save-begin";
+  private static final String SHARDS = "save-shards";
+  private static final String OUTCOME = "save-outcome";
+
+  private SavedCheckpoint lead(Checkpoint c, Exception failure, Coordinator group, Duration timeout)
+      throws IOException {
+    long start = System.nanoTime();
+    long step = c.step();
+    int world = group.worldSize();
+    String target = StepFolders.name(step);
+    String work =
+        folders
+            .strategy()
+            .workFolder(step, String.format("%04x", group.attempt() & 0xffff) + randomHex());
+    List<Encoded> encoded;
+    boolean claimed = false;
+    try {
+      if (failure != null) {
+        GroupWords.throwAs(failure);
+      }
+      encoded = encode(c, 0, world);
+      checkSpace(encoded);
+      if (!self.exclusive()) {
+        if (!Claim.take(storage, work, self.token(), clock.instant(), self.staleAfter())) {
+          throw lostRace(step, "is saving", null);
+        }
+        claimed = true;
+      }
+      clearWay(target, step);
+      storage.createFolder(work);
+    } catch (IOException | RuntimeException e) {
+      if (claimed) {
+        release(work, false);
+      }
+      GroupWords.tell(group, BEGIN, GroupWords.failure(e), timeout, e);
+      throw e;
+    }
+    boolean published = false;
+    boolean told = false;
+    try {
+      ObjectNode begin = GroupWords.ok().put("step", step).put("work", work);
+      try {
+        group.broadcast(BEGIN, GroupWords.bytes(begin), timeout);
+        byte[] mine;
+        try {
+          mine = shard(c, writeParts(encoded, work, 0), world);
+        } catch (IOException | RuntimeException e) {
+          mine = GroupWords.bytes(GroupWords.failure(e));
+        }
+        List<byte[]> shards = group.allGather(SHARDS, mine, timeout);
+        Manifest manifest = combine(c, shards, world);
+        writeManifest(work, manifest, step);
+        try {
+          publish(work, target, step);
+        } catch (IOException | RuntimeException e) {
+          told = true; // publish cleaned up or withdrew
+          GroupWords.tell(group, OUTCOME, GroupWords.failure(e), timeout, e);
+          throw e;
+        }
+        published = true;
+        // Committed and durable: a rank that does not hear it finds the group broken at its next
+        // call, and restarts from this checkpoint.
+        GroupWords.tell(group, OUTCOME, GroupWords.ok(), timeout, null);
+        return saved(c, target, manifest, start);
+      } catch (IOException | RuntimeException e) {
+        if (published || told) {
+          throw e;
+        }
+        // Told first, so that no rank waits on the cleanup.
+        GroupWords.tell(group, OUTCOME, GroupWords.failure(e), timeout, e);
+        throw rollback(work, step, e);
+      }
+    } finally {
+      release(work, published);
+    }
+  }
+
+  private SavedCheckpoint follow(
+      Checkpoint c, Exception failure, Coordinator group, Duration timeout) throws IOException {
+    long start = System.nanoTime();
+    int rank = group.rank();
+    int world = group.worldSize();
+    JsonNode begin = GroupWords.read(group.broadcast(BEGIN, null, timeout), BEGIN);
+    GroupWords.throwIfFailed(begin, "rank 0 could not begin saving step " + c.step());
+    long step = begin.path("step").asLong(-1);
+    String work = begin.path("work").asText();
+    Exception mine = null;
+    byte[] shard;
+    try {
+      if (failure != null) {
+        GroupWords.throwAs(failure);
+      }
+      if (step != c.step()) {
+        throw new IllegalStateException(
+            "rank "
+                + rank
+                + " was asked to save step "
+                + c.step()
+                + " while rank 0 saves step "
+                + step
+                + ": every rank saves the same step");
+      }
+      List<Encoded> encoded = encode(c, rank, world);
+      checkSpace(encoded);
+      shard = shard(c, writeParts(encoded, work, rank), world);
+    } catch (IOException | RuntimeException e) {
+      mine = e;
+      shard = GroupWords.bytes(GroupWords.failure(e));
+    }
+    group.allGather(SHARDS, shard, timeout);
+    JsonNode outcome = GroupWords.read(group.broadcast(OUTCOME, null, timeout), OUTCOME);
+    if (mine != null) {
+      GroupWords.throwAs(mine);
+    }
+    GroupWords.throwIfFailed(outcome, "step " + step + " was not committed");
+    String target = StepFolders.name(step);
+    String name = StorageNames.join(target, Manifest.FILE_NAME);
+    Manifest manifest = CheckpointVerifier.readManifest(storage, name, folders.path(name));
+    return saved(c, target, manifest, start);
+  }
+
+  /** This rank's shard manifest: its parts and files with their digests. */
+  private byte[] shard(Checkpoint c, Written w, int world) {
+    Manifest m =
+        new Manifest(
+            Manifest.versionFor(world),
+            c.step(),
+            null,
+            clock.instant(),
+            java.util.Map.of(),
+            CheckpointJson.MAPPER.createObjectNode(),
+            w.parts(),
+            w.files(),
+            world);
+    return GroupWords.bytes(
+        GroupWords.ok().put("shard", new String(ManifestCodec.encode(m), UTF_8)));
+  }
+
+  /**
+   * The checkpoint's manifest from every rank's shard manifest, with rank 0's name, metrics and
+   * metadata; fails naming each rank that failed or sent a shard that is not its own.
+   */
+  private Manifest combine(Checkpoint c, List<byte[]> shards, int world) throws IOException {
+    List<Manifest.PartEntry> parts = new ArrayList<>();
+    List<Manifest.FileEntry> files = new ArrayList<>();
+    List<String> failed = new ArrayList<>();
+    Exception first = null;
+    for (int r = 0; r < shards.size(); r++) {
+      try {
+        JsonNode n = GroupWords.read(shards.get(r), SHARDS);
+        GroupWords.throwIfFailed(n, "rank " + r);
+        Path shown = Path.of(Manifest.shardFolder(r), "shard manifest");
+        Manifest m = ManifestCodec.decode(n.path("shard").asText().getBytes(UTF_8), shown);
+        if (m.step() != c.step() || m.worldSize() != world) {
+          throw new IOException(
+              "rank "
+                  + r
+                  + " sent a shard of step "
+                  + m.step()
+                  + " of "
+                  + m.worldSize()
+                  + " ranks");
+        }
+        for (Manifest.PartEntry p : m.parts()) {
+          if (p.rank() != r) {
+            throw new IOException("rank " + r + " sent a part of rank " + p.rank());
+          }
+        }
+        String own = Manifest.shardFolder(r) + "/";
+        for (Manifest.FileEntry f : m.files()) {
+          if (!f.path().startsWith(own)) {
+            throw new IOException("rank " + r + " sent a file outside " + own + ": " + f.path());
+          }
+        }
+        parts.addAll(m.parts());
+        files.addAll(m.files());
+      } catch (IOException | RuntimeException e) {
+        failed.add(e.getMessage());
+        first = first == null ? e : first;
+      }
+    }
+    if (first != null) {
+      String message = "saving step " + c.step() + " failed: " + String.join("; ", failed);
+      if (first instanceof InsufficientSpaceException) {
+        throw new InsufficientSpaceException(message, first);
+      }
+      throw new IOException(message, first);
+    }
+    return manifest(c, parts, files, world);
+  }
+
+  private SavedCheckpoint saved(Checkpoint c, String target, Manifest manifest, long start) {
     return new SavedCheckpoint(
         c.step(),
         c.name(),
@@ -114,8 +336,25 @@ final class CheckpointCommit {
         folders.location(target));
   }
 
-  /** Encodes every part and a provisional manifest, each read back by the reader's code. */
-  private List<Encoded> encode(Checkpoint c) {
+  private void checkSpace(List<Encoded> encoded) throws IOException {
+    long need = MANIFEST_ALLOWANCE;
+    for (Encoded e : encoded) {
+      need += e.size();
+    }
+    if (storage.capabilities().freeSpaceKnown()) {
+      java.util.OptionalLong have = storage.usableSpace(CommitStrategy.ROOT);
+      if (have.isPresent() && have.getAsLong() < need) {
+        throw InsufficientSpaceException.before(need, have.getAsLong(), shown);
+      }
+    }
+  }
+
+  /**
+   * Encodes every part and a provisional manifest, each read back by the reader's code.
+   *
+   * @param rank the rank whose share this is, in a checkpoint of {@code world} ranks; null alone
+   */
+  private List<Encoded> encode(Checkpoint c, Integer rank, int world) {
     List<Encoded> out = new ArrayList<>();
     List<Manifest.PartEntry> parts = new ArrayList<>();
     List<Manifest.FileEntry> files = new ArrayList<>();
@@ -134,11 +373,12 @@ final class CheckpointCommit {
         e = new Encoded(part, null, json, json.length);
       }
       out.add(e);
-      parts.add(new Manifest.PartEntry(part.name(), part.kind().wireName(), part.fileName()));
+      String file = inShard(rank, part.fileName());
+      parts.add(new Manifest.PartEntry(part.name(), part.kind().wireName(), file, rank));
       long chunks = (e.size() + FileDigest.CHUNK_BYTES - 1) / FileDigest.CHUNK_BYTES;
       files.add(
           new Manifest.FileEntry(
-              part.fileName(),
+              file,
               e.size(),
               PLACEHOLDER_SHA,
               FileDigest.CHUNK_BYTES,
@@ -147,46 +387,73 @@ final class CheckpointCommit {
     // The real manifest differs only in its digests, of the same length or (no SHA-256 recorded)
     // shorter: if this one reads back, so will the real one, and the user's metadata is refused
     // before anything is written.
-    ManifestCodec.encodeChecked(manifest(c, parts, files));
+    ManifestCodec.encodeChecked(manifest(c, parts, files, world));
     return out;
   }
 
+  /** A part file's name in the checkpoint: inside its rank's folder when saved by several. */
+  private static String inShard(Integer rank, String file) {
+    return rank == null ? file : Manifest.shardFolder(rank) + "/" + file;
+  }
+
   private Manifest manifest(
-      Checkpoint c, List<Manifest.PartEntry> parts, List<Manifest.FileEntry> files) {
+      Checkpoint c, List<Manifest.PartEntry> parts, List<Manifest.FileEntry> files, int world) {
     return new Manifest(
-        Manifest.FORMAT_VERSION,
+        Manifest.versionFor(world),
         c.step(),
         c.name(),
         clock.instant(),
         c.metrics(),
         c.metadata(),
         parts,
-        files);
+        files,
+        world);
   }
 
-  private Manifest prepare(Checkpoint c, List<Encoded> encoded, String work) throws IOException {
+  /** What one process wrote: its parts and their files, as the manifest names them. */
+  private record Written(List<Manifest.PartEntry> parts, List<Manifest.FileEntry> files) {}
+
+  /**
+   * Writes and syncs every part file of this process into {@code work} (into its rank's folder
+   * there, with a rank).
+   */
+  private Written writeParts(List<Encoded> encoded, String work, Integer rank) throws IOException {
+    String dir = rank == null ? work : StorageNames.join(work, Manifest.shardFolder(rank));
+    if (rank != null) {
+      storage.createFolder(dir);
+    }
     List<Manifest.PartEntry> parts = new ArrayList<>();
     List<Manifest.FileEntry> files = new ArrayList<>();
     for (Encoded e : encoded) {
       Checkpoint.Part part = e.part();
-      String file = StorageNames.join(work, part.fileName());
+      String file = StorageNames.join(dir, part.fileName());
       Manifest.FileEntry entry;
       if (e.tensors() != null) {
         entry = writer.write(file, e.size(), out -> e.tensors().writeTo(out));
       } else {
         entry = writer.write(file, e.size(), out -> writeAll(out, e.json()));
       }
-      files.add(entry);
-      parts.add(new Manifest.PartEntry(part.name(), part.kind().wireName(), entry.path()));
+      String name = inShard(rank, entry.path());
+      files.add(
+          new Manifest.FileEntry(
+              name, entry.size(), entry.sha256(), entry.crc32cChunkBytes(), entry.crc32c()));
+      parts.add(new Manifest.PartEntry(part.name(), part.kind().wireName(), name, rank));
     }
-    Manifest manifest = manifest(c, parts, files);
+    if (rank != null) {
+      storage.syncFolder(dir);
+    }
+    return new Written(parts, files);
+  }
+
+  /** Writes the manifest, last, once the claim is known to be still this save's. */
+  private void writeManifest(String work, Manifest manifest, long step) throws IOException {
     byte[] bytes = ManifestCodec.encodeChecked(manifest);
     folders.strategy().beforeManifest(storage, work);
     if (!self.exclusive() && !Claim.heldBy(storage, work, self.token())) {
       // Taken over as stale while this save ran: the folder is someone else's now.
       throw new ClaimLost(
           "this save of step "
-              + c.step()
+              + step
               + " ran longer than staleClaimAfter ("
               + self.staleAfter()
               + ") and another writer took its folder over; nothing was published — raise"
@@ -194,7 +461,6 @@ final class CheckpointCommit {
     }
     writer.writeSmall(StorageNames.join(work, Manifest.FILE_NAME), bytes);
     storage.syncFolder(work);
-    return manifest;
   }
 
   /**

@@ -117,6 +117,14 @@ public interface CheckpointStore extends Closeable {
   SavedCheckpoint save(Checkpoint checkpoint) throws IOException;
 
   /**
+   * In a group ({@link Builder#coordinator}), takes part in the save of {@code step} with this
+   * rank's failure instead of its share (its state could not be captured, say), so that the save
+   * fails on every rank at once instead of at the group timeout; then throws that outcome. Alone,
+   * does nothing: there is no one waiting.
+   */
+  void abandonSave(long step, Exception cause) throws IOException;
+
+  /**
    * Published checkpoints by step, committed or damaged, from their manifests (data not read);
    * saves in flight are not listed.
    */
@@ -173,6 +181,8 @@ public interface CheckpointStore extends Closeable {
     private long directThreshold = 8L << 20;
     private boolean sha256;
     private java.time.Duration staleClaimAfter = java.time.Duration.ofMinutes(30);
+    private dev.cairn.coordination.Coordinator group;
+    private java.time.Duration groupTimeout = java.time.Duration.ofMinutes(30);
 
     private Builder(Path folder, Storage storage) {
       if (folder == null) {
@@ -254,6 +264,40 @@ public interface CheckpointStore extends Closeable {
       return this;
     }
 
+    /**
+     * Saves and loads together with the other ranks of a group (default: this process alone). Each
+     * rank opens the store and calls {@link #save} for the same step with its own parts (its model
+     * and optimizer partitions, its data cursor and RNG state); they make one checkpoint, whose
+     * files live in a {@code rank-R} folder per rank and whose manifest, written by rank 0 only
+     * once every rank's files are durable, names them all. The checkpoint's name, metrics and
+     * metadata are rank 0's. {@link #open()}, {@code save} and {@code loadLatestValid} are then
+     * collective: every rank calls them, in the same order. {@code loadLatestValid} and {@code
+     * load} give each rank its own share; a checkpoint saved by another number of ranks is refused
+     * ({@link WorldSizeMismatchException}). Only rank 0 cleans up at open and applies retention.
+     * The store talks on the coordinator's {@code checkpoints} channel, so the training thread may
+     * use the coordinator itself meanwhile. A read-only store ignores the group.
+     */
+    public Builder coordinator(dev.cairn.coordination.Coordinator coordinator) {
+      this.group = java.util.Objects.requireNonNull(coordinator, "coordinator").channel(CHANNEL);
+      return this;
+    }
+
+    /**
+     * How long a rank waits for the others in a collective open, save or load (default 30 minutes:
+     * longer than any rank's share of a save takes). A rank whose process ends is noticed at once;
+     * this bounds the wait for one that hangs.
+     */
+    public Builder groupTimeout(java.time.Duration timeout) {
+      if (timeout == null || timeout.isZero() || timeout.isNegative()) {
+        throw new IllegalArgumentException("groupTimeout must be positive");
+      }
+      this.groupTimeout = timeout;
+      return this;
+    }
+
+    /** The coordinator channel a store of a group talks on. */
+    static final String CHANNEL = "checkpoints";
+
     public CheckpointStore open() throws IOException {
       return DefaultCheckpointStore.open(
           folder,
@@ -264,7 +308,9 @@ public interface CheckpointStore extends Closeable {
           readOnly,
           directThreshold,
           sha256,
-          staleClaimAfter);
+          staleClaimAfter,
+          group,
+          groupTimeout);
     }
   }
 }

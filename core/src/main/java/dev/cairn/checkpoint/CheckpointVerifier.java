@@ -44,7 +44,7 @@ final class CheckpointVerifier {
 
   /** Every defect found, each naming its file; an empty list means intact at this level. */
   static Result check(CheckpointFolders folders, String folder, Verification level) {
-    return check(folders, folder, level, null);
+    return check(folders, folder, level, null, null);
   }
 
   /**
@@ -82,9 +82,12 @@ final class CheckpointVerifier {
 
   /**
    * As {@link #check(CheckpointFolders, String, Verification)}; with {@code keep}, the files it
-   * opened are left open there when it finds no problem (the caller closes them either way).
+   * opened are left open there when it finds no problem (the caller closes them either way). With a
+   * {@code rank}, only that rank's parts and files are checked (each rank of a group checks its own
+   * share of a checkpoint of several ranks); null checks them all.
    */
-  static Result check(CheckpointFolders folders, String folder, Verification level, Opened keep) {
+  static Result check(
+      CheckpointFolders folders, String folder, Verification level, Opened keep, Integer rank) {
     Storage storage = folders.storage();
     List<CorruptCheckpointException> problems = new ArrayList<>();
     String manifestName = StorageNames.join(folder, Manifest.FILE_NAME);
@@ -113,14 +116,20 @@ final class CheckpointVerifier {
               manifestFile,
               "manifest is for step " + m.step() + " but the folder is " + folders.path(folder)));
     }
+    List<Manifest.PartEntry> parts = rank == null ? m.parts() : m.parts(rank);
+    Set<String> wanted = new HashSet<>();
+    parts.forEach(p -> wanted.add(p.file()));
     Set<String> listed = new HashSet<>();
     for (Manifest.FileEntry f : m.files()) {
       listed.add(f.path());
+      if (rank != null && !wanted.contains(f.path())) {
+        continue; // another rank's file
+      }
       String name = StorageNames.join(folder, f.path());
       checkFile(storage, name, folders.path(name), f, level, problems, keep);
     }
     if (problems.isEmpty()) {
-      for (Manifest.PartEntry p : m.parts()) {
+      for (Manifest.PartEntry p : parts) {
         checkPart(folders, folder, p, listed, problems, keep);
       }
     }

@@ -23,8 +23,11 @@ abstract class CommitStrategy {
     return storage.capabilities().atomicRename() ? new RenameCommit() : new MarkerCommit();
   }
 
-  /** The folder a save of {@code step} writes its files into. */
-  abstract String workFolder(long step);
+  /**
+   * The folder a save of {@code step} writes its files into; {@code id} tells saves of the same
+   * step apart where the strategy writes beside the published folder (hex digits).
+   */
+  abstract String workFolder(long step, String id);
 
   /** Runs after every part file is synced and before the manifest is written. */
   abstract void beforeManifest(Storage storage, String work) throws IOException;

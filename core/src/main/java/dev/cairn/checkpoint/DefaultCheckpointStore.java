@@ -1,10 +1,12 @@
 package dev.cairn.checkpoint;
 
 import dev.cairn.concurrent.DaemonThreads;
+import dev.cairn.coordination.Coordinator;
 import dev.cairn.store.Storage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -38,6 +40,11 @@ final class DefaultCheckpointStore implements CheckpointStore {
   private final Set<Long> unsettled = new HashSet<>();
   private final CheckpointCommit.Writer writer;
 
+  /** The group this store saves and loads with, or null for a process alone. */
+  private final Coordinator group;
+
+  private final Duration groupTimeout;
+
   /** Folder name → the manifest it had when it last verified for retention. */
   private final Map<String, Manifest> proven = new HashMap<>();
 
@@ -53,7 +60,11 @@ final class DefaultCheckpointStore implements CheckpointStore {
       long directThreshold,
       boolean sha256,
       java.time.Duration staleAfter,
-      Storage.Lock writerLock) {
+      Storage.Lock writerLock,
+      Coordinator group,
+      Duration groupTimeout) {
+    this.group = group;
+    this.groupTimeout = groupTimeout;
     this.directThreshold = directThreshold;
     this.sha256 = sha256;
     this.writer =
@@ -86,7 +97,82 @@ final class DefaultCheckpointStore implements CheckpointStore {
       boolean readOnly,
       long directThreshold,
       boolean sha256,
-      java.time.Duration staleAfter)
+      java.time.Duration staleAfter,
+      Coordinator group,
+      Duration groupTimeout)
+      throws IOException {
+    Coordinator g = readOnly || group == null || group.worldSize() == 1 ? null : group;
+    if (g != null && !g.isLeader()) {
+      // Rank 0 opens and cleans up first; the others write only into its saves' work folders.
+      GroupWords.throwIfFailed(
+          GroupWords.read(g.broadcast(OPEN, null, groupTimeout), OPEN),
+          "rank 0 could not open " + folder);
+      return new DefaultCheckpointStore(
+          folder,
+          storage,
+          clock,
+          events,
+          loadVerification,
+          false,
+          directThreshold,
+          sha256,
+          staleAfter,
+          null,
+          g,
+          groupTimeout);
+    }
+    CheckpointStore opened;
+    try {
+      opened =
+          openAlone(
+              folder,
+              storage,
+              clock,
+              events,
+              loadVerification,
+              readOnly,
+              directThreshold,
+              sha256,
+              staleAfter,
+              g,
+              groupTimeout);
+    } catch (IOException | RuntimeException e) {
+      if (g != null) {
+        GroupWords.tell(g, OPEN, GroupWords.failure(e), groupTimeout, e);
+      }
+      throw e;
+    }
+    if (g != null) {
+      try {
+        g.broadcast(OPEN, GroupWords.bytes(GroupWords.ok()), groupTimeout);
+      } catch (IOException | RuntimeException e) {
+        try {
+          opened.close();
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+        throw e;
+      }
+    }
+    return opened;
+  }
+
+  private static final String OPEN = "store-open";
+  private static final String LOAD_STEPS = "load-steps";
+  private static final String LOAD_SHARE = "load-share";
+
+  private static CheckpointStore openAlone(
+      Path folder,
+      Storage storage,
+      Clock clock,
+      Consumer<CheckpointEvent> events,
+      Verification loadVerification,
+      boolean readOnly,
+      long directThreshold,
+      boolean sha256,
+      java.time.Duration staleAfter,
+      Coordinator group,
+      Duration groupTimeout)
       throws IOException {
     if (readOnly) {
       if (!storage.isFolder(CommitStrategy.ROOT)) {
@@ -103,7 +189,9 @@ final class DefaultCheckpointStore implements CheckpointStore {
           directThreshold,
           sha256,
           staleAfter,
-          null);
+          null,
+          null,
+          groupTimeout);
     }
     storage.createFolders(CommitStrategy.ROOT);
     // Without locks (HDFS, object stores) writers are kept apart per save, by claims.
@@ -128,7 +216,9 @@ final class DefaultCheckpointStore implements CheckpointStore {
             directThreshold,
             sha256,
             staleAfter,
-            lock.get() == NO_LOCK ? null : lock.get());
+            lock.get() == NO_LOCK ? null : lock.get(),
+            group,
+            groupTimeout);
     try {
       store.removeLeftovers();
     } catch (IOException | RuntimeException e) {
@@ -223,17 +313,12 @@ final class DefaultCheckpointStore implements CheckpointStore {
     if (readOnly) {
       throw new IllegalStateException("this checkpoint store was opened read-only");
     }
-    CheckpointCommit commit =
-        new CheckpointCommit(
-            storage,
-            folders,
-            new DurableWriter(storage, hashing, io, staging, directThreshold, sha256),
-            writer,
-            clock,
-            events,
-            unsettled);
+    CheckpointCommit commit = newCommit();
     try {
-      SavedCheckpoint saved = commit.run(checkpoint);
+      SavedCheckpoint saved =
+          group == null
+              ? commit.run(checkpoint)
+              : commit.runInGroup(checkpoint, group, groupTimeout);
       events.accept(
           new CheckpointEvent(
               CheckpointEvent.Type.SAVED,
@@ -253,6 +338,35 @@ final class DefaultCheckpointStore implements CheckpointStore {
               checkpoint.step(),
               folders.location(StepFolders.name(checkpoint.step())),
               "saving step " + checkpoint.step() + " failed: " + e.getMessage()));
+      throw e;
+    }
+  }
+
+  private CheckpointCommit newCommit() {
+    return new CheckpointCommit(
+        storage,
+        folders,
+        new DurableWriter(storage, hashing, io, staging, directThreshold, sha256),
+        writer,
+        clock,
+        events,
+        unsettled);
+  }
+
+  @Override
+  public synchronized void abandonSave(long step, Exception cause) throws IOException {
+    if (group == null) {
+      return;
+    }
+    try {
+      newCommit().failInGroup(Checkpoint.at(step).build(), cause, group, groupTimeout);
+    } catch (IOException | RuntimeException e) {
+      events.accept(
+          new CheckpointEvent(
+              CheckpointEvent.Type.SAVE_FAILED,
+              step,
+              folders.location(StepFolders.name(step)),
+              "saving step " + step + " failed: " + e.getMessage()));
       throw e;
     }
   }
@@ -281,6 +395,9 @@ final class DefaultCheckpointStore implements CheckpointStore {
 
   @Override
   public Optional<LoadedCheckpoint> loadLatestValid() throws IOException {
+    if (group != null) {
+      return loadLatestValidInGroup();
+    }
     List<CheckpointInfo> all = list();
     for (int i = all.size() - 1; i >= 0; i--) {
       CheckpointInfo c = all.get(i);
@@ -299,6 +416,85 @@ final class DefaultCheckpointStore implements CheckpointStore {
     return Optional.empty();
   }
 
+  /**
+   * Rank 0 lists the published steps and tells every rank; from the newest, every rank opens and
+   * verifies its own share and they compare: the first step that every rank could open is the one
+   * loaded, so all ranks resume from the same step. A checkpoint saved by another number of ranks
+   * stops the load on every rank.
+   */
+  private Optional<LoadedCheckpoint> loadLatestValidInGroup() throws IOException {
+    byte[] listed = null;
+    if (group.isLeader()) {
+      com.fasterxml.jackson.databind.node.ArrayNode steps = CheckpointJson.MAPPER.createArrayNode();
+      List<CheckpointInfo> all = list();
+      for (int i = all.size() - 1; i >= 0; i--) {
+        steps.add(all.get(i).step());
+      }
+      listed = GroupWords.bytes(GroupWords.ok().set("steps", steps));
+    }
+    com.fasterxml.jackson.databind.JsonNode word =
+        GroupWords.read(group.broadcast(LOAD_STEPS, listed, groupTimeout), LOAD_STEPS);
+    for (com.fasterxml.jackson.databind.JsonNode n : word.path("steps")) {
+      long step = n.asLong();
+      String name = StepFolders.name(step);
+      LoadedCheckpoint mine = null;
+      com.fasterxml.jackson.databind.node.ObjectNode answer = GroupWords.ok();
+      try {
+        mine =
+            LoadedCheckpoint.open(folders, name, loadVerification, group.rank(), group.worldSize());
+      } catch (WorldSizeMismatchException e) {
+        answer = GroupWords.failure(e).put("world_size_mismatch", true);
+      } catch (IOException | RuntimeException e) {
+        answer = GroupWords.failure(e);
+      }
+      List<byte[]> answers;
+      try {
+        answers = group.allGather(LOAD_SHARE, GroupWords.bytes(answer), groupTimeout);
+      } catch (IOException | RuntimeException e) {
+        closeQuietly(mine, e);
+        throw e;
+      }
+      List<String> problems = new ArrayList<>();
+      String mismatch = null;
+      for (int r = 0; r < answers.size(); r++) {
+        com.fasterxml.jackson.databind.JsonNode a = GroupWords.read(answers.get(r), LOAD_SHARE);
+        if (!a.path("ok").asBoolean(false)) {
+          problems.add("rank " + r + ": " + a.path("error").asText());
+          if (a.path("world_size_mismatch").asBoolean(false)) {
+            mismatch = a.path("error").asText();
+          }
+        }
+      }
+      if (problems.isEmpty()) {
+        return Optional.of(mine);
+      }
+      closeQuietly(mine, null);
+      if (mismatch != null) {
+        throw new WorldSizeMismatchException(mismatch);
+      }
+      events.accept(
+          new CheckpointEvent(
+              CheckpointEvent.Type.SKIPPED_INVALID,
+              step,
+              folders.location(name),
+              "skipped " + name + ": " + String.join("; ", problems)));
+    }
+    return Optional.empty();
+  }
+
+  private static void closeQuietly(LoadedCheckpoint c, Exception failure) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (IOException e) {
+      if (failure != null) {
+        failure.addSuppressed(e);
+      }
+    }
+  }
+
   @Override
   public LoadedCheckpoint load(long step) throws IOException {
     return load(step, loadVerification);
@@ -308,7 +504,9 @@ final class DefaultCheckpointStore implements CheckpointStore {
   public LoadedCheckpoint load(long step, Verification level) throws IOException {
     String p = StepFolders.name(step);
     try {
-      return LoadedCheckpoint.open(folders, p, level);
+      return group == null
+          ? LoadedCheckpoint.open(folders, p, level)
+          : LoadedCheckpoint.open(folders, p, level, group.rank(), group.worldSize());
     } catch (CorruptCheckpointException e) {
       // Only now asked whether the step is there at all (on remote storage, a round trip).
       boolean there;
@@ -395,6 +593,9 @@ final class DefaultCheckpointStore implements CheckpointStore {
   public List<Long> applyRetention(RetentionPolicy policy) throws IOException {
     if (readOnly) {
       throw new IllegalStateException("this checkpoint store was opened read-only");
+    }
+    if (group != null && !group.isLeader()) {
+      return List.of(); // rank 0 deletes for the group
     }
     List<CheckpointInfo> all = list();
     List<CheckpointInfo> candidates = Retention.toDelete(all, policy);

@@ -25,6 +25,7 @@ public final class LoadedCheckpoint implements Closeable {
   private final Map<String, SafetensorsFile> tensors;
   private final Map<String, Storage.Input> scans;
   private final Map<String, JsonNode> json;
+  private final int rank;
 
   /**
    * Whether restores read tensors straight into the caller's buffers: where no input is opened with
@@ -39,8 +40,10 @@ public final class LoadedCheckpoint implements Closeable {
       Map<String, SafetensorsFile> tensors,
       Map<String, Storage.Input> scans,
       Map<String, JsonNode> json,
-      boolean intoTargets) {
+      boolean intoTargets,
+      int rank) {
     this.intoTargets = intoTargets;
+    this.rank = rank;
     this.folder = folder;
     this.location = location;
     this.manifest = manifest;
@@ -68,6 +71,17 @@ public final class LoadedCheckpoint implements Closeable {
 
   static LoadedCheckpoint open(CheckpointFolders folders, String folder, Verification level)
       throws IOException {
+    return open(folders, folder, level, 0, 1);
+  }
+
+  /**
+   * Opens the share of {@code rank} in a group of {@code worldSize}: its parts only, verified. A
+   * checkpoint saved by another number of ranks is refused with an IllegalStateException saying how
+   * many ranks saved it.
+   */
+  static LoadedCheckpoint open(
+      CheckpointFolders folders, String folder, Verification level, int rank, int worldSize)
+      throws IOException {
     // The files the verification opened are the ones read: opened once (on remote storage each
     // open is a round trip), and readTensors reads these even if retention deletes them later.
     CheckpointVerifier.Opened opened = new CheckpointVerifier.Opened();
@@ -76,10 +90,14 @@ public final class LoadedCheckpoint implements Closeable {
     Map<String, JsonNode> json = new LinkedHashMap<>();
     Manifest m;
     try {
-      CheckpointVerifier.Result r = CheckpointVerifier.check(folders, folder, level, opened);
+      CheckpointVerifier.Result r =
+          CheckpointVerifier.check(folders, folder, level, opened, worldSize > 1 ? rank : null);
       m = r.manifest();
+      if (m != null && m.worldSize() != worldSize) {
+        throw new WorldSizeMismatchException(folders.path(folder), m.worldSize(), worldSize);
+      }
       r.throwIfBad();
-      for (Manifest.PartEntry p : m.parts()) {
+      for (Manifest.PartEntry p : m.parts(rank)) {
         if (p.kind().equals(Manifest.Kind.TENSORS.wireName())) {
           tensors.put(p.name(), require(opened.tensors.remove(p.name()), p));
           Storage.Input scan = opened.inputs.remove(p.file());
@@ -105,7 +123,8 @@ public final class LoadedCheckpoint implements Closeable {
         tensors,
         scans,
         json,
-        FileScanner.plainReads(folders.storage()));
+        FileScanner.plainReads(folders.storage()),
+        rank);
   }
 
   private static <T> T require(T opened, Manifest.PartEntry p) {
@@ -159,15 +178,33 @@ public final class LoadedCheckpoint implements Closeable {
     return manifest.name();
   }
 
-  /** Names of all parts, in save order. */
+  /**
+   * The rank whose share of the checkpoint this is: 0 for a checkpoint of one process; in one saved
+   * by several ranks, the parts, tensors and JSON here are this rank's.
+   */
+  public int rank() {
+    return rank;
+  }
+
+  /** Names of this rank's parts (every part, for a checkpoint of one process), in save order. */
   public Set<String> parts() {
     Set<String> names = new java.util.LinkedHashSet<>();
-    manifest.parts().forEach(p -> names.add(p.name()));
+    manifest.parts(rank).forEach(p -> names.add(p.name()));
     return names;
   }
 
   public boolean hasPart(String name) {
-    return manifest.part(name) != null;
+    return entry(name) != null;
+  }
+
+  /** This rank's part of that name, or null. */
+  private Manifest.PartEntry entry(String name) {
+    for (Manifest.PartEntry p : manifest.parts(rank)) {
+      if (p.name().equals(name)) {
+        return p;
+      }
+    }
+    return null;
   }
 
   /** A tensor part; IllegalArgumentException naming the parts that exist when absent. */
@@ -205,7 +242,7 @@ public final class LoadedCheckpoint implements Closeable {
       String part, java.util.function.Function<TensorInfo, ByteBuffer> destination)
       throws IOException {
     SafetensorsFile f = tensors(part);
-    Manifest.PartEntry entry = manifest.part(part);
+    Manifest.PartEntry entry = entry(part);
     Manifest.FileEntry file = fileEntry(manifest, entry);
     List<TensorInfo> infos = f.tensors();
     ByteBuffer[] targets = new ByteBuffer[infos.size()];

@@ -39,6 +39,9 @@ final class ManifestCodec {
     root.put("format", Manifest.FORMAT);
     root.put("format_version", m.formatVersion());
     root.put("step", m.step());
+    if (m.worldSize() > 1) {
+      root.put("world_size", m.worldSize());
+    }
     if (m.name() == null) {
       root.putNull("name");
     } else {
@@ -50,7 +53,11 @@ final class ManifestCodec {
     root.set("metadata", m.metadata());
     ArrayNode parts = root.putArray("parts");
     for (Manifest.PartEntry p : m.parts()) {
-      parts.addObject().put("name", p.name()).put("kind", p.kind()).put("file", p.file());
+      ObjectNode o =
+          parts.addObject().put("name", p.name()).put("kind", p.kind()).put("file", p.file());
+      if (p.rank() != null) {
+        o.put("rank", p.rank().intValue());
+      }
     }
     ArrayNode files = root.putArray("files");
     for (Manifest.FileEntry f : m.files()) {
@@ -171,16 +178,34 @@ final class ManifestCodec {
       if (!metadata.isObject()) {
         throw bad(file, "metadata is not an object");
       }
+      JsonNode world = root.path("world_size");
+      int worldSize = world.isMissingNode() ? 1 : world.asInt(-1);
+      if (!world.isMissingNode()
+          && (!world.isIntegralNumber()
+              || worldSize < 2
+              || worldSize > dev.cairn.coordination.Coordinators.MAX_WORLD_SIZE
+              || version < 2)) {
+        throw bad(file, "world_size is invalid");
+      }
       List<Manifest.PartEntry> parts = new ArrayList<>();
       for (JsonNode p : array(root, "parts", file)) {
-        parts.add(new Manifest.PartEntry(text(p, "name"), text(p, "kind"), text(p, "file")));
+        JsonNode rank = p.path("rank");
+        if (!rank.isMissingNode() && !rank.isIntegralNumber()) {
+          throw bad(file, "part rank is not a number");
+        }
+        parts.add(
+            new Manifest.PartEntry(
+                text(p, "name"),
+                text(p, "kind"),
+                text(p, "file"),
+                rank.isMissingNode() ? null : rank.asInt()));
       }
       List<Manifest.FileEntry> files = new ArrayList<>();
       for (JsonNode f : array(root, "files", file)) {
         files.add(fileEntry(f, file));
       }
       return new Manifest(
-          version, step, name, created, metrics, (ObjectNode) metadata, parts, files);
+          version, step, name, created, metrics, (ObjectNode) metadata, parts, files, worldSize);
     } catch (IllegalArgumentException | DateTimeParseException e) {
       throw new CorruptCheckpointException(file, -1, "manifest is invalid: " + e.getMessage(), e);
     }

@@ -13,7 +13,7 @@ import java.io.IOException;
 final class MarkerCommit extends CommitStrategy {
 
   @Override
-  String workFolder(long step) {
+  String workFolder(long step, String id) {
     return StepFolders.name(step);
   }
 

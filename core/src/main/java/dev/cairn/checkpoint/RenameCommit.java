@@ -10,8 +10,8 @@ import java.io.IOException;
 final class RenameCommit extends CommitStrategy {
 
   @Override
-  String workFolder(long step) {
-    return StepFolders.temporary(step, CheckpointCommit.randomHex());
+  String workFolder(long step, String id) {
+    return StepFolders.temporary(step, id);
   }
 
   @Override

@@ -19,9 +19,10 @@ import java.util.List;
  *
  * <p>Calls are matched by their position in each rank's sequence of calls and must agree on the
  * operation and the name; a mismatch fails the call on every rank and names both. Calls from
- * several threads of one process are serialized. Names follow the rule for user names (1 to 64
- * letters, digits, '.', '-' or '_'); a payload is at most {@link #MAX_PAYLOAD_BYTES} bytes and an
- * allGather's result at most {@link #MAX_GATHERED_BYTES}.
+ * several threads of one process are serialized; threads that must call independently use separate
+ * {@link #channel channels}. Names follow the rule for user names (1 to 64 letters, digits, '.',
+ * '-' or '_'); a payload is at most {@link #MAX_PAYLOAD_BYTES} bytes and an allGather's result at
+ * most {@link #MAX_GATHERED_BYTES}.
  */
 public interface Coordinator extends AutoCloseable {
   /** The largest payload one rank may contribute to a call: 1 MiB. */
@@ -83,6 +84,19 @@ public interface Coordinator extends AutoCloseable {
    * @throws IllegalArgumentException as for {@link #allGather}, and for a null payload on rank 0
    */
   byte[] broadcast(String name, byte[] payload, Duration timeout) throws IOException;
+
+  /**
+   * A channel of this group: the same ranks, with a sequence of calls of its own. Calls are matched
+   * by their position within their channel, so calls on different channels may run at the same time
+   * from different threads — a background saver's checkpoint calls beside the training thread's —
+   * without ranks interleaving them differently. Every rank that uses a channel opens it by the
+   * same name; the same name gives the same channel. A failure on any channel breaks the whole
+   * group. Closing a channel does nothing; closing this coordinator leaves the group.
+   *
+   * @throws IllegalArgumentException for a name outside the rule for names
+   * @throws IllegalStateException past 16 channels
+   */
+  Coordinator channel(String name);
 
   /**
    * Leaves the group. On rank 0 this stops the rendezvous service, so ranks still waiting fail at

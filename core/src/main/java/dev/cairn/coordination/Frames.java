@@ -16,7 +16,7 @@ final class Frames {
   static final ObjectMapper JSON = new ObjectMapper();
 
   /** Bumped when the messages change incompatibly; a mismatch is refused at the handshake. */
-  static final int PROTOCOL = 1;
+  static final int PROTOCOL = 2;
 
   /** The largest hello or bye (a few short fields). */
   static final int MAX_SMALL = 4096;

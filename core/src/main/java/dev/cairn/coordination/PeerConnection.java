@@ -71,13 +71,14 @@ final class PeerConnection implements Runnable {
         throw new IOException("rank " + rank + " sent an unknown message '" + type + "'");
       }
       Call call = parse(m, rank);
-      rendezvous.arrive(rank, call, waiter(call.seq()));
+      rendezvous.arrive(rank, call, waiter(call));
     }
   }
 
   private static Call parse(ObjectNode m, int rank) throws IOException {
     try {
       return new Call(
+          m.path("channel").asText(Call.MAIN),
           m.path("seq").asLong(-1),
           Op.fromWire(m.path("op").asText()),
           m.path("name").asText(),
@@ -89,11 +90,13 @@ final class PeerConnection implements Runnable {
     }
   }
 
-  private Round.Waiter waiter(long seq) {
+  private Round.Waiter waiter(Call call) {
+    String channel = call.channel();
+    long seq = call.seq();
     return new Round.Waiter() {
       @Override
       public void deliver(List<byte[]> result) {
-        ObjectNode m = Frames.object("result").put("seq", seq);
+        ObjectNode m = Frames.object("result").put("channel", channel).put("seq", seq);
         ArrayNode a = m.putArray("payloads");
         result.forEach(a::add);
         sendOrClose(m);
@@ -101,7 +104,11 @@ final class PeerConnection implements Runnable {
 
       @Override
       public void fail(CoordinationException e) {
-        ObjectNode m = Frames.object("error").put("seq", seq).put("message", e.getMessage());
+        ObjectNode m =
+            Frames.object("error")
+                .put("channel", channel)
+                .put("seq", seq)
+                .put("message", e.getMessage());
         ArrayNode a = m.putArray("missing");
         e.missingRanks().forEach(a::add);
         sendOrClose(m);

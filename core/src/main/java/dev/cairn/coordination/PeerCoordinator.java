@@ -2,6 +2,7 @@ package dev.cairn.coordination;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.concurrent.DaemonThreads;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -16,19 +17,27 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
- * A rank other than 0: one connection to rank 0's rendezvous, one call at a time. A call sends its
- * request and blocks reading the answer; rank 0 answers or fails the round at its deadline, and a
- * rank 0 that dies closes the connection, which ends the read at once.
+ * A rank other than 0: one connection to rank 0's rendezvous, carrying the calls of every channel.
+ * A call sends its request and waits for its answer, which a reader thread hands over by channel
+ * and number; rank 0 answers or fails the round at its deadline, and a rank 0 that dies closes the
+ * connection, which fails every waiting call at once.
  */
 final class PeerCoordinator extends GroupCoordinator {
   private final Socket socket;
   private final DataInputStream in;
   private final DataOutputStream out;
   private final String where;
+  private final Map<Round.Key, CompletableFuture<ObjectNode>> pending = new HashMap<>();
+  private IOException readerEnd; // guarded by pending: why the answers stopped
 
   private PeerCoordinator(RankEnvironment env, Socket socket) throws IOException {
     super(env);
@@ -53,6 +62,8 @@ final class PeerCoordinator extends GroupCoordinator {
       s.setSoTimeout((int) Math.max(1, remainingMillis(deadline)));
       PeerCoordinator p = new PeerCoordinator(env, s);
       p.hello();
+      s.setSoTimeout(0); // calls may be hours apart; each call waits with its own deadline
+      p.startReader();
       return p;
     } catch (IOException | RuntimeException e) {
       Rendezvous.closeQuietly(s);
@@ -126,12 +137,54 @@ final class PeerCoordinator extends GroupCoordinator {
     }
   }
 
+  /** Starts the thread that reads rank 0's answers and hands each to the call waiting for it. */
+  private void startReader() {
+    DaemonThreads.named("cairn-coord-answers").newThread(this::readAnswers).start();
+  }
+
+  private void readAnswers() {
+    IOException end;
+    try {
+      while (true) {
+        ObjectNode m = Frames.read(in, Frames.MAX_ANSWER);
+        Round.Key key =
+            new Round.Key(m.path("channel").asText(Call.MAIN), m.path("seq").asLong(-1));
+        CompletableFuture<ObjectNode> waiting;
+        synchronized (pending) {
+          waiting = pending.remove(key);
+        }
+        if (waiting == null) {
+          throw new IOException(
+              "an answer to call #" + key.seq() + " on channel '" + key.channel() + "', not asked");
+        }
+        waiting.complete(m);
+      }
+    } catch (IOException e) {
+      end = e;
+    }
+    synchronized (pending) {
+      readerEnd = end;
+      pending.values().forEach(f -> f.completeExceptionally(end));
+      pending.clear();
+    }
+    Rendezvous.closeQuietly(socket);
+  }
+
   @Override
   List<byte[]> exchange(Call call) throws IOException {
     long within = answerWithin(call.timeout());
+    Round.Key key = Round.Key.of(call);
+    CompletableFuture<ObjectNode> answer = new CompletableFuture<>();
     try {
+      synchronized (pending) {
+        if (readerEnd != null) {
+          throw readerEnd;
+        }
+        pending.put(key, answer);
+      }
       ObjectNode m =
           Frames.object("call")
+              .put("channel", call.channel())
               .put("seq", call.seq())
               .put("op", call.op().wire)
               .put("name", call.name())
@@ -140,29 +193,39 @@ final class PeerCoordinator extends GroupCoordinator {
       synchronized (out) {
         Frames.write(out, m);
       }
-      socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, within));
-      return answer(call, Frames.read(in, Frames.MAX_ANSWER));
-    } catch (SocketTimeoutException e) {
+      return answer(answer.get(within, TimeUnit.MILLISECONDS));
+    } catch (TimeoutException e) {
       throw new CoordinationException(
           call.describe() + ": no answer from " + where + " within " + within + " ms",
           List.of(0),
           e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      close(); // the rounds go on without this rank: leave, so the others fail now
+      throw new InterruptedIOException(call.describe() + " was interrupted");
+    } catch (ExecutionException e) {
+      throw lost(call, e.getCause() instanceof IOException io ? io : new IOException(e.getCause()));
     } catch (CoordinationException e) {
       throw e;
     } catch (IOException e) {
-      if (isClosed()) {
-        throw new CoordinationException(
-            call.describe() + ": this rank's coordinator was closed during the call", List.of(), e);
+      throw lost(call, e);
+    } finally {
+      synchronized (pending) {
+        pending.remove(key);
       }
-      throw new CoordinationException(
-          call.describe() + ": lost connection to " + where + ": " + e.getMessage(), List.of(0), e);
     }
   }
 
-  private static List<byte[]> answer(Call call, ObjectNode m) throws IOException {
-    if (m.path("seq").asLong(-1) != call.seq()) {
-      throw new IOException("an answer to call #" + m.path("seq") + " instead of #" + call.seq());
+  private CoordinationException lost(Call call, IOException e) {
+    if (isClosed()) {
+      return new CoordinationException(
+          call.describe() + ": this rank's coordinator was closed during the call", List.of(), e);
     }
+    return new CoordinationException(
+        call.describe() + ": lost connection to " + where + ": " + e.getMessage(), List.of(0), e);
+  }
+
+  private static List<byte[]> answer(ObjectNode m) throws IOException {
     if (m.path("type").asText().equals("error")) {
       List<Integer> missing = new ArrayList<>();
       m.path("missing").forEach(r -> missing.add(r.asInt()));

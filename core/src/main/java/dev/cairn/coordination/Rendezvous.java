@@ -36,15 +36,14 @@ final class Rendezvous implements AutoCloseable {
   // Guarded by lock.
   private final Map<Integer, PeerConnection> peers = new HashMap<>();
   private final Set<Integer> left = new TreeSet<>();
-  private final long[] nextSeq;
-  private final Map<Long, Round> rounds = new HashMap<>();
+  private final Map<String, long[]> nextSeq = new HashMap<>(); // channel → next call, by rank
+  private final Map<Round.Key, Round> rounds = new HashMap<>();
   private CoordinationException failure;
   private boolean closed;
 
   private Rendezvous(RankEnvironment env, ServerSocket server) {
     this.env = env;
     this.server = server;
-    this.nextSeq = new long[env.worldSize()];
     this.slots = new Semaphore(env.worldSize() + 3);
     this.timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("cairn-coord-timer"));
     timer.setRemoveOnCancelPolicy(true);
@@ -163,14 +162,35 @@ final class Rendezvous implements AutoCloseable {
       actions.add(() -> waiter.fail(e));
       return;
     }
-    if (call.seq() != nextSeq[rank]) {
-      String m = "rank " + rank + " sent call #" + call.seq() + ", expected #" + nextSeq[rank];
+    long[] next = nextSeq.get(call.channel());
+    if (next == null && nextSeq.size() >= GroupCoordinator.MAX_CHANNELS) {
+      String m =
+          "rank " + rank + " opened more than " + GroupCoordinator.MAX_CHANNELS + " channels";
       actions.add(() -> waiter.fail(new CoordinationException(m, List.of())));
       failLocked(new CoordinationException(m, List.of()), actions);
       return;
     }
-    nextSeq[rank]++;
-    Round round = rounds.computeIfAbsent(call.seq(), s -> new Round(call, rank, env.worldSize()));
+    if (next == null) {
+      next = new long[env.worldSize()];
+      nextSeq.put(call.channel(), next);
+    }
+    if (call.seq() != next[rank]) {
+      String m =
+          "rank "
+              + rank
+              + " sent "
+              + call.describe()
+              + " as call #"
+              + call.seq()
+              + ", expected #"
+              + next[rank];
+      actions.add(() -> waiter.fail(new CoordinationException(m, List.of())));
+      failLocked(new CoordinationException(m, List.of()), actions);
+      return;
+    }
+    next[rank]++;
+    Round round =
+        rounds.computeIfAbsent(Round.Key.of(call), k -> new Round(call, rank, env.worldSize()));
     String mismatch = round.mismatch(call, rank);
     if (mismatch != null) {
       CoordinationException e = new CoordinationException(mismatch, List.of());
@@ -199,7 +219,7 @@ final class Rendezvous implements AutoCloseable {
   }
 
   private void finishLocked(Round round, List<Runnable> actions) {
-    rounds.remove(round.seq);
+    rounds.remove(round.key);
     round.cancelTimer();
     List<byte[]> result = round.result();
     for (Round.Waiter w : round.waiters()) {
@@ -210,7 +230,7 @@ final class Rendezvous implements AutoCloseable {
   private void expire(Round round) {
     List<Runnable> actions = new ArrayList<>();
     synchronized (lock) {
-      if (rounds.get(round.seq) != round || System.nanoTime() < round.deadline()) {
+      if (rounds.get(round.key) != round || System.nanoTime() < round.deadline()) {
         return; // answered, failed, or a newer timer holds the earlier deadline
       }
       List<Integer> missing = round.missing();
@@ -323,10 +343,10 @@ final class Rendezvous implements AutoCloseable {
     actions.forEach(Runnable::run);
   }
 
-  /** Test hook: waits until {@code rank} has made call number {@code seq}. */
+  /** Test hook: waits until {@code rank} has made call number {@code seq} on the main channel. */
   void awaitArrival(int rank, long seq) throws InterruptedException {
     synchronized (lock) {
-      while (nextSeq[rank] <= seq) {
+      while (nextSeq.getOrDefault(Call.MAIN, new long[env.worldSize()])[rank] <= seq) {
         lock.wait();
       }
     }

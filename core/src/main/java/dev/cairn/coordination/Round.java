@@ -18,6 +18,7 @@ final class Round {
     void fail(CoordinationException e);
   }
 
+  final Key key;
   final long seq;
   final Op op;
   final String name;
@@ -30,7 +31,15 @@ final class Round {
   private Duration deadlineTimeout;
   private ScheduledFuture<?> timer;
 
+  /** Which round a call belongs to: its channel and its position there. */
+  record Key(String channel, long seq) {
+    static Key of(Call call) {
+      return new Key(call.channel(), call.seq());
+    }
+  }
+
   Round(Call call, int rank, int world) {
+    this.key = Key.of(call);
     this.seq = call.seq();
     this.op = call.op();
     this.name = call.name();
@@ -46,6 +55,7 @@ final class Round {
     }
     return "call #"
         + seq
+        + (Call.MAIN.equals(key.channel()) ? "" : " on channel '" + key.channel() + "'")
         + " does not match across ranks: rank "
         + firstRank
         + " called "
@@ -136,6 +146,10 @@ final class Round {
   }
 
   String describe() {
-    return op.wire + " '" + name + "'";
+    return op.wire
+        + " '"
+        + name
+        + "'"
+        + (Call.MAIN.equals(key.channel()) ? "" : " on channel '" + key.channel() + "'");
   }
 }

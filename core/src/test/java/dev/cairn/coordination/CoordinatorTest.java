@@ -95,6 +95,64 @@ class CoordinatorTest {
   }
 
   @Test
+  void callsOnSeparateChannelsRunSideBySideWhateverOrderRanksMakeThem() throws Exception {
+    List<Coordinator> g = group(3);
+    // Rank 1 makes its channel call before its main call is even started, and waits on it; the
+    // others make their main call first. On one sequence, rank 1's first call would meet the
+    // others' main call and fail as a mismatch.
+    Rendezvous rv = ((HostCoordinator) g.get(0)).rendezvous();
+    List<Future<String>> main = new ArrayList<>();
+    List<Future<String>> side = new ArrayList<>();
+    for (Coordinator c : g) {
+      Coordinator ch = c.channel("checkpoints");
+      if (c.rank() == 1) {
+        side.add(threads.submit(() -> gathered(ch, "side")));
+        main.add(
+            threads.submit(
+                () -> {
+                  rv.awaitArrival(0, 0); // rank 0's main call is in
+                  return gathered(c, "main");
+                }));
+      } else {
+        main.add(threads.submit(() -> gathered(c, "main")));
+        side.add(threads.submit(() -> gathered(ch, "side")));
+      }
+    }
+    for (int r = 0; r < 3; r++) {
+      assertThat(get(main.get(r))).isEqualTo("main:0,1,2");
+      assertThat(get(side.get(r))).isEqualTo("side:0,1,2");
+    }
+    assertThat(g.get(2).channel("checkpoints")).isSameAs(g.get(2).channel("checkpoints"));
+  }
+
+  @Test
+  void aFailureOnOneChannelBreaksEveryChannelOfTheGroup() throws Exception {
+    List<Coordinator> g = group(2);
+    Future<Void> waiting =
+        threads.submit(
+            () -> {
+              g.get(0).channel("checkpoints").barrier("side", LONG);
+              return null;
+            });
+    g.get(1).close();
+    assertThat(failure(waiting))
+        .isInstanceOf(CoordinationException.class)
+        .hasMessageContaining("rank 1");
+    assertThatThrownBy(() -> g.get(0).barrier("main", LONG))
+        .isInstanceOf(CoordinationException.class)
+        .hasMessageContaining("failed earlier");
+  }
+
+  private static String gathered(Coordinator c, String name) throws IOException {
+    List<byte[]> all = c.allGather(name, Integer.toString(c.rank()).getBytes(UTF_8), LONG);
+    StringBuilder b = new StringBuilder(name).append(':');
+    for (int r = 0; r < all.size(); r++) {
+      b.append(r == 0 ? "" : ",").append(new String(all.get(r), UTF_8));
+    }
+    return b.toString();
+  }
+
+  @Test
   void barrierReturnsOnEveryRankOnlyOnceTheLastRankArrives() throws Exception {
     List<Coordinator> g = group(4);
     CountDownLatch lastMayGo = new CountDownLatch(1);
