@@ -1,5 +1,7 @@
 package dev.cairn.manager;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -12,6 +14,7 @@ import dev.cairn.checkpoint.SavedCheckpoint;
 import dev.cairn.concurrent.DaemonThreads;
 import dev.cairn.control.ControlFolder;
 import dev.cairn.control.SaveRequest;
+import dev.cairn.coordination.Coordinator;
 import dev.cairn.events.EventType;
 import dev.cairn.events.Events;
 import java.io.IOException;
@@ -88,6 +91,11 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   private Map<String, Double> lastMetrics = Map.of();
   private volatile boolean closed;
 
+  /** Where the ranks of a group agree on each step's save (null for a process alone). */
+  private final Coordinator decisions;
+
+  private final java.time.Duration decisionTimeout;
+
   /**
    * @param control where save requests arrive from other processes (null: none)
    * @param session the run's session number, recorded in each checkpoint
@@ -117,6 +125,33 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       ControlFolder control,
       java.time.Duration pollInterval,
       boolean ownShutdownHook) {
+    this(store, policy, events, clock, session, control, pollInterval, ownShutdownHook, null);
+  }
+
+  /**
+   * A manager for one rank of a group: every rank's {@link #onStep} agrees with the others (one
+   * allGather on the coordinator's {@code decisions} channel per step) so that every rank saves the
+   * same steps. Rank 0 decides from its triggers and the save requests it receives; any rank's
+   * shutdown makes the whole group take its last save; a save waits until every rank has a free
+   * staging area. The store must be opened with the same coordinator ({@link
+   * CheckpointStore.Builder#coordinator}). A rank that cannot agree (the group broke: a rank died)
+   * throws from onStep, so that the job ends and its launcher restarts the group.
+   *
+   * @param group the coordinator of this rank; null for a process alone
+   */
+  public DefaultCheckpointManager(
+      CheckpointStore store,
+      CheckpointPolicy policy,
+      Events events,
+      Clock clock,
+      int session,
+      ControlFolder control,
+      java.time.Duration pollInterval,
+      boolean ownShutdownHook,
+      Coordinator group) {
+    this.decisions =
+        group == null || group.worldSize() == 1 ? null : group.channel(DECISIONS_CHANNEL);
+    this.decisionTimeout = STEP_AGREEMENT_TIMEOUT;
     this.store = store;
     this.policy = policy;
     this.events = events;
@@ -334,6 +369,9 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     if (shutdown) {
       reasons.add(Triggers.Reason.SHUTDOWN);
     }
+    if (decisions != null) {
+      return onStepInGroup(completed, reasons, shutdown);
+    }
     if (reasons.isEmpty() || completed == lastSubmitted) {
       return false;
     }
@@ -368,6 +406,116 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       shutdownDone.countDown();
     }
     return f != null;
+  }
+
+  static final String DECISIONS_CHANNEL = "decisions";
+
+  /**
+   * How long a rank waits at a step for the slowest rank to reach it: long, since ranks step in
+   * lockstep anyway and one may evaluate for a while; a rank whose process ends is noticed at once.
+   */
+  static final java.time.Duration STEP_AGREEMENT_TIMEOUT = java.time.Duration.ofMinutes(30);
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+  private static final String DECIDE = "step";
+
+  /**
+   * One step of a rank of a group. Every rank says whether it shuts down, has a save in flight and
+   * has a free staging area; rank 0 adds its reasons to save and the request it would serve. From
+   * what all said, every rank reaches the same decision: save this step (all), defer it (all), or
+   * not.
+   */
+  private boolean onStepInGroup(long completed, Set<Triggers.Reason> reasons, boolean shutdown) {
+    ObjectNode mine = JsonNodeFactory.instance.objectNode();
+    mine.put("shutdown", shutdown);
+    mine.put("busy", inFlight != null);
+    mine.put("no_area", inFlight != null && !hasFreeArea());
+    SaveRequest pending = null;
+    if (decisions.isLeader()) {
+      ArrayNode why = mine.putArray("reasons");
+      reasons.forEach(r -> why.add(r.name()));
+      pending = reasons.contains(Triggers.Reason.REQUEST) ? requests.peek() : null;
+      mine.put("stop", pending != null && stopIds.contains(pending.id()));
+    }
+    List<byte[]> said;
+    try {
+      said = decisions.allGather(DECIDE, mine.toString().getBytes(UTF_8), decisionTimeout);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(
+          "step " + completed + ": the ranks could not agree on saving: " + e.getMessage(), e);
+    }
+    Set<Triggers.Reason> agreed = EnumSet.noneOf(Triggers.Reason.class);
+    boolean anyShutdown = false;
+    boolean anyBusy = false;
+    boolean anyWithoutArea = false;
+    boolean stop = false;
+    for (int r = 0; r < said.size(); r++) {
+      JsonNode n;
+      try {
+        n = JSON.readTree(said.get(r));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException("rank " + r + " said something that is not JSON", e);
+      }
+      anyShutdown |= n.path("shutdown").asBoolean();
+      anyBusy |= n.path("busy").asBoolean();
+      anyWithoutArea |= n.path("no_area").asBoolean();
+      if (r == 0) {
+        n.path("reasons").forEach(x -> agreed.add(Triggers.Reason.valueOf(x.asText())));
+        stop = n.path("stop").asBoolean();
+      }
+    }
+    if (anyShutdown) {
+      agreed.add(Triggers.Reason.SHUTDOWN);
+    }
+    if (agreed.isEmpty() || completed == lastSubmitted) {
+      return false;
+    }
+    if (anyBusy && !anyShutdown && (!exactStep(agreed) || anyWithoutArea)) {
+      if (decisions.isLeader()) {
+        deferWhileBusy(completed, agreed);
+      }
+      return false;
+    }
+    int area = 0;
+    if (inFlight != null) {
+      if (anyShutdown) {
+        awaitInFlight();
+      } else {
+        area = freeArea();
+      }
+    }
+    SaveRequest request = null;
+    if (decisions.isLeader() && agreed.contains(Triggers.Reason.REQUEST)) {
+      request = nextRequest(); // the one peeked at above: only this thread takes requests
+    }
+    if (stop) {
+      stopping = true; // every rank's loop sees it after this step
+    }
+    Future<?> f = submit(completed, agreed, request == null ? null : request.name(), request, area);
+    if (anyShutdown || !policy.async()) {
+      awaitInFlight();
+    }
+    if (anyShutdown) {
+      SavedCheckpoint saved = lastSaved;
+      if (saved != null && saved.step() == completed) {
+        shutdownStep = completed;
+      }
+      shutdownSaved = true;
+      stopping = true;
+      shutdownDone.countDown();
+    }
+    return f != null;
+  }
+
+  /** Whether a staging area is free (or not made yet), without making one. */
+  private boolean hasFreeArea() {
+    for (Future<?> f : areaSaves) {
+      if (f == null || f.isDone()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -565,6 +713,12 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       failureUnreported = true;
       events.emit(EventType.CHECKPOINT_FAILED, completed, "snapshot failed: " + e.getMessage());
       answer(request, null, e);
+      if (decisions != null) {
+        // The other ranks are saving this step: fail it for them now, not at the timeout.
+        inFlight = writer.submit(() -> abandon(completed, e));
+        areaSaves[area] = inFlight;
+        return null;
+      }
       return null;
     }
     triggers.saved(clock.millis());
@@ -663,6 +817,15 @@ public final class DefaultCheckpointManager implements CheckpointManager {
           fields("error", String.valueOf(e.getMessage())));
       answer(request, null, e);
       return null;
+    }
+  }
+
+  /** Runs on the writer thread; never throws. */
+  private void abandon(long step, RuntimeException cause) {
+    try {
+      store.abandonSave(step, cause);
+    } catch (IOException | RuntimeException e) {
+      // The failure is this rank's own, reported when its snapshot failed.
     }
   }
 
