@@ -69,6 +69,9 @@ final class RunsCommand implements Callable<Integer> {
               ? s.lastCheckpointStep() + " (" + Durations.human(s.lastCheckpointAgeSeconds()) + ")"
               : "-",
           Durations.human(s.heartbeatAgeSeconds()));
+      for (String problem : s.rankProblems()) {
+        out.printf("%-28s %s%n", "", problem);
+      }
     }
     if (json) {
       out.println(Json.MAPPER.writeValueAsString(all));

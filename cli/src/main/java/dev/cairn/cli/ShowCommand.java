@@ -99,6 +99,12 @@ final class ShowCommand implements Callable<Integer> {
             ? String.format(java.util.Locale.ROOT, "%.4g", status.loss())
             : "-",
         Durations.human(status.heartbeatAgeSeconds()));
+    if (run.has("world_size")) {
+      out.printf(
+          "  ranks    %d%s%n",
+          run.path("world_size").asInt(),
+          status.rankProblems().isEmpty() ? "" : ": " + String.join("; ", status.rankProblems()));
+    }
     if (latestSystem != null) {
       out.printf("  system   %s%n", systemLine(latestSystem));
     }

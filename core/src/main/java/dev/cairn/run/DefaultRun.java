@@ -107,6 +107,42 @@ final class DefaultRun implements Run {
    *     checkpoints are stored there and the rest is mirrored there; null for a local run
    */
   static Run open(Path runsDir, RunOptions options, Storage remote) throws IOException {
+    dev.cairn.coordination.Coordinator group = options.coordinator;
+    if (group == null || group.worldSize() == 1) {
+      return openAlone(runsDir, options, remote);
+    }
+    if (remote != null) {
+      throw new IllegalArgumentException(
+          "a run of several ranks needs a runs folder on a file system every rank sees (a local"
+              + " or shared folder); on HDFS or S3, use a CheckpointStore with the coordinator");
+    }
+    if (!group.isLeader()) {
+      return RankRun.open(runsDir, options);
+    }
+    dev.cairn.coordination.Coordinator ch = group.channel(RankRun.CHANNEL);
+    DefaultRun run;
+    try {
+      run = openAlone(runsDir, options, null);
+    } catch (IOException | RuntimeException e) {
+      try {
+        ch.broadcast(RankRun.OPENED, RankRun.notOpened(e), RankRun.OPEN_TIMEOUT);
+      } catch (IOException | RuntimeException told) {
+        e.addSuppressed(told);
+      }
+      throw e;
+    }
+    try {
+      ch.broadcast(RankRun.OPENED, RankRun.opened(run.id, run.session), RankRun.OPEN_TIMEOUT);
+    } catch (IOException | RuntimeException e) {
+      run.fail(e);
+      run.close();
+      throw e;
+    }
+    return run;
+  }
+
+  private static DefaultRun openAlone(Path runsDir, RunOptions options, Storage remote)
+      throws IOException {
     if (Files.exists(runsDir) && !Files.isDirectory(runsDir)) {
       throw new IllegalArgumentException(runsDir + " is a file; give a folder for runs");
     }
@@ -343,6 +379,9 @@ final class DefaultRun implements Run {
     if (options.totalSteps > 0) {
       o.put("total_steps", options.totalSteps);
     }
+    if (options.coordinator != null && options.coordinator.worldSize() > 1) {
+      o.put("world_size", options.coordinator.worldSize());
+    }
     o.setAll(Provenance.collect(Path.of("").toAbsolutePath()));
     AtomicFile.write(files.runJson(), JSON.writeValueAsBytes(o), AtomicFile.Sync.DURABLE);
   }
@@ -533,14 +572,17 @@ final class DefaultRun implements Run {
       }
       return manager;
     }
-    CheckpointStore store =
+    CheckpointStore.Builder builder =
         (remote != null
                 ? CheckpointStore.builder(remote.child("checkpoints"))
                 : CheckpointStore.builder(files.checkpoints()))
             .clock(options.clock)
             .events(this::storeEvent)
-            .sha256(policy.sha256())
-            .open();
+            .sha256(policy.sha256());
+    if (options.coordinator != null) {
+      builder.coordinator(options.coordinator);
+    }
+    CheckpointStore store = builder.open();
     DefaultCheckpointManager m =
         new DefaultCheckpointManager(
             store,
@@ -550,7 +592,8 @@ final class DefaultRun implements Run {
             session,
             new ControlFolder(files.control()),
             options.controlPollInterval,
-            false);
+            false,
+            options.coordinator);
     if (policy.lossMetric() != null) {
       String metric = policy.lossMetric();
       int window = policy.lossWindow();

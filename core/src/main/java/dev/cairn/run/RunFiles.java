@@ -60,6 +60,21 @@ public record RunFiles(Path dir) {
     return dir.resolve("control");
   }
 
+  /**
+   * What rank {@code rank} of a group writes of its own (its metrics and heartbeat), as a folder
+   * laid out like a run folder: {@code ranks/rank-R}. Rank 0 writes the run folder itself.
+   */
+  public RunFiles rank(int rank) {
+    return new RunFiles(dir.resolve(RANKS).resolve("rank-" + rank));
+  }
+
+  /** The folder of every rank's own files in a run of several ranks. */
+  public Path ranks() {
+    return dir.resolve(RANKS);
+  }
+
+  static final String RANKS = "ranks";
+
   /** TensorBoard event files, one per session (the tensorboard module names them). */
   public Path tensorboard() {
     return dir.resolve("tb");

@@ -31,6 +31,7 @@ public final class RunOptions {
   final Duration controlPollInterval;
   final Duration systemInterval;
   final java.net.URI notify;
+  final dev.cairn.coordination.Coordinator coordinator;
 
   private RunOptions(
       String name,
@@ -44,7 +45,9 @@ public final class RunOptions {
       Duration progressInterval,
       Duration controlPollInterval,
       Duration systemInterval,
-      java.net.URI notify) {
+      java.net.URI notify,
+      dev.cairn.coordination.Coordinator coordinator) {
+    this.coordinator = coordinator;
     this.name = name;
     this.config = config;
     this.allowConfigChange = allowConfigChange;
@@ -73,6 +76,7 @@ public final class RunOptions {
         Duration.ofSeconds(5),
         Duration.ofMillis(500),
         Duration.ofSeconds(10),
+        null,
         null);
   }
 
@@ -111,7 +115,8 @@ public final class RunOptions {
         progress != null ? progress : this.progressInterval,
         poll != null ? poll : this.controlPollInterval,
         systemInterval,
-        notify);
+        notify,
+        coordinator);
   }
 
   /** The run's configuration (hyperparameters, model and data description): any JSON object. */
@@ -193,7 +198,8 @@ public final class RunOptions {
         o.progressInterval,
         o.controlPollInterval,
         every,
-        o.notify);
+        o.notify,
+        o.coordinator);
   }
 
   /**
@@ -217,7 +223,36 @@ public final class RunOptions {
         progressInterval,
         controlPollInterval,
         systemInterval,
-        u);
+        u,
+        coordinator);
+  }
+
+  /**
+   * This process as one rank of a group ({@code Coordinators.fromEnvironment(System.getenv())}):
+   * every rank opens the run with its coordinator, and they make one run. Rank 0 opens (or resumes)
+   * it as a process alone would, writes run.json, the sessions, progress, results, events and
+   * answers the control folder; the other ranks wait for it and write only what is theirs: their
+   * metrics and a heartbeat in {@code ranks/rank-R/} of the run folder ({@code metrics.jsonl},
+   * {@code progress.json}), and their share of each checkpoint. The run's checkpoint manager saves
+   * with the group (one checkpoint from every rank per save). A coordinator of one rank changes
+   * nothing. Local runs folders only, for now.
+   */
+  public RunOptions coordinator(dev.cairn.coordination.Coordinator coordinator) {
+    java.util.Objects.requireNonNull(coordinator, "coordinator");
+    return new RunOptions(
+        name,
+        config,
+        allowConfigChange,
+        totalSteps,
+        clock,
+        durability,
+        overflow,
+        queueCapacity,
+        progressInterval,
+        controlPollInterval,
+        systemInterval,
+        notify,
+        coordinator);
   }
 
   /** How often the control folder is checked for requests (default 500 ms). */

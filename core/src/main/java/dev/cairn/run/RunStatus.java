@@ -33,7 +33,12 @@ public record RunStatus(
     double heartbeatAgeSeconds,
     long pid,
     String host,
-    int sessions) {
+    int sessions,
+    List<String> rankProblems) {
+
+  public RunStatus {
+    rankProblems = List.copyOf(rankProblems);
+  }
 
   /**
    * A run's state. Decided in this order: an end record in sessions.jsonl (or results.json) wins;
@@ -140,6 +145,13 @@ public record RunStatus(
         state = live == ProcessIdentity.Liveness.ALIVE ? State.STALLED : State.DEAD;
       }
     }
+    List<String> rankProblems = List.of();
+    if (state == State.RUNNING || state == State.STALLED) {
+      rankProblems = rankProblems(f, sessions.sessions(), now);
+      if (!rankProblems.isEmpty()) {
+        state = State.STALLED; // rank 0 beats, but the group cannot step without the others
+      }
+    }
     long total = p.path("total_steps").asLong(run.path("total_steps").asLong(0));
     long step = p.path("step").asLong(0);
     JsonNode ck = p.path("last_checkpoint");
@@ -158,7 +170,56 @@ public record RunStatus(
         heartbeatAge,
         process.pid(),
         process.host(),
-        sessions.sessions());
+        sessions.sessions(),
+        rankProblems);
+  }
+
+  /**
+   * In a run of several ranks, what is wrong with the ranks other than 0 in the current session:
+   * "rank 3 is gone" (its process ended without the run ending), "rank 3 stalled (heartbeat 45 s
+   * ago)", "rank 3 stalled (no step for 12m)"; a rank of an earlier session (not started yet in
+   * this one) is "rank 3 has not started". Empty for a run of one process.
+   */
+  static List<String> rankProblems(RunFiles f, int session, long now) {
+    Path ranks = f.ranks();
+    if (!Files.isDirectory(ranks)) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    List<Path> folders = new ArrayList<>();
+    try (Stream<Path> s = Files.list(ranks)) {
+      s.filter(Files::isDirectory).forEach(folders::add);
+    } catch (IOException e) {
+      return List.of();
+    }
+    folders.sort(
+        java.util.Comparator.comparingInt(
+            d -> {
+              String n = String.valueOf(d.getFileName());
+              try {
+                return Integer.parseInt(n.substring(n.indexOf('-') + 1));
+              } catch (RuntimeException e) {
+                return Integer.MAX_VALUE;
+              }
+            }));
+    for (Path d : folders) {
+      String rank = String.valueOf(d.getFileName()).replace('-', ' ');
+      JsonNode p = read(new RunFiles(d).progress());
+      if (p == null || p.path("session").asInt(-1) != session) {
+        out.add(rank + " has not started");
+        continue;
+      }
+      double heartbeat = age(p.path("heartbeat"), now);
+      double step = age(p.path("last_step_time"), now);
+      if (ProcessIdentity.of(p).liveness() == ProcessIdentity.Liveness.GONE) {
+        out.add(rank + " is gone");
+      } else if (!(heartbeat <= HEARTBEAT_TIMEOUT.toSeconds())) {
+        out.add(rank + " stalled (heartbeat " + Math.round(heartbeat) + " s ago)");
+      } else if (step > STALL_TIMEOUT.toSeconds()) {
+        out.add(rank + " stalled (no step for " + Math.round(step) + " s)");
+      }
+    }
+    return out;
   }
 
   private static JsonNode read(Path p) {
@@ -195,6 +256,10 @@ public record RunStatus(
     }
     putFinite(o, "heartbeat_age_seconds", heartbeatAgeSeconds);
     o.put("pid", pid).put("host", host).put("sessions", sessions);
+    if (!rankProblems.isEmpty()) {
+      var a = o.putArray("rank_problems");
+      rankProblems.forEach(a::add);
+    }
     return o;
   }
 
