@@ -268,9 +268,12 @@ final class DemoCommand implements Callable<Integer> {
                   out.flush();
                 });
     DemoJob.Result r;
-    try (ProgressHolder progress = new ProgressHolder(out);
-        Dashboard dashboard = serve(out)) {
-      r = job.onStart(chain(job, progress)).run();
+    // Under cairn launch (or torchrun, SLURM, mpirun): one rank of a group; else alone.
+    try (dev.cairn.coordination.Coordinator group =
+            dev.cairn.coordination.Coordinators.fromEnvironment(System.getenv());
+        ProgressHolder progress = new ProgressHolder(out, group.isLeader());
+        Dashboard dashboard = group.isLeader() ? serve(out) : null) {
+      r = job.coordinator(group).onStart(chain(job, progress)).run();
     } catch (ConfigChangedException e) {
       throw new IllegalArgumentException(
           Main.oneLine(e) + "; use another --run, or --allow-config-change to resume anyway");
@@ -329,13 +332,21 @@ final class DemoCommand implements Callable<Integer> {
   /** Progress lines (or a bar on a terminal) once training starts; closed with the job. */
   private static final class ProgressHolder implements AutoCloseable {
     private final PrintWriter out;
+    private final boolean shown;
     private ConsoleProgress progress;
 
-    ProgressHolder(PrintWriter out) {
+    /**
+     * @param shown false on ranks other than 0 of a group: rank 0's progress is the run's
+     */
+    ProgressHolder(PrintWriter out, boolean shown) {
       this.out = out;
+      this.shown = shown;
     }
 
     void start(dev.cairn.run.Run run, long total) {
+      if (!shown) {
+        return;
+      }
       progress =
           System.console() != null
               ? ConsoleProgress.attach(run, total, Duration.ofSeconds(5))

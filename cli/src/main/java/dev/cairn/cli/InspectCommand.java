@@ -60,6 +60,7 @@ final class InspectCommand implements Callable<Integer> {
       o.put("name", m.name());
       o.put("created", m.created().toString());
       o.put("format_version", m.formatVersion());
+      o.put("world_size", m.worldSize());
       o.put("bytes", m.totalBytes());
       o.set("metrics", Json.MAPPER.valueToTree(m.metrics()));
       o.set("metadata", m.metadata());
@@ -182,12 +183,13 @@ final class InspectCommand implements Callable<Integer> {
     out.println(o.get("path").asText());
     if (o.has("step")) {
       out.printf(
-          "  step %d%s, created %s, format %d, %s%n",
+          "  step %d%s, created %s, format %d, %s%s%n",
           o.get("step").asLong(),
           o.get("name").isNull() ? "" : " (name: " + o.get("name").asText() + ")",
           o.get("created").asText(),
           o.get("format_version").asInt(),
-          Bytes.human(o.get("bytes").asLong()));
+          Bytes.human(o.get("bytes").asLong()),
+          o.get("world_size").asInt() > 1 ? ", saved by " + o.get("world_size") + " ranks" : "");
       if (o.get("metrics").size() > 0) {
         out.println("  metrics  " + o.get("metrics"));
       }

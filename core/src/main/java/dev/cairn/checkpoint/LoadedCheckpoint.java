@@ -58,6 +58,26 @@ public final class LoadedCheckpoint implements Closeable {
    * @throws CorruptCheckpointException naming the first damaged file (others are suppressed)
    */
   public static LoadedCheckpoint open(Path folder, Verification level) throws IOException {
+    return open(folder, level, 0, 1);
+  }
+
+  /**
+   * Verifies and opens one rank's share of a checkpoint folder, whatever number of ranks saved it
+   * (rank 0 of a checkpoint of one process is all of it): to read or compare a rank's state outside
+   * its job.
+   *
+   * @throws IllegalArgumentException when the checkpoint has no rank {@code rank}
+   */
+  public static LoadedCheckpoint open(Path folder, Verification level, int rank)
+      throws IOException {
+    return open(folder, level, rank, ANY_WORLD);
+  }
+
+  /** Stands for "the number of ranks the checkpoint was saved by". */
+  private static final int ANY_WORLD = -1;
+
+  private static LoadedCheckpoint open(Path folder, Verification level, int rank, int world)
+      throws IOException {
     Path abs = folder.toAbsolutePath().normalize();
     Path parent = abs.getParent();
     if (parent == null) {
@@ -66,7 +86,9 @@ public final class LoadedCheckpoint implements Closeable {
     return open(
         new CheckpointFolders(Storage.at(parent), parent),
         String.valueOf(abs.getFileName()),
-        level);
+        level,
+        rank,
+        world);
   }
 
   static LoadedCheckpoint open(CheckpointFolders folders, String folder, Verification level)
@@ -90,11 +112,21 @@ public final class LoadedCheckpoint implements Closeable {
     Map<String, JsonNode> json = new LinkedHashMap<>();
     Manifest m;
     try {
-      CheckpointVerifier.Result r =
-          CheckpointVerifier.check(folders, folder, level, opened, worldSize > 1 ? rank : null);
+      // Rank 0 of a checkpoint of one process checks every part: its parts are rank 0's.
+      CheckpointVerifier.Result r = CheckpointVerifier.check(folders, folder, level, opened, rank);
       m = r.manifest();
-      if (m != null && m.worldSize() != worldSize) {
+      if (m != null && worldSize != ANY_WORLD && m.worldSize() != worldSize) {
         throw new WorldSizeMismatchException(folders.path(folder), m.worldSize(), worldSize);
+      }
+      if (m != null && (rank < 0 || rank >= m.worldSize())) {
+        throw new IllegalArgumentException(
+            "checkpoint "
+                + folders.path(folder)
+                + " was saved by "
+                + m.worldSize()
+                + (m.worldSize() == 1 ? " process" : " ranks")
+                + "; it has no rank "
+                + rank);
       }
       r.throwIfBad();
       for (Manifest.PartEntry p : m.parts(rank)) {

@@ -25,7 +25,9 @@ import java.util.Map;
  *   <li>{@code CAIRN_COORD_BIND}: the address rank 0 listens on, when MASTER_ADDR is not one of its
  *       own (a service name, say); {@code 0.0.0.0} for every interface;
  *   <li>{@code CAIRN_COORD_TOKEN}: optional; when rank 0 has one, a rank must present the same to
- *       join ({@code cairn launch} sets a random one per attempt).
+ *       join ({@code cairn launch} sets a random one per attempt);
+ *   <li>{@code CAIRN_LAUNCHER_PID}: set by {@code cairn launch}; when that process ends (killed
+ *       with -9, say), this rank exits through its shutdown hooks instead of training on alone.
  * </ul>
  */
 public final class Coordinators {
@@ -39,6 +41,7 @@ public final class Coordinators {
   public static final String CAIRN_COORD_PORT = "CAIRN_COORD_PORT";
   public static final String CAIRN_COORD_BIND = "CAIRN_COORD_BIND";
   public static final String CAIRN_COORD_TOKEN = "CAIRN_COORD_TOKEN";
+  public static final String CAIRN_LAUNCHER_PID = LauncherWatch.LAUNCHER_PID;
 
   /** The most ranks one group may have (rank 0 keeps a connection and a thread per rank). */
   public static final int MAX_WORLD_SIZE = 4096;
@@ -77,6 +80,7 @@ public final class Coordinators {
     if (e.worldSize() == 1) {
       return new SingleCoordinator(e);
     }
+    LauncherWatch.start(env);
     if (e.rank() == 0) {
       return HostCoordinator.start(e);
     }

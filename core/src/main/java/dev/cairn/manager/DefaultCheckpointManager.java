@@ -442,6 +442,10 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     try {
       said = decisions.allGather(DECIDE, mine.toString().getBytes(UTF_8), decisionTimeout);
     } catch (IOException e) {
+      // The group is broken: no save can be agreed any more, so a shutdown hook waiting for the
+      // last one stops waiting, and the job ends for its launcher to restart the group.
+      shutdownSaved = true;
+      shutdownDone.countDown();
       throw new java.io.UncheckedIOException(
           "step " + completed + ": the ranks could not agree on saving: " + e.getMessage(), e);
     }

@@ -173,7 +173,8 @@ final class RankRun implements Run {
     CheckpointStore store =
         CheckpointStore.builder(run.checkpoints())
             .clock(options.clock)
-            .events(e -> LOG.info("rank {}: {}", group.rank(), e.message()))
+            // Saves are reported by the manager; the store's own word on them is a repeat.
+            .events(e -> LOG.debug("rank {}: {}", group.rank(), e.message()))
             .sha256(policy.sha256())
             .coordinator(group)
             .open();

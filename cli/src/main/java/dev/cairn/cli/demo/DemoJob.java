@@ -63,6 +63,7 @@ public final class DemoJob {
   private LongConsumer afterStep = s -> {};
   private StartListener onStart = (r, s) -> {};
   private Path engineCache;
+  private dev.cairn.coordination.Coordinator group;
 
   public DemoJob(DemoSettings settings, Path runsDir, String name) {
     this(settings, runsDir.toString(), Map.of(), name);
@@ -162,8 +163,20 @@ public final class DemoJob {
     return this;
   }
 
+  /**
+   * This process as one rank of a group (from {@code cairn launch}): the ranks train replicas of
+   * the network, each on its partition of the data, and make one run and one checkpoint per save.
+   */
+  public DemoJob coordinator(dev.cairn.coordination.Coordinator c) {
+    this.group = c.worldSize() > 1 ? c : null;
+    return this;
+  }
+
   private Map<String, Object> config() {
     Map<String, Object> c = settings.config();
+    if (group != null) {
+      c.put("ranks", group.worldSize());
+    }
     if (teacher != null) {
       c.put("labels", Map.of("teacher", teacher.url().toString(), "model", teacher.model()));
     }
@@ -243,6 +256,9 @@ public final class DemoJob {
             .clock(clock)
             .allowConfigChange(allowConfigChange)
             .notify(notify);
+    if (group != null) {
+      options = options.coordinator(group);
+    }
     if (dev.cairn.store.Storages.isLocal(runsLocation)) {
       Files.createDirectories(dev.cairn.store.Storages.localPath(runsLocation));
     }
@@ -276,7 +292,10 @@ public final class DemoJob {
     try {
       CheckpointableAdam adam = Network.adam(settings);
       CairnTrainingListener cairn = new CairnTrainingListener(run, checkpoints, adam);
-      net = new Network(settings, adam, cairn);
+      net =
+          group == null
+              ? new Network(settings, adam, cairn)
+              : new Network(settings, adam, cairn, group.rank(), group.worldSize());
       if (teacher != null) {
         TeacherLabels.label(net.data, teacher, run, 0, console);
       }

@@ -46,6 +46,19 @@ final class Network implements AutoCloseable {
    * @param cairn the listener attached to the trainer (null: plain DJL)
    */
   Network(DemoSettings s, CheckpointableAdam optimizer, CairnTrainingListener cairn) {
+    this(s, optimizer, cairn, 0, 1);
+  }
+
+  /**
+   * One replica of a group: the same network and initialization on every rank, trained on the
+   * rank's partition of the data (see {@link SyntheticData}).
+   */
+  Network(
+      DemoSettings s,
+      CheckpointableAdam optimizer,
+      CairnTrainingListener cairn,
+      int rank,
+      int world) {
     this.cairn = cairn;
     this.settings = s;
     this.data =
@@ -54,7 +67,9 @@ final class Network implements AutoCloseable {
             DemoSettings.FEATURES,
             DemoSettings.CLASSES,
             s.examples(),
-            DemoSettings.VAL_SIZE);
+            DemoSettings.VAL_SIZE,
+            rank,
+            world);
     this.optimizer = optimizer;
     Engine.getEngine("PyTorch").setRandomSeed((int) s.seed());
     this.model = Model.newInstance("cairn-demo-mlp", "PyTorch");
@@ -127,7 +142,7 @@ final class Network implements AutoCloseable {
       }
       trainer.step();
     }
-    cursor.advance(b, settings.examples());
+    cursor.advance(b, data.epochSize());
   }
 
   /**
@@ -176,7 +191,7 @@ final class Network implements AutoCloseable {
       trainer.step();
       value = loss.getFloat();
     }
-    cursor.advance(b, settings.examples());
+    cursor.advance(b, data.epochSize());
     return value;
   }
 

@@ -20,11 +20,26 @@ final class SyntheticData {
   final float[] valX;
   final float[] valY;
   private final long seed;
+  private final int rank;
+  private final int world;
+  private final int[] members;
   private long permutationEpoch = -1;
   private int[] permutation;
 
   SyntheticData(long seed, int features, int classes, int trainSize, int valSize) {
+    this(seed, features, classes, trainSize, valSize, 0, 1);
+  }
+
+  /**
+   * The partition of rank {@code rank} of {@code world}: the training examples whose index modulo
+   * {@code world} is the rank, in an order of its own each epoch; the validation split is whole.
+   * One rank of one is the whole set, in the order a process alone uses.
+   */
+  SyntheticData(
+      long seed, int features, int classes, int trainSize, int valSize, int rank, int world) {
     this.seed = seed;
+    this.rank = rank;
+    this.world = world;
     this.features = features;
     this.classes = classes;
     this.trainSize = trainSize;
@@ -42,6 +57,19 @@ final class SyntheticData {
     valY = new float[valSize];
     fill(rng, centers, trainX, trainY, trainSize);
     fill(rng, centers, valX, valY, valSize);
+    if (world > 1) {
+      members = new int[(trainSize - rank + world - 1) / world];
+      for (int i = 0; i < members.length; i++) {
+        members[i] = rank + i * world;
+      }
+    } else {
+      members = null;
+    }
+  }
+
+  /** The examples in one epoch of this partition. */
+  int epochSize() {
+    return members == null ? trainSize : members.length;
   }
 
   private void fill(UniformRandomProvider rng, float[][] centers, float[] x, float[] y, int n) {
@@ -65,12 +93,14 @@ final class SyntheticData {
   /** The indices of the training examples of {@code epoch}, in the order they are used. */
   int[] order(long epoch) {
     if (epoch != permutationEpoch) {
-      int[] p = new int[trainSize];
-      for (int i = 0; i < trainSize; i++) {
-        p[i] = i;
+      int n = epochSize();
+      int[] p = new int[n];
+      for (int i = 0; i < n; i++) {
+        p[i] = members == null ? i : members[i];
       }
-      UniformRandomProvider rng = RandomSource.XO_RO_SHI_RO_128_PP.create(new long[] {seed, epoch});
-      for (int i = trainSize - 1; i > 0; i--) {
+      long[] key = world == 1 ? new long[] {seed, epoch} : new long[] {seed, epoch, rank, world};
+      UniformRandomProvider rng = RandomSource.XO_RO_SHI_RO_128_PP.create(key);
+      for (int i = n - 1; i > 0; i--) {
         int j = rng.nextInt(i + 1);
         int t = p[i];
         p[i] = p[j];
@@ -86,7 +116,7 @@ final class SyntheticData {
   void batch(long epoch, long position, int size, float[] x, float[] y) {
     int[] p = order(epoch);
     for (int i = 0; i < size; i++) {
-      int idx = p[(int) ((position + i) % trainSize)];
+      int idx = p[(int) ((position + i) % p.length)];
       System.arraycopy(trainX, idx * features, x, i * features, features);
       y[i] = trainY[idx];
     }

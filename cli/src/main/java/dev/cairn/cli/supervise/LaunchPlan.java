@@ -99,6 +99,7 @@ public final class LaunchPlan implements Supervisor.Plan {
       env.put("TORCHELASTIC_MAX_RESTARTS", Integer.toString(maxRestarts));
       env.put(Coordinators.CAIRN_COORD_PORT, Integer.toString(ports[0]));
       env.put(Coordinators.CAIRN_COORD_TOKEN, HexFormat.of().formatHex(token));
+      env.put(Coordinators.CAIRN_LAUNCHER_PID, Long.toString(ProcessHandle.current().pid()));
       out.add(env);
     }
     return out;
