@@ -5,8 +5,8 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * Makes the {@link Coordinator} of this process: one rank alone, or a rank of a group described by
- * the launcher's environment variables.
+ * Makes the {@link Coordinator} of this process: one rank alone, a rank of a group described by the
+ * launcher's environment variables, or one described by explicit values ({@link #group}).
  *
  * <p>Variables read (the first family present gives rank and size):
  *
@@ -161,12 +161,9 @@ public final class Coordinators {
      *     Coordinators#rendezvousPort}), and other ranks must then be given the port it chose
      */
     public GroupBuilder rendezvous(String host, int port) {
-      if (host == null || host.isBlank()) {
-        throw new IllegalArgumentException("the rendezvous host must not be blank");
-      }
-      checkRange("the rendezvous port", port, rank == 0 ? 0 : 1, 65535);
-      this.host = host.trim();
-      this.port = port;
+      String h = nonBlank("the rendezvous host", host);
+      this.port = checkRange("the rendezvous port", port, rank == 0 ? 0 : 1, 65535);
+      this.host = h;
       return this;
     }
 
@@ -175,10 +172,7 @@ public final class Coordinators {
      * say); {@code 0.0.0.0} for every interface. The rendezvous host unless set.
      */
     public GroupBuilder bindHost(String bindHost) {
-      if (bindHost == null || bindHost.isBlank()) {
-        throw new IllegalArgumentException("the bind host must not be blank");
-      }
-      this.bindHost = bindHost.trim();
+      this.bindHost = nonBlank("the bind host", bindHost);
       return this;
     }
 
@@ -225,6 +219,13 @@ public final class Coordinators {
       return Coordinators.start(
           new RankEnvironment(rank, worldSize, localRank, attempt, host, port, bind, token),
           joinTimeout);
+    }
+
+    private static String nonBlank(String what, String value) {
+      if (value == null || value.isBlank()) {
+        throw new IllegalArgumentException(what + " must not be blank");
+      }
+      return value.trim();
     }
 
     private static int checkRange(String what, int value, int min, int max) {

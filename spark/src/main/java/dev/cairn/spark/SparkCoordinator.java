@@ -55,6 +55,10 @@ public final class SparkCoordinator {
    * when the task ends, whether it succeeds or fails, so that the other ranks' calls fail at once
    * instead of at their timeout; closing it earlier is allowed.
    *
+   * <p>Spark's exchange cannot be interrupted: when it times out here, it stays parked on a daemon
+   * thread of the executor. A {@code spark.barrier.sync.timeout} shorter than {@code timeout} lets
+   * Spark fail it first.
+   *
    * @param ctx the task's context ({@code BarrierTaskContext.get()} inside {@code mapPartitions})
    * @param timeout how long to wait for every task to reach this call and for rank 0 to admit this
    *     rank
@@ -169,9 +173,11 @@ public final class SparkCoordinator {
   }
 
   /**
-   * Spark's allGather, bounded by the timeout. Spark's own call waits up to {@code
-   * spark.barrier.sync.timeout} and cannot be interrupted, so it runs on a thread of its own that
-   * is left behind on a timeout; it ends when Spark ends the barrier or kills the task.
+   * Spark's allGather, bounded by the deadline. Spark's own call waits up to {@code
+   * spark.barrier.sync.timeout} and cannot be interrupted (only killing the task ends it), so it
+   * runs on a daemon thread of its own, left parked on a timeout: once this task has failed and the
+   * stage ended, Spark no longer answers it. A {@code spark.barrier.sync.timeout} shorter than the
+   * join timeout makes Spark fail the exchange first, and nothing is left behind.
    */
   private static String[] exchange(
       BarrierTaskContext ctx, String message, long deadline, Duration timeout) throws IOException {
