@@ -5,8 +5,8 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * Makes the {@link Coordinator} of this process: one rank alone, or a rank of a group described by
- * the launcher's environment variables.
+ * Makes the {@link Coordinator} of this process: one rank alone, a rank of a group described by the
+ * launcher's environment variables, or one described by explicit values ({@link #group}).
  *
  * <p>Variables read (the first family present gives rank and size):
  *
@@ -76,7 +76,41 @@ public final class Coordinators {
    */
   public static Coordinator fromEnvironment(Map<String, String> env, Duration joinTimeout)
       throws IOException {
-    RankEnvironment e = RankEnvironment.parse(env);
+    return start(RankEnvironment.parse(env), joinTimeout);
+  }
+
+  /**
+   * A rank of a group whose place is known from somewhere other than launcher variables: a cluster
+   * framework's API (the tasks of a Spark barrier stage, say). Give the rest with the returned
+   * builder and {@link GroupBuilder#start() start} it.
+   *
+   * @param rank this process's rank, from 0 to {@code worldSize - 1}
+   * @param worldSize the number of ranks, from 1 to {@link #MAX_WORLD_SIZE}
+   * @throws IllegalArgumentException when a value is out of range
+   */
+  public static GroupBuilder group(int rank, int worldSize) {
+    return new GroupBuilder(rank, worldSize);
+  }
+
+  /**
+   * The port rank 0's rendezvous listens on: the one it was given, or the one the system chose when
+   * it was given port 0. The other ranks need it to join.
+   *
+   * @throws IllegalArgumentException when {@code c} is not rank 0 of a group of two or more made by
+   *     this class
+   */
+  public static int rendezvousPort(Coordinator c) {
+    if (c instanceof HostCoordinator h) {
+      return h.rendezvous().port();
+    }
+    throw new IllegalArgumentException(
+        "only rank 0 of a group hosts the rendezvous; this coordinator is rank "
+            + c.rank()
+            + " of "
+            + c.worldSize());
+  }
+
+  private static Coordinator start(RankEnvironment e, Duration joinTimeout) throws IOException {
     if (e.worldSize() == 1) {
       return new SingleCoordinator(e);
     }
@@ -85,5 +119,125 @@ public final class Coordinators {
       return HostCoordinator.start(e);
     }
     return PeerCoordinator.join(e, joinTimeout, () -> {});
+  }
+
+  /**
+   * The place of one rank in its group and where rank 0's rendezvous is; each value is checked when
+   * it is set. Defaults: local rank 0, attempt 0, no token, rank 0 binding the rendezvous host, and
+   * {@link #DEFAULT_JOIN_TIMEOUT}. Not thread-safe; use it once.
+   */
+  public static final class GroupBuilder {
+    private final int rank;
+    private final int worldSize;
+    private int localRank;
+    private int attempt;
+    private String host;
+    private int port;
+    private String bindHost;
+    private String token;
+    private Duration joinTimeout = DEFAULT_JOIN_TIMEOUT;
+
+    private GroupBuilder(int rank, int worldSize) {
+      this.worldSize = checkRange("worldSize", worldSize, 1, MAX_WORLD_SIZE);
+      this.rank = checkRange("rank", rank, 0, worldSize - 1);
+    }
+
+    /** This rank's place among the ranks on its machine (LOCAL_RANK); 0 unless set. */
+    public GroupBuilder localRank(int localRank) {
+      this.localRank = checkRange("localRank", localRank, 0, MAX_WORLD_SIZE);
+      return this;
+    }
+
+    /**
+     * How many times the group has been restarted; 0 unless set. Every rank must give the same:
+     * rank 0 refuses a rank of another attempt.
+     */
+    public GroupBuilder attempt(int attempt) {
+      this.attempt = checkRange("attempt", attempt, 0, Integer.MAX_VALUE);
+      return this;
+    }
+
+    /**
+     * Where rank 0's rendezvous listens: required for a group of two or more.
+     *
+     * @param host rank 0's host name or address
+     * @param port the rendezvous port; 0 on rank 0 lets the system choose a free one (see {@link
+     *     Coordinators#rendezvousPort}), and other ranks must then be given the port it chose
+     */
+    public GroupBuilder rendezvous(String host, int port) {
+      String h = nonBlank("the rendezvous host", host);
+      this.port = checkRange("the rendezvous port", port, rank == 0 ? 0 : 1, 65535);
+      this.host = h;
+      return this;
+    }
+
+    /**
+     * The address rank 0 listens on when the rendezvous host is not one of its own (a service name,
+     * say); {@code 0.0.0.0} for every interface. The rendezvous host unless set.
+     */
+    public GroupBuilder bindHost(String bindHost) {
+      this.bindHost = nonBlank("the bind host", bindHost);
+      return this;
+    }
+
+    /** A shared secret every rank must present to join (null for none); the same on every rank. */
+    public GroupBuilder token(String token) {
+      if (token != null && token.isEmpty()) {
+        throw new IllegalArgumentException("the token must not be empty (null for none)");
+      }
+      this.token = token;
+      return this;
+    }
+
+    /** How long a rank other than 0 tries to reach and join rank 0. */
+    public GroupBuilder joinTimeout(Duration joinTimeout) {
+      if (joinTimeout == null || joinTimeout.isZero() || joinTimeout.isNegative()) {
+        throw new IllegalArgumentException("the join timeout must be positive, was " + joinTimeout);
+      }
+      this.joinTimeout = joinTimeout;
+      return this;
+    }
+
+    /**
+     * This rank's coordinator. A world of one needs no rendezvous and answers every call at once;
+     * rank 0 starts listening and returns at once; another rank connects to rank 0, retrying while
+     * rank 0 is not listening yet, and returns once admitted.
+     *
+     * @throws IllegalStateException for a group of two or more without {@link #rendezvous}
+     * @throws CoordinationException as {@link Coordinators#fromEnvironment(Map, Duration)} does
+     */
+    public Coordinator start() throws IOException {
+      if (worldSize == 1) {
+        return Coordinators.start(
+            new RankEnvironment(rank, 1, localRank, attempt, null, 0, null, null), joinTimeout);
+      }
+      if (host == null) {
+        throw new IllegalStateException(
+            "rank "
+                + rank
+                + " of "
+                + worldSize
+                + " needs the address of rank 0's rendezvous: call rendezvous(host, port)");
+      }
+      String bind = bindHost == null ? host : bindHost;
+      return Coordinators.start(
+          new RankEnvironment(rank, worldSize, localRank, attempt, host, port, bind, token),
+          joinTimeout);
+    }
+
+    private static String nonBlank(String what, String value) {
+      if (value == null || value.isBlank()) {
+        throw new IllegalArgumentException(what + " must not be blank");
+      }
+      return value.trim();
+    }
+
+    private static int checkRange(String what, int value, int min, int max) {
+      if (value < min || value > max) {
+        throw new IllegalArgumentException(
+            what + " must be from " + min + " to " + max + ", was " + value);
+      }
+      return value;
+    }
   }
 }
