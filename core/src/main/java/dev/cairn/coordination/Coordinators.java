@@ -76,7 +76,11 @@ public final class Coordinators {
    */
   public static Coordinator fromEnvironment(Map<String, String> env, Duration joinTimeout)
       throws IOException {
-    return start(RankEnvironment.parse(env), joinTimeout);
+    RankEnvironment e = RankEnvironment.parse(env);
+    if (e.worldSize() > 1) {
+      LauncherWatch.start(env);
+    }
+    return start(e, joinTimeout);
   }
 
   /**
@@ -114,7 +118,6 @@ public final class Coordinators {
     if (e.worldSize() == 1) {
       return new SingleCoordinator(e);
     }
-    LauncherWatch.start(env);
     if (e.rank() == 0) {
       return HostCoordinator.start(e);
     }
