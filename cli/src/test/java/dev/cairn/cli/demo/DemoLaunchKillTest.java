@@ -1,0 +1,225 @@
+package dev.cairn.cli.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cairn.checkpoint.LoadedCheckpoint;
+import dev.cairn.checkpoint.Verification;
+import dev.cairn.safetensors.SafetensorsFile;
+import dev.cairn.safetensors.TensorInfo;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code cairn launch --nproc 2 -- cairn demo}: the group killed with SIGKILL at random instants —
+ * one rank (the launcher restarts the group), the launcher alone (its ranks end with it), or all of
+ * them — and started again, ends with every rank's share of the final checkpoint byte-identical to
+ * an uninterrupted group's, every resume starting from the newest checkpoint saved before.
+ */
+class DemoLaunchKillTest {
+  private static final int RANKS = 2;
+
+  @TempDir Path runs;
+
+  private final List<Process> launched = new ArrayList<>();
+
+  @AfterEach
+  void killLeftovers() {
+    for (Process p : launched) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void aLaunchedDemoKilledAnyWayEndsIdenticalToAnUninterruptedGroup() throws Exception {
+    long steps = 1200;
+    List<String> demo =
+        List.of(
+            "--dir",
+            runs.toString(),
+            "--steps",
+            Long.toString(steps),
+            "--seed",
+            "5",
+            "--hidden",
+            "64",
+            "--checkpoint-every-steps",
+            "200",
+            "--checkpoint-every",
+            "2s",
+            "--validate-every",
+            "100",
+            "--no-plots");
+    Process straight = launch(demo, "straight");
+    assertThat(straight.waitFor(10, TimeUnit.MINUTES)).isTrue();
+    assertThat(straight.exitValue()).isZero();
+
+    Random r = new Random(17);
+    Path events = runs.resolve("killed/events.jsonl");
+    List<String> how = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Process p = launch(demo, "killed");
+      if (!awaitNewSave(p, events)) {
+        break; // finished before this kill
+      }
+      if (p.waitFor((long) (r.nextDouble() * 2500), TimeUnit.MILLISECONDS)) {
+        break;
+      }
+      switch (i % 3) {
+        case 0 -> {
+          // One rank: the launcher stops the other and starts the group again, which resumes.
+          List<ProcessHandle> ranks = p.children().toList();
+          ranks.get(r.nextInt(ranks.size())).destroyForcibly();
+          how.add("rank");
+          if (awaitNewSave(p, events)) {
+            killAll(p);
+          }
+        }
+        case 1 -> {
+          // The launcher alone: its ranks see it gone and end (with a last save) on their own.
+          List<ProcessHandle> ranks = p.descendants().toList();
+          p.destroyForcibly().waitFor();
+          for (ProcessHandle h : ranks) {
+            assertThat(h.onExit().get(3, TimeUnit.MINUTES).isAlive()).isFalse();
+          }
+          how.add("launcher");
+        }
+        default -> {
+          killAll(p);
+          how.add("all");
+        }
+      }
+    }
+    Process last = launch(demo, "killed");
+    assertThat(last.waitFor(10, TimeUnit.MINUTES)).isTrue();
+    assertThat(last.exitValue()).isZero();
+    assertThat(how).as("kills that landed during training").hasSizeGreaterThanOrEqualTo(2);
+    System.out.println("launched demo kill test: killed " + how);
+
+    Path a = runs.resolve("straight/checkpoints/step-" + steps);
+    Path b = runs.resolve("killed/checkpoints/step-" + steps);
+    for (int rank = 0; rank < RANKS; rank++) {
+      assertThat(tensors(b, rank, "model")).isEqualTo(tensors(a, rank, "model")).isNotEmpty();
+      assertThat(tensors(b, rank, "optimizer")).isEqualTo(tensors(a, rank, "optimizer"));
+      assertThat(state(b, rank)).isEqualTo(state(a, rank));
+    }
+    // The replicas learned from different partitions: their weights differ.
+    assertThat(tensors(a, 0, "model")).isNotEqualTo(tensors(a, 1, "model"));
+    assertNoCommittedWorkLost(events);
+  }
+
+  private static void killAll(Process launcher) throws Exception {
+    List<ProcessHandle> all = new ArrayList<>(launcher.descendants().toList());
+    launcher.destroyForcibly();
+    all.forEach(ProcessHandle::destroyForcibly);
+    launcher.waitFor();
+    for (ProcessHandle h : all) {
+      h.onExit().get(1, TimeUnit.MINUTES);
+    }
+  }
+
+  /** Every resume (rank 0's events) starts from the newest checkpoint saved before it. */
+  private static void assertNoCommittedWorkLost(Path events) throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    long newestSaved = 0;
+    int resumes = 0;
+    for (String line : Files.readAllLines(events)) {
+      JsonNode e = json.readTree(line);
+      switch (e.path("type").asText()) {
+        case "checkpoint_saved" -> newestSaved = Math.max(newestSaved, e.get("step").asLong());
+        case "resumed" -> {
+          resumes++;
+          assertThat(e.get("step").asLong()).as("resume %d", resumes).isEqualTo(newestSaved);
+        }
+        case "checkpoint_skipped" -> throw new AssertionError("a damaged checkpoint: " + line);
+        case "loss_jump" -> throw new AssertionError("a false loss alarm: " + line);
+        default -> {}
+      }
+    }
+    assertThat(resumes).isGreaterThanOrEqualTo(1);
+  }
+
+  /** Waits until rank 0 records a checkpoint saved after now; false when the launcher ended. */
+  private static boolean awaitNewSave(Process p, Path events) throws InterruptedException {
+    int before = count(events);
+    while (count(events) <= before) {
+      if (p.waitFor(20, TimeUnit.MILLISECONDS)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static int count(Path events) {
+    try {
+      return (int)
+          dev.cairn.events.JsonLines.read(events).records().stream()
+              .filter(e -> e.path("type").asText().equals("checkpoint_saved"))
+              .count();
+    } catch (java.io.IOException e) {
+      return 0;
+    }
+  }
+
+  private static Map<String, String> tensors(Path checkpoint, int rank, String part)
+      throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    try (LoadedCheckpoint c = LoadedCheckpoint.open(checkpoint, Verification.FULL, rank)) {
+      SafetensorsFile f = c.tensors(part);
+      for (TensorInfo t : f.tensors()) {
+        out.put(
+            t.name(),
+            java.util.HexFormat.of()
+                .formatHex(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(f.bytes(t.name()))));
+      }
+    }
+    return out;
+  }
+
+  private static JsonNode state(Path checkpoint, int rank) throws Exception {
+    try (LoadedCheckpoint c = LoadedCheckpoint.open(checkpoint, Verification.FULL, rank)) {
+      return c.json("state").get("components");
+    }
+  }
+
+  private Process launch(List<String> demoArgs, String run) throws Exception {
+    List<String> rank = new ArrayList<>(List.of("demo"));
+    rank.addAll(demoArgs);
+    rank.addAll(List.of("--run", run));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "launch",
+                "--nproc",
+                Integer.toString(RANKS),
+                "--max-restarts",
+                "10",
+                "--backoff",
+                "0s",
+                "--stop-grace",
+                "60s",
+                "--"));
+    args.addAll(dev.cairn.cli.ChildJvm.cairn(rank));
+    File log = runs.resolve(run + ".log").toFile();
+    Process p =
+        new ProcessBuilder(dev.cairn.cli.ChildJvm.cairn(args))
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log))
+            .start();
+    launched.add(p);
+    return p;
+  }
+}
