@@ -366,14 +366,20 @@ final class DefaultCheckpointStore implements CheckpointStore {
     byte[] listed = null;
     if (group.isLeader()) {
       com.fasterxml.jackson.databind.node.ArrayNode steps = CheckpointJson.MAPPER.createArrayNode();
-      List<CheckpointInfo> all = list();
-      for (int i = all.size() - 1; i >= 0; i--) {
-        steps.add(all.get(i).step());
+      try {
+        List<CheckpointInfo> all = list();
+        for (int i = all.size() - 1; i >= 0; i--) {
+          steps.add(all.get(i).step());
+        }
+      } catch (IOException | RuntimeException e) {
+        GroupWords.tell(group, LOAD_STEPS, GroupWords.failure(e), groupTimeout, e);
+        throw e;
       }
       listed = GroupWords.bytes(GroupWords.ok().set("steps", steps));
     }
     com.fasterxml.jackson.databind.JsonNode word =
         GroupWords.read(group.broadcast(LOAD_STEPS, listed, groupTimeout), LOAD_STEPS);
+    GroupWords.throwIfFailed(word, "rank 0 could not list the checkpoints");
     for (com.fasterxml.jackson.databind.JsonNode n : word.path("steps")) {
       long step = n.asLong();
       String name = StepFolders.name(step);

@@ -718,10 +718,11 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       events.emit(EventType.CHECKPOINT_FAILED, completed, "snapshot failed: " + e.getMessage());
       answer(request, null, e);
       if (decisions != null) {
-        // The other ranks are saving this step: fail it for them now, not at the timeout.
+        // The other ranks are saving this step: fail it for them now, not at the timeout. The
+        // step counts as taken here as on every other rank, so that later decisions agree.
+        lastSubmitted = completed;
         inFlight = writer.submit(() -> abandon(completed, e));
         areaSaves[area] = inFlight;
-        return null;
       }
       return null;
     }
