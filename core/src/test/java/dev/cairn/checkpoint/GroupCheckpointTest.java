@@ -155,6 +155,23 @@ class GroupCheckpointTest {
   }
 
   @Test
+  void theOtherRanksLearnTheCommittedManifestFromRankZeroNotFromStorage() throws Exception {
+    // Reading it back would cost a round trip on remote storage, and would fail when the step is
+    // deleted or moved right after rank 0's save returns.
+    FaultyStorage faulty = new FaultyStorage(Storage.at(dir));
+    openGroup(2, r -> r == 1 ? faulty : Storage.at(dir));
+    faulty.setHook(
+        (index, op, name) -> {
+          if (name.endsWith(Manifest.FILE_NAME)) {
+            throw new IOException("rank 1 must not read " + name);
+          }
+        });
+    List<SavedCheckpoint> saved = everyRank(r -> stores.get(r).save(share(10, r)));
+    assertThat(saved.get(1).manifest()).isEqualTo(saved.get(0).manifest());
+    assertThat(saved.get(1).manifest().worldSize()).isEqualTo(2);
+  }
+
+  @Test
   void ranksSavingDifferentStepsSaveNothing() throws Exception {
     openGroup(2);
     List<Throwable> failed = failures(r -> stores.get(r).save(share(r == 0 ? 10 : 11, r)));
