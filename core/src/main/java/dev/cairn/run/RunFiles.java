@@ -68,6 +68,19 @@ public record RunFiles(Path dir) {
     return new RunFiles(dir.resolve(RANKS).resolve("rank-" + rank));
   }
 
+  /**
+   * Where rank {@code rank} of the run's group keeps its metrics and heartbeat: this folder for
+   * rank 0 (which keeps the run as a process alone does), {@link #rank} for the others.
+   *
+   * @throws IllegalArgumentException when {@code rank} is negative
+   */
+  public RunFiles forRank(int rank) {
+    if (rank < 0) {
+      throw new IllegalArgumentException("a rank is 0 or more, not " + rank);
+    }
+    return rank == 0 ? this : rank(rank);
+  }
+
   /** The folder of every rank's own files in a run of several ranks. */
   public Path ranks() {
     return dir.resolve(RANKS);

@@ -18,6 +18,8 @@ import java.util.stream.Stream;
  * What state a run is in, read from its folder alone (no daemon, any process); see {@link State}.
  *
  * @param heartbeatAgeSeconds NaN when the run never wrote progress
+ * @param worldSize the ranks of the run's group (run.json's {@code "world_size"}); 1 for a run of
+ *     one process
  */
 public record RunStatus(
     String id,
@@ -34,6 +36,7 @@ public record RunStatus(
     long pid,
     String host,
     int sessions,
+    int worldSize,
     List<String> rankProblems) {
 
   public RunStatus {
@@ -171,7 +174,18 @@ public record RunStatus(
         process.pid(),
         process.host(),
         sessions.sessions(),
+        worldSize(run),
         rankProblems);
+  }
+
+  /**
+   * The ranks of a run's group as its run.json says (written once, when the run is created: the
+   * number of ranks is part of a run's config); 1 for a run of one process or a value that is no
+   * size.
+   */
+  public static int worldSize(JsonNode runJson) {
+    int w = runJson.path("world_size").asInt(1);
+    return Math.max(1, w);
   }
 
   /**
@@ -256,6 +270,9 @@ public record RunStatus(
     }
     putFinite(o, "heartbeat_age_seconds", heartbeatAgeSeconds);
     o.put("pid", pid).put("host", host).put("sessions", sessions);
+    if (worldSize > 1) {
+      o.put("world_size", worldSize);
+    }
     if (!rankProblems.isEmpty()) {
       var a = o.putArray("rank_problems");
       rankProblems.forEach(a::add);

@@ -79,7 +79,13 @@ class GroupRunTest {
     RunFiles files = new RunFiles(runs.resolve(id));
     assertThat(JSON.readTree(files.runJson().toFile()).path("world_size").asInt()).isEqualTo(3);
     assertThat(RunStatus.runsIn(runs)).containsExactly(files.dir()); // one run, not three
-    assertThat(RunStatus.of(files.dir(), Clock.systemUTC()).status()).isEqualTo("finished");
+    RunStatus status = RunStatus.of(files.dir(), Clock.systemUTC());
+    assertThat(status.status()).isEqualTo("finished");
+    assertThat(status.worldSize()).isEqualTo(3);
+    assertThat(status.toJson().path("world_size").asInt()).isEqualTo(3);
+    // Rank 0's metrics and heartbeat are the run's own; the others' are in their folders.
+    assertThat(files.forRank(0)).isEqualTo(files);
+    assertThat(files.forRank(2)).isEqualTo(files.rank(2));
     assertThat(Files.readAllLines(files.sessions(), StandardCharsets.UTF_8))
         .hasSize(2); // rank 0's start and end, once
     // Rank 0's metrics are the run's; each other rank's in its own folder, with its values.
