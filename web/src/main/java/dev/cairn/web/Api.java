@@ -20,6 +20,7 @@ import java.time.Clock;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 
 /** The REST handlers: thin translations between HTTP and the run folders. */
 final class Api {
@@ -29,12 +30,18 @@ final class Api {
   static final int DEFAULT_POINTS = 1000;
   static final int MAX_POINTS = 5000;
   private static final int MAX_KEYS = 32;
+
+  /** Ranks one answer holds: half the files the catalog follows, so they never evict each other. */
+  static final int MAX_RANKS = RunCatalog.FOLLOWED / 2;
+
+  /** Points one answer holds at most: 32 metrics of 5000 points, as before ranks. */
+  static final long MAX_ANSWER_POINTS = (long) MAX_KEYS * MAX_POINTS;
+
   private static final int RECENT_EVENTS = 200;
   // What one answer reads of a run's logs: their ends, never a whole long file.
   private static final int RECENT_EVENT_BYTES = 4 << 20;
   private static final int RECENT_SESSIONS = 2000;
   private static final int RECENT_SESSION_BYTES = 1 << 20;
-  private static final long MAX_RUN_JSON_BYTES = 4 << 20;
 
   /** Named save requests that may wait for the job at once, per run. */
   static final int MAX_PENDING_NAMED = 4;
@@ -72,12 +79,8 @@ final class Api {
 
   void run(Context ctx) throws IOException {
     RunView run = catalog.resolve(ctx.pathParam("run"));
-    if (Files.size(run.files().runJson()) > MAX_RUN_JSON_BYTES) {
-      throw new ApiError(
-          422, "run '" + run.name() + "' has a run.json over 4 MiB, more than the dashboard reads");
-    }
+    JsonNode runJson = run.runJson();
     ObjectNode o = status(RunStatus.of(run.dir(), clock));
-    JsonNode runJson = Json.MAPPER.readTree(run.files().runJson().toFile());
     o.set("config", runJson.path("config"));
     o.set("run", runJson);
     o.set("progress", readOrNull(run.files().progress()));
@@ -97,49 +100,117 @@ final class Api {
     send(ctx, 200, o);
   }
 
+  /**
+   * The series of metrics, thinned to {@code max_points} each. Without {@code rank} or {@code
+   * ranks}: the run's own (rank 0's) as {@code {run, last_step, series, missing}}. With {@code
+   * rank=R}: rank R's, the same shape with {@code "rank"}. With {@code ranks=all} or {@code
+   * ranks=0,2,5} (and {@code keys}): {@code {run, world_size, ranks: [{rank, last_step, series,
+   * missing}, ...]}} in rank order, for overlaying them.
+   */
   void metrics(Context ctx) throws IOException {
     RunView run = catalog.resolve(ctx.pathParam("run"));
-    int maxPoints = intParam(ctx, "max_points", DEFAULT_POINTS, 2, MAX_POINTS);
-    long from = longParam(ctx, "from", 0);
-    String smoothParam = ctx.queryParam("smooth");
-    MetricsFile m = run.metrics();
-    Set<String> keys = new LinkedHashSet<>();
-    String keysParam = ctx.queryParam("keys");
-    if (keysParam == null || keysParam.isBlank()) {
-      keys.addAll(m.metrics());
+    Thinning cut =
+        new Thinning(
+            longParam(ctx, "from", 0),
+            intParam(ctx, "max_points", DEFAULT_POINTS, 2, MAX_POINTS),
+            ctx.queryParam("smooth"));
+    Set<String> keys = keys(ctx.queryParam("keys"));
+    String rank = ctx.queryParam("rank");
+    String ranks = ctx.queryParam("ranks");
+    if (ranks == null) {
+      send(ctx, 200, oneRank(run, rank, keys, cut));
+    } else if (rank == null) {
+      send(ctx, 200, severalRanks(run, ranks, keys, cut));
     } else {
-      for (String k : keysParam.split(",")) {
-        String key = k.trim();
-        if (!Names.isSafe(key)) {
-          throw ApiError.badRequest(
-              "metric '" + RunCatalog.printable(key) + "' is not a metric name");
-        }
-        keys.add(key);
-      }
+      throw ApiError.badRequest("give rank=R for one rank or ranks=... for several, not both");
+    }
+  }
+
+  /** What each series asked for is cut to: from a step on, at most so many points, smoothed. */
+  private record Thinning(long from, int maxPoints, String smooth) {}
+
+  /**
+   * {@code {run, [rank,] last_step, series, missing}}: rank 0's (the run's) unless one is named.
+   */
+  private static ObjectNode oneRank(RunView run, String rankParam, Set<String> keys, Thinning cut)
+      throws IOException {
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    o.put("run", run.name());
+    int rank = 0;
+    if (rankParam != null) {
+      rank = rank(run, rankParam, run.worldSize());
+      o.put("rank", rank);
+    }
+    MetricsFile m = run.metrics(rank);
+    if (keys.isEmpty()) {
+      keys.addAll(m.metrics());
     }
     if (keys.size() > MAX_KEYS) {
       throw ApiError.badRequest("at most " + MAX_KEYS + " metrics per request");
     }
+    refuseNamesPastTheLimit(run, m, keys);
+    series(o, m, keys, cut);
+    return o;
+  }
+
+  /** {@code {run, world_size, ranks: [{rank, last_step, series, missing}, ...]}}, by rank. */
+  private static ObjectNode severalRanks(
+      RunView run, String ranksParam, Set<String> keys, Thinning cut) throws IOException {
+    if (keys.isEmpty()) {
+      throw ApiError.badRequest("ranks=... needs keys=...: the metrics to show for each rank");
+    }
+    int world = run.worldSize();
+    Set<Integer> ranks = ranks(run, ranksParam, world);
+    long points = (long) cut.maxPoints() * keys.size() * ranks.size();
+    if (keys.size() > MAX_KEYS || points > MAX_ANSWER_POINTS) {
+      throw ApiError.badRequest(
+          "at most "
+              + MAX_ANSWER_POINTS
+              + " points per answer (max_points x metrics x ranks) and "
+              + MAX_KEYS
+              + " metrics: this asks for "
+              + points
+              + " points; ask for fewer points, metrics or ranks");
+    }
     ObjectNode o = Json.MAPPER.createObjectNode();
     o.put("run", run.name());
+    o.put("world_size", world);
+    ArrayNode out = o.putArray("ranks");
+    for (int rank : ranks) {
+      // Each rank's file is brought up to date and read before the next one is asked for.
+      MetricsFile m = run.metrics(rank);
+      ObjectNode r = out.addObject();
+      r.put("rank", rank);
+      if (m.overLimit()) {
+        r.put("metric_names_over_limit", true);
+      }
+      series(r, m, keys, cut);
+    }
+    return o;
+  }
+
+  /** The metric names asked for (empty: none given), each checked. */
+  private static Set<String> keys(String keysParam) {
+    Set<String> keys = new LinkedHashSet<>();
+    if (keysParam == null || keysParam.isBlank()) {
+      return keys;
+    }
+    for (String k : keysParam.split(",")) {
+      String key = k.trim();
+      if (!Names.isSafe(key)) {
+        throw ApiError.badRequest(
+            "metric '" + RunCatalog.printable(key) + "' is not a metric name");
+      }
+      keys.add(key);
+    }
+    return keys;
+  }
+
+  /** {@code last_step}, {@code series} (each key found, thinned) and {@code missing}, into o. */
+  private static void series(ObjectNode o, MetricsFile m, Set<String> keys, Thinning cut) {
     o.put("last_step", m.lastStep());
     ObjectNode series = o.putObject("series");
     ArrayNode missing = o.putArray("missing");
-    if (!keys.isEmpty() && keys.stream().allMatch(k -> m.series(k) == null) && m.overLimit()) {
-      throw new ApiError(
-          422,
-          "run '"
-              + run.name()
-              + "' logs more than "
-              + m.maxMetrics()
-              + " metric names, the most the dashboard follows per run; it holds the first "
-              + m.maxMetrics()
-              + " it read, and "
-              + (keys.size() == 1
-                  ? "'" + RunCatalog.printable(keys.iterator().next()) + "' is"
-                  : "none of these is")
-              + " among them");
-    }
     for (String key : keys) {
       Series s = m.series(key);
       if (s == null) {
@@ -148,9 +219,85 @@ final class Api {
       }
       series.set(
           key,
-          s.read(from, (xs, ys, start, end) -> thin(xs, ys, start, end, maxPoints, smoothParam)));
+          s.read(
+              cut.from(),
+              (xs, ys, start, end) -> thin(xs, ys, start, end, cut.maxPoints(), cut.smooth())));
     }
-    send(ctx, 200, o);
+  }
+
+  /** A 422 when every name asked for is missing and the file names more than are followed. */
+  private static void refuseNamesPastTheLimit(RunView run, MetricsFile m, Set<String> keys) {
+    if (keys.isEmpty() || !m.overLimit() || !keys.stream().allMatch(k -> m.series(k) == null)) {
+      return;
+    }
+    throw new ApiError(
+        422,
+        "run '"
+            + run.name()
+            + "' logs more than "
+            + m.maxMetrics()
+            + " metric names, the most the dashboard follows per run; it holds the first "
+            + m.maxMetrics()
+            + " it read, and "
+            + (keys.size() == 1
+                ? "'" + RunCatalog.printable(keys.iterator().next()) + "' is"
+                : "none of these is")
+            + " among them");
+  }
+
+  /**
+   * A rank of the run, from a request's text: a whole number from 0 to {@code world - 1}, else a
+   * 400. Its files are then found through {@link dev.cairn.run.RunFiles#forRank}, never from the
+   * text itself.
+   */
+  static int rank(RunView run, String text, int world) {
+    int r = -1;
+    try {
+      r = Integer.parseInt(text.trim());
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    if (r >= 0 && r < world) {
+      return r;
+    }
+    throw ApiError.badRequest(
+        (world == 1
+                ? "rank must be 0: run '" + run.name() + "' is a run of one process"
+                : "rank must be a whole number from 0 to "
+                    + (world - 1)
+                    + ": run '"
+                    + run.name()
+                    + "' has "
+                    + world
+                    + " ranks")
+            + "; '"
+            + RunCatalog.printable(text)
+            + "' is none of them");
+  }
+
+  /** The ranks {@code ranks=all} or {@code ranks=0,2,5} names, in order, at most MAX_RANKS. */
+  private static Set<Integer> ranks(RunView run, String text, int world) {
+    Set<Integer> ranks = new TreeSet<>();
+    if (text.trim().equals("all")) {
+      for (int r = 0; r < Math.min(world, MAX_RANKS + 1); r++) {
+        ranks.add(r);
+      }
+    } else {
+      for (String r : text.split(",")) {
+        ranks.add(rank(run, r, world));
+      }
+    }
+    if (ranks.size() > MAX_RANKS) {
+      throw ApiError.badRequest(
+          "one answer holds at most "
+              + MAX_RANKS
+              + " ranks and run '"
+              + run.name()
+              + "' has "
+              + world
+              + ": list the ones to show, as ranks=0,1,2");
+    }
+    return ranks;
   }
 
   private static ObjectNode thin(
@@ -354,6 +501,8 @@ final class Api {
     o.put("sessions", s.sessions());
     o.put("host", s.host());
     o.put("pid", s.pid());
+    // 1 for a run of one process; more: the page can overlay the ranks' metrics.
+    o.put("world_size", s.worldSize());
     if (!s.rankProblems().isEmpty()) {
       // A run of several ranks: which rank is gone or stalled ("rank 3 stalled ...").
       var a = o.putArray("rank_problems");

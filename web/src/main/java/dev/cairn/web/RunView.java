@@ -1,30 +1,29 @@
 package dev.cairn.web;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.cairn.metrics.MetricsFile;
 import dev.cairn.run.RunFiles;
+import dev.cairn.run.RunStatus;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * One run as the dashboard follows it: its folder and its metrics, read incrementally (each request
- * parses only the lines written since the previous one), within the catalog's limits. The first
- * read takes what it can from the run's metrics.bin, the sidecar the job keeps as it logs.
+ * One run as the dashboard follows it: its folder, and the metrics of each of its ranks as the
+ * catalog keeps them (rank 0's are the run's own; a run of one process has only those).
  */
 final class RunView {
+  /** The largest run.json read (a config can be long, never this long). */
+  static final long MAX_RUN_JSON_BYTES = 4 << 20;
+
   private final Path dir;
   private final RunFiles files;
-  private final MetricsFile metrics;
+  private final RunCatalog catalog;
 
-  RunView(Path dir, RunCatalog.Limits limits) {
+  RunView(Path dir, RunCatalog catalog) {
     this.dir = dir;
     this.files = new RunFiles(dir);
-    this.metrics =
-        new MetricsFile(
-            files.metrics(),
-            files.metricsSidecar(),
-            limits.pointsPerSeries(),
-            limits.metricNames(),
-            limits.budget());
+    this.catalog = catalog;
   }
 
   String name() {
@@ -40,14 +39,33 @@ final class RunView {
     return files;
   }
 
-  /** The metrics, brought up to date with the file. */
+  /** The run's metrics (rank 0's), brought up to date with the file. */
   MetricsFile metrics() throws IOException {
-    metrics.poll();
-    return metrics;
+    return metrics(0);
   }
 
-  /** Drops the metrics held in memory (read again when next asked for). */
-  void forget() {
-    metrics.close();
+  /**
+   * The metrics of rank {@code rank} (0 to {@link #worldSize()} - 1, checked by the caller),
+   * brought up to date with its file: read incrementally, each call parsing only the lines written
+   * since the previous one, the first from the rank's metrics.bin sidecar as far as it goes.
+   */
+  MetricsFile metrics(int rank) throws IOException {
+    MetricsFile m = catalog.followed(this, rank);
+    m.poll();
+    return m;
+  }
+
+  /** The ranks of the run's group, from its run.json; 1 for a run of one process. */
+  int worldSize() throws IOException {
+    return RunStatus.worldSize(runJson());
+  }
+
+  /** The run's run.json; a 422 when it is over {@link #MAX_RUN_JSON_BYTES}. */
+  JsonNode runJson() throws IOException {
+    if (Files.size(files.runJson()) > MAX_RUN_JSON_BYTES) {
+      throw new ApiError(
+          422, "run '" + name() + "' has a run.json over 4 MiB, more than the dashboard reads");
+    }
+    return Json.MAPPER.readTree(files.runJson().toFile());
   }
 }

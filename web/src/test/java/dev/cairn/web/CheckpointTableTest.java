@@ -33,7 +33,7 @@ class CheckpointTableTest {
                 .tensors("model", List.of(Tensor.of("w", new float[] {step}, 1)))
                 .build());
       }
-      RunView view = new RunView(dir, LIMITS);
+      RunView view = new RunCatalog(runs, LIMITS).view(dir);
       JsonNode rows = table.list(view);
       assertThat(rows).hasSize(3);
       assertThat(rows.get(0).path("step").asLong()).isEqualTo(3);
@@ -63,7 +63,7 @@ class CheckpointTableTest {
               .name("step-20")
               .tensors("model", List.of(Tensor.of("w", new float[] {2}, 1)))
               .build());
-      RunView view = new RunView(dir, LIMITS);
+      RunView view = new RunCatalog(runs, LIMITS).view(dir);
       assertThat(table.resolve(view, "step-20").step()).isEqualTo(20);
       assertThat(table.resolve(view, "step-40").step()).isEqualTo(40);
     }
@@ -96,7 +96,7 @@ class CheckpointTableTest {
             throw new java.io.IOException("simulated timeout reading " + name);
           }
         });
-    RunView view = new RunView(runs.resolve("far"), LIMITS);
+    RunView view = new RunCatalog(runs, LIMITS).view(runs.resolve("far"));
     try (CheckpointTable table = new CheckpointTable(run -> storage)) {
       JsonNode rows = table.list(view);
       assertThat(rows).extracting(n -> n.path("step").asLong()).containsExactly(2L, 1L);
