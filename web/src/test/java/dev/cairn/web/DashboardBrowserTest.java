@@ -37,7 +37,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * The dashboard in a real headless Chromium (Debian's chromium and chromium-driver, installed by
  * .ci/run), against a training job in another process: open the tokened URL, see the runs and a
  * chart with data, save a named checkpoint from the page and see the toast and the new row, watch
- * the chart grow, compare two runs. Screenshots of each page go to target/screenshots.
+ * the chart grow, compare two runs, overlay the ranks of a run of several ranks. Screenshots of
+ * each page go to target/screenshots.
  */
 class DashboardBrowserTest {
   private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -411,6 +412,62 @@ class DashboardBrowserTest {
             .isEmpty();
       }
     }
+  }
+
+  @Test
+  void aRunOfSeveralRanksOverlaysOneLinePerRank(@TempDir Path own) throws Exception {
+    int steps = 200;
+    GroupRuns.finished(own, "group", 3, steps);
+    try (Run r = Cairn.open(own, RunOptions.named("alone").totalSteps(steps))) {
+      for (int s = 0; s < steps; s++) {
+        r.log(s, Map.of("loss", GroupRuns.loss(0, s), "lr", GroupRuns.lr(0)));
+      }
+      r.finish(Map.of());
+    }
+    try (Dashboard d = Dashboard.builder(own).port(0).pollInterval(100).start()) {
+      browser.get(d.url());
+      By groupRow = By.cssSelector("#runs-table tr[data-run='group']");
+      wait.until(b -> b.findElements(groupRow).size() == 1);
+      assertThat(browser.findElement(groupRow).getText()).contains("3 ranks");
+      assertThat(browser.findElement(By.cssSelector("#runs-table tr[data-run='alone']")).getText())
+          .doesNotContain("ranks");
+
+      // Overlaid by default, as TensorBoard overlays runs: one whole line per rank.
+      browser.get(bare(d) + "run/group");
+      wait.until(b -> b.findElement(By.id("run-title")).getText().equals("group"));
+      By loss = By.cssSelector(".chart-card[data-chart='loss']");
+      wait.until(b -> attr(loss, "data-lines") == 3 && attr(loss, "data-points") == 3L * steps);
+      assertThat(legend("loss")).containsExactly("step", "rank 0", "rank 1", "rank 2");
+      assertThat(legend("lr")).containsExactly("step", "rank 0", "rank 1", "rank 2");
+      assertThat(browser.findElement(By.id("ranks-bar")).getText()).contains("all 3 ranks");
+      screenshot("8-ranks");
+
+      // Unticked: rank 0 alone, the run's own metrics, drawn as for a run of one process.
+      browser.findElement(By.id("all-ranks")).click();
+      wait.until(b -> attr(loss, "data-lines") == 2);
+      assertThat(legend("loss")).hasSize(3).startsWith("step", "loss");
+      assertThat(attr(loss, "data-points")).isEqualTo(2L * steps);
+
+      // A run of one process shows no toggle and its charts as before.
+      browser.get(bare(d) + "run/alone");
+      wait.until(b -> b.findElement(By.id("run-title")).getText().equals("alone"));
+      wait.until(b -> attr(loss, "data-lines") == 2);
+      assertThat(browser.findElement(By.id("ranks-bar")).isDisplayed()).isFalse();
+      assertThat(legend("loss")).hasSize(3).startsWith("step", "loss");
+      assertThat(browser.findElements(By.cssSelector("#toasts .toast-error"))).isEmpty();
+    }
+  }
+
+  /** The labels of a chart's legend, the x axis first. */
+  private static List<String> legend(String chart) {
+    Object labels =
+        ((JavascriptExecutor) browser)
+            .executeScript(
+                "return Array.from(document.querySelectorAll(\".chart-card[data-chart='\""
+                    + " + arguments[0] + \"'] .u-legend .u-series th\")).map("
+                    + "function (e) { return e.textContent.trim(); });",
+                chart);
+    return ((List<?>) labels).stream().map(String::valueOf).toList();
   }
 
   /**

@@ -5,6 +5,13 @@
 
   var COLORS = ["#3b6fd8", "#e8710a", "#1b873f", "#c62828", "#7b1fa2", "#00838f", "#6d4c41",
     "#ad1457", "#558b2f", "#283593"];
+  // What one metrics answer may hold (the server's limits): ranks, and points in all.
+  var MAX_RANKS = 16, MAX_ANSWER_POINTS = 160000;
+
+  // Rank R's line: the palette first, then hues a golden angle apart, so no two ranks match.
+  function rankColor(r) {
+    return r < COLORS.length ? COLORS[r] : "hsl(" + Math.round((r * 137.508) % 360) + ",65%,42%)";
+  }
   var view = document.getElementById("view");
   var crumbs = document.getElementById("crumbs");
   var connection = document.getElementById("connection");
@@ -216,6 +223,7 @@
       if (lastStep === null || ls > lastStep) lastStep = ls;
     });
     this.card.setAttribute("data-points", String(points));
+    this.card.setAttribute("data-lines", String(lines.length));
     this.card.setAttribute("data-last-step", lastStep === null ? "" : String(lastStep));
     if (!lines.length) {
       if (this.plot) { this.plot.destroy(); this.plot = null; this.signature = ""; }
@@ -376,7 +384,8 @@
           box.addEventListener("change", function () { picked[r.name] = box.checked; updateCompare(); });
           return el("tr", { "data-run": r.name },
             el("td", null, box),
-            el("td", null, el("a", { class: "run-link", href: "#/run/" + enc(r.name), text: r.name })),
+            el("td", null, el("a", { class: "run-link", href: "#/run/" + enc(r.name), text: r.name }),
+              r.world_size > 1 ? el("span", { class: "muted", text: " · " + r.world_size + " ranks" }) : null),
             el("td", null, badge(r.status), rankNote(r)),
             el("td", null, bar(r.percent), " ", el("span", { class: "muted", text: r.percent === null || r.percent === undefined ? "" : fmtNum(r.percent, 3) + "%" })),
             el("td", { class: "num", text: r.total_steps ? fmtInt(r.step) + " / " + fmtInt(r.total_steps) : fmtInt(r.step) }),
@@ -464,7 +473,7 @@
 
   function renderRun(run) {
     crumbs.replaceChildren(el("a", { href: "#/", text: "Runs" }), " / ", el("span", { text: run }));
-    var state = { step: 0, status: "", metrics: [], pending: {}, answered: {}, other: null, log: true };
+    var state = { step: 0, status: "", metrics: [], pending: {}, answered: {}, other: null, log: true, world: 1 };
     var title = el("h2", { id: "run-title", text: run });
     var statusBadge = el("span");
     var progressBar = el("span");
@@ -484,6 +493,14 @@
     var otherC = chartCard("Metric", "other");
     var select = el("select", { id: "metric-select", "aria-label": "metric" });
     otherC.head.appendChild(select);
+    // A run of several ranks: every chart overlays the ranks' lines, as TensorBoard overlays
+    // runs; unticked, the charts show rank 0 (the run's own metrics) as for one process.
+    var ranksBox = el("input", { type: "checkbox", id: "all-ranks" });
+    ranksBox.checked = true;
+    var ranksLabel = el("span");
+    var ranksBar = el("div", { class: "toolbar", id: "ranks-bar", style: "display:none" },
+      el("label", null, ranksBox, ranksLabel),
+      el("span", { class: "muted", text: "one line per rank in every chart" }));
     var charts = {
       loss: new Chart(lossC.card, "Loss"), lr: new Chart(lrC.card, "Learning rate"),
       throughput: new Chart(tpC.card, "Throughput"), other: new Chart(otherC.card, "Metric")
@@ -499,6 +516,7 @@
 
     var system = systemPanel(run);
     view.replaceChildren(head,
+      ranksBar,
       el("div", { class: "charts" }, lossC.card, lrC.card, tpC.card, otherC.card),
       system.card,
       el("div", { class: "card", style: "margin-top:14px" }, el("h3", { text: "Checkpoints" }),
@@ -523,7 +541,7 @@
         stat("loss", fmtNum(s.loss)),
         stat("last checkpoint", s.last_checkpoint_step === null ? "none" : "step " + fmtInt(s.last_checkpoint_step) + ", " + fmtAge(s.last_checkpoint_age_seconds)),
         stat("heartbeat", fmtAge(s.heartbeat_age_seconds)),
-        stat("ranks", s.rank_problems ? s.rank_problems.join("; ") : "–"),
+        stat("ranks", s.rank_problems ? s.rank_problems.join("; ") : (s.world_size > 1 ? String(s.world_size) : "–")),
         // /api/runs/{run} lists the session records under "sessions"; the status has their count.
         stat("sessions", String(Array.isArray(s.sessions)
           ? s.sessions.filter(function (r) { return r.type === "start"; }).length : s.sessions)));
@@ -608,6 +626,14 @@
     }
 
     var refreshing = false, again = false, lastDraw = 0, drawTimer = null;
+    // The ranks the charts overlay, or null to show the run's own metrics (rank 0's).
+    function overlaid() {
+      if (!(state.world > 1) || !ranksBox.checked) return null;
+      var out = [];
+      for (var r = 0; r < Math.min(state.world, MAX_RANKS); r++) out.push(r);
+      return out;
+    }
+
     function refreshCharts() {
       if (refreshing) { again = true; return; }
       refreshing = true;
@@ -615,27 +641,55 @@
       var otherKey = state.other;
       var keys = ["loss", "val_loss", "lr", "samples_per_s", "steps_per_s"];
       if (otherKey && keys.indexOf(otherKey) < 0) keys.push(otherKey);
-      var url = "/api/runs/" + enc(run) + "/metrics?max_points=" + n + "&smooth=auto&keys=" + keys.map(enc).join(",");
-      api(url).then(function (m) {
-        var s = m.series;
-        var lossLines = [];
-        if (s.loss) {
-          lossLines.push({ label: "loss", color: "rgba(59,111,216,0.35)", steps: s.loss.steps, values: s.loss.values, width: 1 });
-          lossLines.push({ label: "loss (avg " + s.loss.smooth_window + ")", color: "#3b6fd8", steps: s.loss.steps, values: s.loss.smoothed, width: 2 });
-        }
-        if (s.val_loss) lossLines.push({ label: "val_loss", color: "#e8710a", steps: s.val_loss.steps, values: s.val_loss.values, width: 2 });
-        charts.loss.draw(lossLines, logBox.checked);
-        charts.lr.draw([s.lr && { label: "lr", color: "#1b873f", steps: s.lr.steps, values: s.lr.values }], false);
-        var tp = s.samples_per_s ? { label: "samples/s", s: s.samples_per_s } : (s.steps_per_s ? { label: "steps/s", s: s.steps_per_s } : null);
-        charts.throughput.draw([tp && { label: tp.label, color: "#7b1fa2", steps: tp.s.steps, values: tp.s.values }], false);
-        var o = otherKey && s[otherKey];
-        charts.other.draw([o && { label: otherKey, color: "#00838f", steps: o.steps, values: o.values }], false);
+      var ranks = overlaid();
+      var url = "/api/runs/" + enc(run) + "/metrics?smooth=auto&keys=" + keys.map(enc).join(",");
+      if (ranks) {
+        n = Math.max(2, Math.min(n, Math.floor(MAX_ANSWER_POINTS / (keys.length * ranks.length))));
+        url += "&ranks=" + ranks.join(",");
+      }
+      api(url + "&max_points=" + n).then(function (m) {
+        if (ranks) drawRanks(m.ranks, otherKey); else drawRun(m.series, otherKey);
       }).catch(function (e) { toast("error", "Could not read metrics: " + e.message); })
         .then(function () {
           refreshing = false; lastDraw = Date.now();
           if (again) { again = false; scheduleCharts(); }
         });
     }
+
+    function drawRun(s, otherKey) {
+      var lossLines = [];
+      if (s.loss) {
+        lossLines.push({ label: "loss", color: "rgba(59,111,216,0.35)", steps: s.loss.steps, values: s.loss.values, width: 1 });
+        lossLines.push({ label: "loss (avg " + s.loss.smooth_window + ")", color: "#3b6fd8", steps: s.loss.steps, values: s.loss.smoothed, width: 2 });
+      }
+      if (s.val_loss) lossLines.push({ label: "val_loss", color: "#e8710a", steps: s.val_loss.steps, values: s.val_loss.values, width: 2 });
+      charts.loss.draw(lossLines, logBox.checked);
+      charts.lr.draw([s.lr && { label: "lr", color: "#1b873f", steps: s.lr.steps, values: s.lr.values }], false);
+      var tp = s.samples_per_s ? { label: "samples/s", s: s.samples_per_s } : (s.steps_per_s ? { label: "steps/s", s: s.steps_per_s } : null);
+      charts.throughput.draw([tp && { label: tp.label, color: "#7b1fa2", steps: tp.s.steps, values: tp.s.values }], false);
+      var o = otherKey && s[otherKey];
+      charts.other.draw([o && { label: otherKey, color: "#00838f", steps: o.steps, values: o.values }], false);
+    }
+
+    // One line per rank in each chart ("rank R", its own color); loss as its moving average
+    // (N raw curves over each other are noise), and rank 0's val_loss dashed, as the run's.
+    function drawRanks(ranks, otherKey) {
+      function lines(pick, smoothed) {
+        return ranks.map(function (r) {
+          var x = pick(r.series);
+          return x && { label: "rank " + r.rank, color: rankColor(r.rank), steps: x.steps,
+            values: smoothed && x.smoothed ? x.smoothed : x.values, width: 1.5 };
+        });
+      }
+      var lossLines = lines(function (s) { return s.loss; }, true);
+      var val = ranks.length && ranks[0].rank === 0 && ranks[0].series.val_loss;
+      if (val) lossLines.push({ label: "val_loss", color: "#444", steps: val.steps, values: val.values, width: 2, dash: [6, 4] });
+      charts.loss.draw(lossLines, logBox.checked);
+      charts.lr.draw(lines(function (s) { return s.lr; }), false);
+      charts.throughput.draw(lines(function (s) { return s.samples_per_s || s.steps_per_s; }), false);
+      charts.other.draw(lines(function (s) { return otherKey && s[otherKey]; }), false);
+    }
+
     function scheduleCharts() {
       if (drawTimer) return;
       var wait = Math.max(0, 1000 - (Date.now() - lastDraw));
@@ -643,6 +697,7 @@
     }
     onLeave(function () { if (drawTimer) clearTimeout(drawTimer); });
     logBox.addEventListener("change", function () { charts.loss.signature = ""; refreshCharts(); });
+    ranksBox.addEventListener("change", function () { refreshCharts(); });
     select.addEventListener("change", function () { state.other = select.value; charts.other.signature = ""; refreshCharts(); });
 
     function fillSelect(names) {
@@ -661,9 +716,18 @@
       }));
     }
 
+    function showRanks(world) {
+      state.world = world || 1;
+      ranksBar.style.display = state.world > 1 ? "" : "none";
+      ranksLabel.textContent = state.world > MAX_RANKS
+        ? " ranks 0–" + (MAX_RANKS - 1) + " of " + state.world
+        : " all " + state.world + " ranks";
+    }
+
     function load() {
       return api("/api/runs/" + enc(run)).then(function (d) {
         showStatus(d);
+        showRanks(d.world_size);
         fillSelect(d.metrics || []);
         if (d.metric_names_over_limit && !state.warnedLimit) {
           state.warnedLimit = true;
