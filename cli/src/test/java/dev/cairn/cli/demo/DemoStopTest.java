@@ -47,7 +47,7 @@ class DemoStopTest {
         new DemoJob(s, runs, "stopped")
             .plots(null)
             .afterStep(
-                step -> {
+                (step, weights) -> {
                   if (step == 150) {
                     request.set(stopAndAwaitPickup(dir));
                   }
