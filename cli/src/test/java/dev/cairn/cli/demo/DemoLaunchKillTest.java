@@ -2,20 +2,11 @@ package dev.cairn.cli.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.cairn.checkpoint.LoadedCheckpoint;
-import dev.cairn.checkpoint.Verification;
-import dev.cairn.safetensors.SafetensorsFile;
-import dev.cairn.safetensors.TensorInfo;
 import java.io.File;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -35,10 +26,9 @@ class DemoLaunchKillTest {
   private final List<Process> launched = new ArrayList<>();
 
   @AfterEach
-  void killLeftovers() {
+  void killLeftovers() throws Exception {
     for (Process p : launched) {
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly();
+      DemoRuns.killAll(p);
     }
   }
 
@@ -70,8 +60,9 @@ class DemoLaunchKillTest {
     Path events = runs.resolve("killed/events.jsonl");
     List<String> how = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
+      long saved = DemoRuns.saves(events);
       Process p = launch(demo, "killed");
-      if (!awaitNewSave(p, events)) {
+      if (!DemoRuns.awaitSaveAfter(p, events, saved)) {
         break; // finished before this kill
       }
       if (p.waitFor((long) (r.nextDouble() * 2500), TimeUnit.MILLISECONDS)) {
@@ -83,8 +74,8 @@ class DemoLaunchKillTest {
           List<ProcessHandle> ranks = p.children().toList();
           ranks.get(r.nextInt(ranks.size())).destroyForcibly();
           how.add("rank");
-          if (awaitNewSave(p, events)) {
-            killAll(p);
+          if (DemoRuns.awaitSaveAfter(p, events, DemoRuns.saves(events))) {
+            DemoRuns.killAll(p);
           }
         }
         case 1 -> {
@@ -97,7 +88,7 @@ class DemoLaunchKillTest {
           how.add("launcher");
         }
         default -> {
-          killAll(p);
+          DemoRuns.killAll(p);
           how.add("all");
         }
       }
@@ -111,88 +102,11 @@ class DemoLaunchKillTest {
     Path a = runs.resolve("straight/checkpoints/step-" + steps);
     Path b = runs.resolve("killed/checkpoints/step-" + steps);
     for (int rank = 0; rank < RANKS; rank++) {
-      assertThat(tensors(b, rank, "model")).isEqualTo(tensors(a, rank, "model")).isNotEmpty();
-      assertThat(tensors(b, rank, "optimizer")).isEqualTo(tensors(a, rank, "optimizer"));
-      assertThat(state(b, rank)).isEqualTo(state(a, rank));
+      DemoRuns.assertSameShare(a, b, rank);
     }
     // The replicas learned from different partitions: their weights differ.
-    assertThat(tensors(a, 0, "model")).isNotEqualTo(tensors(a, 1, "model"));
-    assertNoCommittedWorkLost(events);
-  }
-
-  private static void killAll(Process launcher) throws Exception {
-    List<ProcessHandle> all = new ArrayList<>(launcher.descendants().toList());
-    launcher.destroyForcibly();
-    all.forEach(ProcessHandle::destroyForcibly);
-    launcher.waitFor();
-    for (ProcessHandle h : all) {
-      h.onExit().get(1, TimeUnit.MINUTES);
-    }
-  }
-
-  /** Every resume (rank 0's events) starts from the newest checkpoint saved before it. */
-  private static void assertNoCommittedWorkLost(Path events) throws Exception {
-    ObjectMapper json = new ObjectMapper();
-    long newestSaved = 0;
-    int resumes = 0;
-    for (String line : Files.readAllLines(events)) {
-      JsonNode e = json.readTree(line);
-      switch (e.path("type").asText()) {
-        case "checkpoint_saved" -> newestSaved = Math.max(newestSaved, e.get("step").asLong());
-        case "resumed" -> {
-          resumes++;
-          assertThat(e.get("step").asLong()).as("resume %d", resumes).isEqualTo(newestSaved);
-        }
-        case "checkpoint_skipped" -> throw new AssertionError("a damaged checkpoint: " + line);
-        case "loss_jump" -> throw new AssertionError("a false loss alarm: " + line);
-        default -> {}
-      }
-    }
-    assertThat(resumes).isGreaterThanOrEqualTo(1);
-  }
-
-  /** Waits until rank 0 records a checkpoint saved after now; false when the launcher ended. */
-  private static boolean awaitNewSave(Process p, Path events) throws InterruptedException {
-    int before = count(events);
-    while (count(events) <= before) {
-      if (p.waitFor(20, TimeUnit.MILLISECONDS)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static int count(Path events) {
-    try {
-      return (int)
-          dev.cairn.events.JsonLines.read(events).records().stream()
-              .filter(e -> e.path("type").asText().equals("checkpoint_saved"))
-              .count();
-    } catch (java.io.IOException e) {
-      return 0;
-    }
-  }
-
-  private static Map<String, String> tensors(Path checkpoint, int rank, String part)
-      throws Exception {
-    Map<String, String> out = new TreeMap<>();
-    try (LoadedCheckpoint c = LoadedCheckpoint.open(checkpoint, Verification.FULL, rank)) {
-      SafetensorsFile f = c.tensors(part);
-      for (TensorInfo t : f.tensors()) {
-        out.put(
-            t.name(),
-            java.util.HexFormat.of()
-                .formatHex(
-                    java.security.MessageDigest.getInstance("SHA-256").digest(f.bytes(t.name()))));
-      }
-    }
-    return out;
-  }
-
-  private static JsonNode state(Path checkpoint, int rank) throws Exception {
-    try (LoadedCheckpoint c = LoadedCheckpoint.open(checkpoint, Verification.FULL, rank)) {
-      return c.json("state").get("components");
-    }
+    assertThat(DemoRuns.tensors(a, 0, "model")).isNotEqualTo(DemoRuns.tensors(a, 1, "model"));
+    DemoRuns.assertEveryResumeFromTheNewestSave(events, 1);
   }
 
   private Process launch(List<String> demoArgs, String run) throws Exception {
