@@ -263,10 +263,14 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
     if (!Double.isNaN(lastLoss)) {
       pendingMetrics.put("loss", lastLoss);
     }
-    // A copy: the manager keeps the map of the last step for the metrics of its next save.
-    checkpoints.onStep(pendingStep, Map.copyOf(pendingMetrics));
+    long step = pendingStep;
+    // The step is reported once, even when the manager throws (a group that broke): reported again
+    // at the training's end, it would be logged twice, the second time with the previous step's
+    // loss beside its own.
     pendingStep = -1;
     pendingLoss = null;
+    // A copy: the manager keeps the map of the last step for the metrics of its next save.
+    checkpoints.onStep(step, Map.copyOf(pendingMetrics));
     return true;
   }
 

@@ -210,4 +210,132 @@ class ListenerTest {
       assertThat(loss).isFinite().isPositive();
     }
   }
+
+  /**
+   * A manager that throws from onStep (the group of ranks broke) ends training: each step is logged
+   * once, with its own loss, and the final save is still attempted (and fails).
+   */
+  @Test
+  void aStepTheManagerRefusedIsLoggedOnceWithItsOwnLoss() throws Exception {
+    List<Double> straight = new ArrayList<>();
+    try (Run run = Cairn.open(runs, RunOptions.named("straight-losses"))) {
+      CheckpointableAdam opt = adam();
+      CairnTrainingListener cairn =
+          new CairnTrainingListener(run, run.checkpoints(everySteps(100)), opt);
+      try (Model m = Nets.model(6);
+          Trainer t = Nets.trainer(m, opt, cairn)) {
+        cairn.restore(t);
+        Nets.train(t, 0, 8);
+      }
+    }
+    ObjectMapper json = new ObjectMapper();
+    for (String line : Files.readAllLines(runs.resolve("straight-losses/metrics.jsonl"))) {
+      straight.add(json.readTree(line).get("loss").asDouble());
+    }
+
+    java.util.concurrent.atomic.AtomicReference<Throwable> thrown =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    try (Run run = Cairn.open(runs, RunOptions.named("broken"))) {
+      CheckpointableAdam opt = adam();
+      CairnTrainingListener cairn =
+          new CairnTrainingListener(run, new BreaksAt(5, run.checkpoints(everySteps(100))), opt);
+      try (Model m = Nets.model(6)) {
+        Trainer t = Nets.trainer(m, opt, cairn);
+        cairn.restore(t);
+        try {
+          Nets.train(t, 0, 8);
+        } catch (java.io.UncheckedIOException e) {
+          thrown.set(e);
+        }
+        try {
+          t.close();
+        } catch (java.io.UncheckedIOException e) {
+          thrown.get().addSuppressed(e);
+        }
+      }
+    }
+    assertThat(thrown.get()).hasMessageContaining("the group broke at step 5");
+    assertThat(thrown.get().getSuppressed())
+        .singleElement()
+        .asString()
+        .contains("final checkpoint");
+    List<String> lines = Files.readAllLines(runs.resolve("broken/metrics.jsonl"));
+    com.fasterxml.jackson.databind.ObjectReader strict =
+        json.reader()
+            .with(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    List<Long> steps = new ArrayList<>();
+    for (String line : lines) {
+      JsonNode r = strict.readTree(line);
+      steps.add(r.get("step").asLong());
+      assertThat(r.get("loss").asDouble()).isEqualTo(straight.get((int) r.get("step").asLong()));
+    }
+    assertThat(steps).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
+  }
+
+  /** A manager whose group breaks: onStep throws from a step on, and so does the final save. */
+  private static final class BreaksAt implements CheckpointManager {
+    private final long at;
+    private final CheckpointManager m;
+
+    BreaksAt(long at, CheckpointManager m) {
+      this.at = at;
+      this.m = m;
+    }
+
+    @Override
+    public long restoreLatest(dev.cairn.manager.Checkpointable... components)
+        throws java.io.IOException {
+      return m.restoreLatest(components);
+    }
+
+    @Override
+    public boolean onStep(long step, Map<String, Double> metrics) {
+      if (step >= at) {
+        throw new java.io.UncheckedIOException(
+            new java.io.IOException("the group broke at step " + step));
+      }
+      return m.onStep(step, metrics);
+    }
+
+    @Override
+    public String requestSave(String name) {
+      return m.requestSave(name);
+    }
+
+    @Override
+    public dev.cairn.checkpoint.SavedCheckpoint saveNow(String name) throws java.io.IOException {
+      return m.saveNow(name);
+    }
+
+    @Override
+    public void beforeSave(Runnable action) {
+      m.beforeSave(action);
+    }
+
+    @Override
+    public java.util.Optional<dev.cairn.checkpoint.SavedCheckpoint> saveFinal()
+        throws java.io.IOException {
+      throw new java.io.IOException("the group broke: no final save");
+    }
+
+    @Override
+    public java.util.Optional<dev.cairn.checkpoint.SavedCheckpoint> lastSaved() {
+      return m.lastSaved();
+    }
+
+    @Override
+    public java.util.Optional<Throwable> lastFailure() {
+      return m.lastFailure();
+    }
+
+    @Override
+    public dev.cairn.checkpoint.CheckpointStore store() {
+      return m.store();
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      m.close();
+    }
+  }
 }
