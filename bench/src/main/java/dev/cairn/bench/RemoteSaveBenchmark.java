@@ -29,7 +29,6 @@ import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.StreamCapabilities;
-import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.gaul.s3proxy.BlobStores;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
@@ -52,7 +51,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * backend and size (and per stall) on stdout.
  */
 public final class RemoteSaveBenchmark {
-  private static final int CHUNK = 16 << 20;
+  static final int CHUNK = 16 << 20;
   private static final String ACCESS = "bench-access";
   private static final String SECRET = "bench-secret";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -147,17 +146,7 @@ public final class RemoteSaveBenchmark {
 
   private static Backend hdfs(java.nio.file.Path dir, Map<String, String> settings)
       throws IOException {
-    Configuration c = new Configuration();
-    c.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.toString());
-    c.setInt("dfs.replication", 1);
-    settings.forEach(c::set);
-    // The raw writer's client gets the HDFS client settings Cairn's gets (a 5 ms first wait
-    // for a file's close instead of 400 ms), so the ratio compares the writers, not the settings.
-    c = HadoopStorages.withClientDefaults(c);
-    MiniDFSCluster cluster = new MiniDFSCluster.Builder(c).numDataNodes(1).build();
-    cluster.waitActive();
-    Configuration client = new Configuration(cluster.getConfiguration(0));
-    settings.forEach(client::set);
+    MiniHdfs hdfs = MiniHdfs.start(dir, settings);
     return new Backend() {
       @Override
       public String name() {
@@ -166,19 +155,17 @@ public final class RemoteSaveBenchmark {
 
       @Override
       public Configuration conf() {
-        return client;
+        return hdfs.conf();
       }
 
       @Override
       public URI folder(String f) throws IOException {
-        URI u = cluster.getURI().resolve("/" + f + "/");
-        cluster.getFileSystem().mkdirs(new Path(u));
-        return u;
+        return hdfs.folder(f);
       }
 
       @Override
       public void close() {
-        cluster.shutdown(true);
+        hdfs.close();
       }
     };
   }
@@ -371,7 +358,7 @@ public final class RemoteSaveBenchmark {
    * The geometric mean of two ratios of medians: raw's runs that went first against Cairn's that
    * went first, and the same for those that went second (raw goes first in even rounds).
    */
-  private static double byPosition(double[] raw, double[] cairn) {
+  static double byPosition(double[] raw, double[] cairn) {
     int n = raw.length;
     double[] rawFirst = new double[(n + 1) / 2];
     double[] rawSecond = new double[n / 2];
@@ -440,7 +427,7 @@ public final class RemoteSaveBenchmark {
   }
 
   /** The same bytes in heap chunks: the raw writer pays no copy out of direct memory. */
-  private static byte[][] heapChunks(List<ByteBuffer> data) {
+  static byte[][] heapChunks(List<ByteBuffer> data) {
     List<byte[]> out = new ArrayList<>();
     for (ByteBuffer b : data) {
       ByteBuffer d = b.duplicate().clear();
@@ -453,7 +440,7 @@ public final class RemoteSaveBenchmark {
     return out.toArray(new byte[0][]);
   }
 
-  private static double rawSave(FileSystem fs, Path file, byte[][] chunks) throws IOException {
+  static double rawSave(FileSystem fs, Path file, byte[][] chunks) throws IOException {
     long start = System.nanoTime();
     // The same durability as Cairn's save: on HDFS every block forced to the DataNode's disk as it
     // closes (SYNC_BLOCK) and hsync at the end; a plain create would persist only the last block.
@@ -513,7 +500,7 @@ public final class RemoteSaveBenchmark {
     return (System.nanoTime() - start) / 1e9;
   }
 
-  private static Checkpoint checkpoint(long step, List<ByteBuffer> data) {
+  static Checkpoint checkpoint(long step, List<ByteBuffer> data) {
     List<Tensor> tensors = new ArrayList<>();
     for (int t = 0; t < data.size(); t++) {
       ByteBuffer b = data.get(t).duplicate().clear();

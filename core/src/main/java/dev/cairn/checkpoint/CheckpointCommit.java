@@ -196,7 +196,7 @@ final class CheckpointCommit {
         published = true;
         // Committed and durable: a rank that does not hear it finds the group broken at its next
         // call, and restarts from this checkpoint.
-        GroupWords.tell(group, OUTCOME, GroupWords.ok(), timeout, null);
+        GroupWords.tell(group, OUTCOME, committed(manifest), timeout, null);
         return saved(c, target, manifest, start);
       } catch (IOException | RuntimeException e) {
         if (published || told) {
@@ -251,8 +251,26 @@ final class CheckpointCommit {
     GroupWords.throwIfFailed(outcome, "step " + step + " was not committed");
     String target = StepFolders.name(step);
     String name = StorageNames.join(target, Manifest.FILE_NAME);
-    Manifest manifest = CheckpointVerifier.readManifest(storage, name, folders.path(name));
+    Manifest manifest =
+        outcome.has("manifest")
+            ? ManifestCodec.decode(
+                outcome.path("manifest").asText().getBytes(UTF_8), folders.path(name))
+            : CheckpointVerifier.readManifest(storage, name, folders.path(name));
     return saved(c, target, manifest, start);
+  }
+
+  /**
+   * The outcome of a committed save: with the manifest when it fits in one message, so that the
+   * other ranks return without reading it back (a round trip on remote storage, and a race with
+   * anything that moves the step meanwhile); a larger one they read from storage.
+   */
+  private static ObjectNode committed(Manifest manifest) {
+    ObjectNode ok = GroupWords.ok();
+    byte[] bytes = ManifestCodec.encode(manifest);
+    if (bytes.length <= Coordinator.MAX_PAYLOAD_BYTES / 2) {
+      ok.put("manifest", new String(bytes, UTF_8));
+    }
+    return ok;
   }
 
   /** This rank's shard manifest: its parts and files with their digests. */

@@ -300,17 +300,18 @@ public interface CheckpointStore extends Closeable {
 
     public CheckpointStore open() throws IOException {
       return DefaultCheckpointStore.open(
-          folder,
-          storage == null ? Storage.at(folder) : storage,
-          clock,
-          events,
-          loadVerification,
-          readOnly,
-          directThreshold,
-          sha256,
-          staleClaimAfter,
-          group,
-          groupTimeout);
+          new DefaultCheckpointStore.Settings(
+              folder,
+              storage == null ? Storage.at(folder) : storage,
+              clock,
+              events,
+              loadVerification,
+              readOnly,
+              directThreshold,
+              sha256,
+              staleClaimAfter,
+              group,
+              groupTimeout));
     }
   }
 }

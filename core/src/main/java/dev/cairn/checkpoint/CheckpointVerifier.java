@@ -25,17 +25,20 @@ final class CheckpointVerifier {
    * @param file how the file is named in errors
    */
   static Manifest readManifest(Storage storage, String name, Path file) throws IOException {
-    ByteBuffer buf;
     try (Storage.Input in = storage.open(name)) {
-      long size = in.size();
-      if (size > Manifest.MAX_BYTES) {
-        throw new CorruptCheckpointException(
-            file, "manifest is " + size + " bytes, over the limit of " + Manifest.MAX_BYTES);
-      }
-      buf = ByteBuffer.allocate((int) size);
-      while (buf.hasRemaining() && in.read(buf, buf.position()) >= 0) {
-        // read until full or end of file
-      }
+      return readManifest(in, file);
+    }
+  }
+
+  private static Manifest readManifest(Storage.Input in, Path file) throws IOException {
+    long size = in.size();
+    if (size > Manifest.MAX_BYTES) {
+      throw new CorruptCheckpointException(
+          file, "manifest is " + size + " bytes, over the limit of " + Manifest.MAX_BYTES);
+    }
+    ByteBuffer buf = ByteBuffer.allocate((int) size);
+    while (buf.hasRemaining() && in.read(buf, buf.position()) >= 0) {
+      // read until full or end of file
     }
     byte[] bytes =
         buf.hasRemaining() ? java.util.Arrays.copyOf(buf.array(), buf.position()) : buf.array();
@@ -53,6 +56,9 @@ final class CheckpointVerifier {
    * so a load reads through what its verification opened instead of opening everything again.
    */
   static final class Opened {
+    /** The folder's files as the check listed them, to open more of them without asking again. */
+    Storage.Listing listing;
+
     /** By file name in the manifest. */
     final Map<String, Storage.Input> inputs = new LinkedHashMap<>();
 
@@ -88,15 +94,18 @@ final class CheckpointVerifier {
    */
   static Result check(
       CheckpointFolders folders, String folder, Verification level, Opened keep, Integer rank) {
-    Storage storage = folders.storage();
     List<CorruptCheckpointException> problems = new ArrayList<>();
-    String manifestName = StorageNames.join(folder, Manifest.FILE_NAME);
-    Path manifestFile = folders.path(manifestName);
+    Path manifestFile = folders.path(StorageNames.join(folder, Manifest.FILE_NAME));
+    Storage.Listing files;
     Manifest m;
     try {
-      // Opened without asking first whether it exists: on remote storage that is a round trip.
-      m = readManifest(storage, manifestName, manifestFile);
-    } catch (java.nio.file.NoSuchFileException e) {
+      // One listing and then each file opened from it, not asked for one by one: on an object
+      // store each open is then its GET alone (a LIST for the folder instead of a HEAD per file).
+      files = withRankFolders(folders.storage(), folder, folders.storage().listing(folder));
+      try (Storage.Input in = files.open(Manifest.FILE_NAME)) {
+        m = readManifest(in, manifestFile);
+      }
+    } catch (java.nio.file.NoSuchFileException | java.nio.file.NotDirectoryException e) {
       problems.add(
           new CorruptCheckpointException(
               manifestFile,
@@ -125,15 +134,51 @@ final class CheckpointVerifier {
       if (rank != null && !wanted.contains(f.path())) {
         continue; // another rank's file
       }
-      String name = StorageNames.join(folder, f.path());
-      checkFile(storage, name, folders.path(name), f, level, problems, keep);
+      checkFile(files, folders.path(StorageNames.join(folder, f.path())), f, level, problems, keep);
     }
     if (problems.isEmpty()) {
       for (Manifest.PartEntry p : parts) {
-        checkPart(folders, folder, p, listed, problems, keep);
+        checkPart(folders, files, folder, p, listed, problems, keep);
       }
     }
+    if (keep != null) {
+      keep.listing = files;
+    }
     return new Result(m, problems);
+  }
+
+  /**
+   * Opens the files of a checkpoint folder, its own from {@code top} and each rank's ({@code
+   * rank-R/...}, in a checkpoint of several ranks) from a listing of that rank's folder, made when
+   * its first file is opened: one listing per folder read, however many files it holds.
+   */
+  static Storage.Listing withRankFolders(Storage storage, String folder, Storage.Listing top) {
+    java.util.Map<String, Storage.Listing> ranks = new java.util.HashMap<>();
+    return new Storage.Listing() {
+      @Override
+      public Storage.Input open(String file) throws IOException {
+        return of(file).open(StorageNames.last(file));
+      }
+
+      @Override
+      public Storage.Input openSequential(String file) throws IOException {
+        return of(file).openSequential(StorageNames.last(file));
+      }
+
+      private synchronized Storage.Listing of(String file) throws IOException {
+        int slash = file.lastIndexOf('/');
+        if (slash < 0) {
+          return top;
+        }
+        String sub = file.substring(0, slash);
+        Storage.Listing l = ranks.get(sub);
+        if (l == null) {
+          l = storage.listing(StorageNames.join(folder, sub));
+          ranks.put(sub, l);
+        }
+        return l;
+      }
+    };
   }
 
   record Result(Manifest manifest, List<CorruptCheckpointException> problems) {
@@ -155,18 +200,18 @@ final class CheckpointVerifier {
   }
 
   private static void checkFile(
-      Storage storage,
-      String name,
+      Storage.Listing files,
       Path file,
       Manifest.FileEntry entry,
       Verification level,
       List<CorruptCheckpointException> problems,
       Opened keep) {
     // One open per file: sizes and data are read through the same input, so a file deleted
-    // meanwhile is read whole, or found missing at open (and the caller can tell it was deleted).
+    // meanwhile is read whole, or found missing at open or at its first read (and the caller can
+    // tell it was deleted).
     Storage.Input in = null;
     try {
-      in = storage.openSequential(name);
+      in = files.openSequential(entry.path());
       long size = in.size();
       int before = problems.size();
       if (size != entry.size()) {
@@ -276,14 +321,14 @@ final class CheckpointVerifier {
 
   private static void checkPart(
       CheckpointFolders folders,
+      Storage.Listing files,
       String folder,
       Manifest.PartEntry part,
       Set<String> listed,
       List<CorruptCheckpointException> problems,
       Opened keep) {
     Storage storage = folders.storage();
-    String name = StorageNames.join(folder, part.file());
-    Path file = folders.path(name);
+    Path file = folders.path(StorageNames.join(folder, part.file()));
     if (!listed.contains(part.file())) {
       problems.add(
           new CorruptCheckpointException(
@@ -300,7 +345,7 @@ final class CheckpointVerifier {
             SafetensorsFile.open(
                 kept != null && FileScanner.plainReads(storage)
                     ? new Unclosed(kept)
-                    : storage.open(name),
+                    : files.open(part.file()),
                 file);
         if (keep != null) {
           keep.tensors.put(part.name(), f); // handed over open
@@ -313,13 +358,16 @@ final class CheckpointVerifier {
             FileScanner.stream(
                 kept != null && FileScanner.plainReads(storage)
                     ? new Unclosed(kept)
-                    : storage.open(name))) {
+                    : files.open(part.file()))) {
           JsonNode tree = CheckpointJson.read(in);
           if (keep != null) {
             keep.json.put(part.name(), tree);
           }
         }
       }
+    } catch (java.nio.file.NoSuchFileException e) {
+      // Deleted between the listing and the first read (which is where an object store finds out).
+      problems.add(new CorruptCheckpointException(file, "missing (listed in the manifest)"));
     } catch (MalformedSafetensorsException e) {
       problems.add(new CorruptCheckpointException(file, e.offset(), e.getMessage(), e));
     } catch (IOException e) {

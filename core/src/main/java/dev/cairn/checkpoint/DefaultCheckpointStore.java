@@ -50,7 +50,14 @@ final class DefaultCheckpointStore implements CheckpointStore {
 
   private boolean closed;
 
-  private DefaultCheckpointStore(
+  /**
+   * What a store is opened with (the builder's settings).
+   *
+   * @param folder how the checkpoint folder is named in results and messages
+   * @param storage rooted at the checkpoint folder
+   * @param group the group saving together, or null for a process alone
+   */
+  record Settings(
       Path folder,
       Storage storage,
       Clock clock,
@@ -59,92 +66,60 @@ final class DefaultCheckpointStore implements CheckpointStore {
       boolean readOnly,
       long directThreshold,
       boolean sha256,
-      java.time.Duration staleAfter,
-      Storage.Lock writerLock,
+      Duration staleAfter,
       Coordinator group,
-      Duration groupTimeout) {
+      Duration groupTimeout) {}
+
+  /**
+   * @param writerLock the store's lock, null where the storage has none (or read-only)
+   * @param group the group this store saves with, null for a process alone
+   */
+  private DefaultCheckpointStore(
+      Settings s, boolean readOnly, Storage.Lock writerLock, Coordinator group) {
     this.group = group;
-    this.groupTimeout = groupTimeout;
-    this.directThreshold = directThreshold;
-    this.sha256 = sha256;
+    this.groupTimeout = s.groupTimeout();
+    this.directThreshold = s.directThreshold();
+    this.sha256 = s.sha256();
     this.writer =
         new CheckpointCommit.Writer(
             CheckpointCommit.randomHex() + CheckpointCommit.randomHex(),
             writerLock != null,
-            staleAfter);
-    this.folder = folder;
-    this.storage = storage;
+            s.staleAfter());
+    this.folder = s.folder();
+    this.storage = s.storage();
     this.folders = new CheckpointFolders(storage, folder);
-    this.clock = clock;
-    this.events = safe(events);
-    this.loadVerification = loadVerification;
+    this.clock = s.clock();
+    this.events = safe(s.events());
+    this.loadVerification = s.loadVerification();
     this.readOnly = readOnly;
     this.writerLock = writerLock;
     this.hashing = readOnly ? null : DaemonThreads.single("cairn-checksum");
     this.io = readOnly ? null : DaemonThreads.single("cairn-direct-io");
   }
 
-  /**
-   * @param storage rooted at the checkpoint folder
-   * @param folder how that folder is named in results and messages
-   */
-  static CheckpointStore open(
-      Path folder,
-      Storage storage,
-      Clock clock,
-      Consumer<CheckpointEvent> events,
-      Verification loadVerification,
-      boolean readOnly,
-      long directThreshold,
-      boolean sha256,
-      java.time.Duration staleAfter,
-      Coordinator group,
-      Duration groupTimeout)
-      throws IOException {
-    Coordinator g = readOnly || group == null || group.worldSize() == 1 ? null : group;
+  static CheckpointStore open(Settings s) throws IOException {
+    Coordinator g =
+        s.readOnly() || s.group() == null || s.group().worldSize() == 1 ? null : s.group();
+    Duration timeout = s.groupTimeout();
     if (g != null && !g.isLeader()) {
       // Rank 0 opens and cleans up first; the others write only into its saves' work folders.
       GroupWords.throwIfFailed(
-          GroupWords.read(g.broadcast(OPEN, null, groupTimeout), OPEN),
-          "rank 0 could not open " + folder);
-      return new DefaultCheckpointStore(
-          folder,
-          storage,
-          clock,
-          events,
-          loadVerification,
-          false,
-          directThreshold,
-          sha256,
-          staleAfter,
-          null,
-          g,
-          groupTimeout);
+          GroupWords.read(g.broadcast(OPEN, null, timeout), OPEN),
+          "rank 0 could not open " + s.folder());
+      return new DefaultCheckpointStore(s, false, null, g);
     }
     CheckpointStore opened;
     try {
-      opened =
-          openAlone(
-              folder,
-              storage,
-              clock,
-              events,
-              loadVerification,
-              readOnly,
-              directThreshold,
-              sha256,
-              staleAfter,
-              g,
-              groupTimeout);
+      opened = openAlone(s, g);
     } catch (IOException | RuntimeException e) {
       if (g != null) {
-        GroupWords.tell(g, OPEN, GroupWords.failure(e), groupTimeout, e);
+        GroupWords.tell(g, OPEN, GroupWords.failure(e), timeout, e);
       }
       throw e;
     }
     if (g != null) {
       try {
-        g.broadcast(OPEN, GroupWords.bytes(GroupWords.ok()), groupTimeout);
+        g.broadcast(OPEN, GroupWords.bytes(GroupWords.ok()), timeout);
       } catch (IOException | RuntimeException e) {
         try {
           opened.close();
@@ -161,37 +136,14 @@ final class DefaultCheckpointStore implements CheckpointStore {
   private static final String LOAD_STEPS = "load-steps";
   private static final String LOAD_SHARE = "load-share";
 
-  private static CheckpointStore openAlone(
-      Path folder,
-      Storage storage,
-      Clock clock,
-      Consumer<CheckpointEvent> events,
-      Verification loadVerification,
-      boolean readOnly,
-      long directThreshold,
-      boolean sha256,
-      java.time.Duration staleAfter,
-      Coordinator group,
-      Duration groupTimeout)
-      throws IOException {
-    if (readOnly) {
+  private static CheckpointStore openAlone(Settings s, Coordinator group) throws IOException {
+    Storage storage = s.storage();
+    if (s.readOnly()) {
       if (!storage.isFolder(CommitStrategy.ROOT)) {
         throw new java.nio.file.NoSuchFileException(
-            folder.toString(), null, "no checkpoint folder here");
+            s.folder().toString(), null, "no checkpoint folder here");
       }
-      return new DefaultCheckpointStore(
-          folder,
-          storage,
-          clock,
-          events,
-          loadVerification,
-          true,
-          directThreshold,
-          sha256,
-          staleAfter,
-          null,
-          null,
-          groupTimeout);
+      return new DefaultCheckpointStore(s, true, null, null);
     }
     storage.createFolders(CommitStrategy.ROOT);
     // Without locks (HDFS, object stores) writers are kept apart per save, by claims.
@@ -202,23 +154,11 @@ final class DefaultCheckpointStore implements CheckpointStore {
     if (lock.isEmpty()) {
       throw new IllegalStateException(
           "another writer holds "
-              + folder.resolve(StepFolders.LOCK_FILE)
+              + s.folder().resolve(StepFolders.LOCK_FILE)
               + "; stop that process (or close its store) before writing checkpoints here");
     }
     DefaultCheckpointStore store =
-        new DefaultCheckpointStore(
-            folder,
-            storage,
-            clock,
-            events,
-            loadVerification,
-            false,
-            directThreshold,
-            sha256,
-            staleAfter,
-            lock.get() == NO_LOCK ? null : lock.get(),
-            group,
-            groupTimeout);
+        new DefaultCheckpointStore(s, false, lock.get() == NO_LOCK ? null : lock.get(), group);
     try {
       store.removeLeftovers();
     } catch (IOException | RuntimeException e) {
@@ -426,14 +366,20 @@ final class DefaultCheckpointStore implements CheckpointStore {
     byte[] listed = null;
     if (group.isLeader()) {
       com.fasterxml.jackson.databind.node.ArrayNode steps = CheckpointJson.MAPPER.createArrayNode();
-      List<CheckpointInfo> all = list();
-      for (int i = all.size() - 1; i >= 0; i--) {
-        steps.add(all.get(i).step());
+      try {
+        List<CheckpointInfo> all = list();
+        for (int i = all.size() - 1; i >= 0; i--) {
+          steps.add(all.get(i).step());
+        }
+      } catch (IOException | RuntimeException e) {
+        GroupWords.tell(group, LOAD_STEPS, GroupWords.failure(e), groupTimeout, e);
+        throw e;
       }
       listed = GroupWords.bytes(GroupWords.ok().set("steps", steps));
     }
     com.fasterxml.jackson.databind.JsonNode word =
         GroupWords.read(group.broadcast(LOAD_STEPS, listed, groupTimeout), LOAD_STEPS);
+    GroupWords.throwIfFailed(word, "rank 0 could not list the checkpoints");
     for (com.fasterxml.jackson.databind.JsonNode n : word.path("steps")) {
       long step = n.asLong();
       String name = StepFolders.name(step);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.cairn.safetensors.SafetensorsFile;
 import dev.cairn.safetensors.TensorInfo;
 import dev.cairn.store.Storage;
-import dev.cairn.store.StorageNames;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -133,11 +132,7 @@ public final class LoadedCheckpoint implements Closeable {
         if (p.kind().equals(Manifest.Kind.TENSORS.wireName())) {
           tensors.put(p.name(), require(opened.tensors.remove(p.name()), p));
           Storage.Input scan = opened.inputs.remove(p.file());
-          scans.put(
-              p.name(),
-              scan != null
-                  ? scan
-                  : folders.storage().openSequential(StorageNames.join(folder, p.file())));
+          scans.put(p.name(), scan != null ? scan : opened.listing.openSequential(p.file()));
         } else {
           json.put(p.name(), require(opened.json.get(p.name()), p));
         }

@@ -392,6 +392,19 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     if (request != null && stopIds.contains(request.id())) {
       stopping = true; // the loop sees it after this step, whose checkpoint is now on its way
     }
+    return save(completed, reasons, request, area, shutdown);
+  }
+
+  /**
+   * Submits the save of {@code completed}; waits for it when synchronous or the last one, which
+   * then also ends the saving and releases a shutdown hook waiting for it. True when submitted.
+   */
+  private boolean save(
+      long completed,
+      Set<Triggers.Reason> reasons,
+      SaveRequest request,
+      int area,
+      boolean shutdown) {
     Future<?> f =
         submit(completed, reasons, request == null ? null : request.name(), request, area);
     if (shutdown || !policy.async()) {
@@ -493,23 +506,10 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     if (decisions.isLeader() && agreed.contains(Triggers.Reason.REQUEST)) {
       request = nextRequest(); // the one peeked at above: only this thread takes requests
     }
-    if (stop) {
+    if (stop || anyShutdown) {
       stopping = true; // every rank's loop sees it after this step
     }
-    Future<?> f = submit(completed, agreed, request == null ? null : request.name(), request, area);
-    if (anyShutdown || !policy.async()) {
-      awaitInFlight();
-    }
-    if (anyShutdown) {
-      SavedCheckpoint saved = lastSaved;
-      if (saved != null && saved.step() == completed) {
-        shutdownStep = completed;
-      }
-      shutdownSaved = true;
-      stopping = true;
-      shutdownDone.countDown();
-    }
-    return f != null;
+    return save(completed, agreed, request, area, anyShutdown);
   }
 
   /** Whether a staging area is free (or not made yet), without making one. */
@@ -718,10 +718,11 @@ public final class DefaultCheckpointManager implements CheckpointManager {
       events.emit(EventType.CHECKPOINT_FAILED, completed, "snapshot failed: " + e.getMessage());
       answer(request, null, e);
       if (decisions != null) {
-        // The other ranks are saving this step: fail it for them now, not at the timeout.
+        // The other ranks are saving this step: fail it for them now, not at the timeout. The
+        // step counts as taken here as on every other rank, so that later decisions agree.
+        lastSubmitted = completed;
         inFlight = writer.submit(() -> abandon(completed, e));
         areaSaves[area] = inFlight;
-        return null;
       }
       return null;
     }

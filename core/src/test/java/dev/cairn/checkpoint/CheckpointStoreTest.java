@@ -218,6 +218,11 @@ class CheckpointStoreTest {
           public Input openSequential(String name) throws IOException {
             return directIo ? inner.openSequential(name) : inner.open(name); // as promised
           }
+
+          @Override
+          public Listing listing(String folder) {
+            return Listing.byName(this, folder);
+          }
         };
     int floats = 5_000_000; // 20 MB: three 8 MiB read chunks, one of them across two tensors
     try (CheckpointStore store = CheckpointStore.builder(storage).events(e -> {}).open()) {

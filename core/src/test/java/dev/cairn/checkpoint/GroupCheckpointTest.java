@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -51,48 +50,19 @@ class GroupCheckpointTest {
     group.forEach(Coordinator::close);
   }
 
-  private interface RankCall<T> {
-    T call(int rank) throws Exception;
+  private <T> List<T> everyRank(TestGroups.RankCall<T> call) throws Exception {
+    return TestGroups.onEveryRank(group.size(), call);
   }
 
-  /** Runs the call on every rank at once; the results by rank, or the first rank's failure. */
-  private <T> List<T> everyRank(RankCall<T> call) throws Exception {
-    List<Future<T>> fs = new ArrayList<>();
-    for (int r = 0; r < group.size(); r++) {
-      int rank = r;
-      fs.add(threads.submit(() -> call.call(rank)));
-    }
-    List<T> out = new ArrayList<>();
-    for (Future<T> f : fs) {
-      out.add(f.get());
-    }
-    return out;
-  }
-
-  /** What every rank's call threw (null where it returned). */
-  private List<Throwable> failures(RankCall<?> call) throws InterruptedException {
-    List<Future<?>> fs = new ArrayList<>();
-    for (int r = 0; r < group.size(); r++) {
-      int rank = r;
-      fs.add(threads.submit(() -> call.call(rank)));
-    }
-    List<Throwable> out = new ArrayList<>();
-    for (Future<?> f : fs) {
-      try {
-        f.get();
-        out.add(null);
-      } catch (ExecutionException e) {
-        out.add(e.getCause());
-      }
-    }
-    return out;
+  private List<Throwable> failures(TestGroups.RankCall<?> call) throws InterruptedException {
+    return TestGroups.failures(group.size(), call);
   }
 
   private void openGroup(int world) throws Exception {
     openGroup(world, r -> Storage.at(dir));
   }
 
-  private void openGroup(int world, RankCall<Storage> storage) throws Exception {
+  private void openGroup(int world, TestGroups.RankCall<Storage> storage) throws Exception {
     group.addAll(TestGroups.open(world));
     stores.addAll(
         everyRank(
@@ -182,6 +152,23 @@ class GroupCheckpointTest {
     // The group goes on: the next save works.
     everyRank(r -> stores.get(r).save(share(30, r)));
     assertThat(stores.get(0).list()).extracting(CheckpointInfo::step).containsExactly(10L, 30L);
+  }
+
+  @Test
+  void theOtherRanksLearnTheCommittedManifestFromRankZeroNotFromStorage() throws Exception {
+    // Reading it back would cost a round trip on remote storage, and would fail when the step is
+    // deleted or moved right after rank 0's save returns.
+    FaultyStorage faulty = new FaultyStorage(Storage.at(dir));
+    openGroup(2, r -> r == 1 ? faulty : Storage.at(dir));
+    faulty.setHook(
+        (index, op, name) -> {
+          if (name.endsWith(Manifest.FILE_NAME)) {
+            throw new IOException("rank 1 must not read " + name);
+          }
+        });
+    List<SavedCheckpoint> saved = everyRank(r -> stores.get(r).save(share(10, r)));
+    assertThat(saved.get(1).manifest()).isEqualTo(saved.get(0).manifest());
+    assertThat(saved.get(1).manifest().worldSize()).isEqualTo(2);
   }
 
   @Test

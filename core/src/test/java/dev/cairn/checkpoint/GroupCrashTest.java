@@ -43,6 +43,9 @@ class GroupCrashTest {
     for (int r = 0; r < WORLD; r++) {
       List<String> cmd = new ArrayList<>();
       cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+      // Short-lived ranks: the C1 compiler and the serial collector halve the CPU each JVM burns.
+      cmd.add("-XX:TieredStopAtLevel=1");
+      cmd.add("-XX:+UseSerialGC");
       cmd.add("-cp");
       cmd.add(System.getProperty("java.class.path"));
       cmd.add(GroupSaveProcess.class.getName());

@@ -12,9 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,30 +22,15 @@ import org.junit.jupiter.api.io.TempDir;
 class GroupManagerTest {
   @TempDir Path dir;
 
-  private final ExecutorService threads = Executors.newCachedThreadPool();
   private final List<Coordinator> group = new ArrayList<>();
 
   @AfterEach
   void closeAll() {
-    threads.shutdownNow();
     group.forEach(Coordinator::close);
   }
 
-  private interface RankCall<T> {
-    T call(int rank) throws Exception;
-  }
-
-  private <T> List<T> everyRank(int world, RankCall<T> call) throws Exception {
-    List<Future<T>> fs = new ArrayList<>();
-    for (int r = 0; r < world; r++) {
-      int rank = r;
-      fs.add(threads.submit(() -> call.call(rank)));
-    }
-    List<T> out = new ArrayList<>();
-    for (Future<T> f : fs) {
-      out.add(f.get());
-    }
-    return out;
+  private static <T> List<T> everyRank(int world, TestGroups.RankCall<T> call) throws Exception {
+    return TestGroups.onEveryRank(world, call);
   }
 
   private DefaultCheckpointManager manager(int rank, CheckpointPolicy policy) throws Exception {

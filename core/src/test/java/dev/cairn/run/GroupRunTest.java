@@ -20,9 +20,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -35,12 +32,10 @@ class GroupRunTest {
 
   @TempDir Path runs;
 
-  private final ExecutorService threads = Executors.newCachedThreadPool();
   private final List<Coordinator> group = new ArrayList<>();
 
   @AfterEach
   void closeAll() {
-    threads.shutdownNow();
     group.forEach(Coordinator::close);
   }
 
@@ -55,37 +50,32 @@ class GroupRunTest {
             .async(false)
             .saveOnShutdown(false, Duration.ZERO)
             .build();
-    List<Future<String>> ids = new ArrayList<>();
-    for (int r = 0; r < world; r++) {
-      int rank = r;
-      ids.add(
-          threads.submit(
-              () -> {
-                // A generated id: the others learn rank 0's.
-                RunOptions o =
-                    RunOptions.generated()
-                        .systemMetrics(Duration.ZERO)
-                        .totalSteps(12)
-                        .coordinator(group.get(rank));
-                try (Run run = Cairn.open(runs, o)) {
-                  CheckpointManager m = run.checkpoints(policy);
-                  TensorMap model = new TensorMap("model").put("w", new float[8]);
-                  m.restoreLatest(model);
-                  for (long s = 0; s < 12; s++) {
-                    model.get("w")[0] = s * 10 + rank;
-                    run.log(s, Map.of("loss", 1.0 / (s + 1) + rank));
-                    m.onStep(s, Map.of());
-                  }
-                  m.saveFinal();
-                  run.finish(Map.of());
-                  return run.id();
+    List<String> ids =
+        TestGroups.onEveryRank(
+            world,
+            rank -> {
+              // A generated id: the others learn rank 0's.
+              RunOptions o =
+                  RunOptions.generated()
+                      .systemMetrics(Duration.ZERO)
+                      .totalSteps(12)
+                      .coordinator(group.get(rank));
+              try (Run run = Cairn.open(runs, o)) {
+                CheckpointManager m = run.checkpoints(policy);
+                TensorMap model = new TensorMap("model").put("w", new float[8]);
+                m.restoreLatest(model);
+                for (long s = 0; s < 12; s++) {
+                  model.get("w")[0] = s * 10 + rank;
+                  run.log(s, Map.of("loss", 1.0 / (s + 1) + rank));
+                  m.onStep(s, Map.of());
                 }
-              }));
-    }
-    String id = ids.get(0).get();
-    for (Future<String> f : ids) {
-      assertThat(f.get()).isEqualTo(id);
-    }
+                m.saveFinal();
+                run.finish(Map.of());
+                return run.id();
+              }
+            });
+    String id = ids.get(0);
+    assertThat(ids).containsOnly(id);
     RunFiles files = new RunFiles(runs.resolve(id));
     assertThat(JSON.readTree(files.runJson().toFile()).path("world_size").asInt()).isEqualTo(3);
     assertThat(RunStatus.runsIn(runs)).containsExactly(files.dir()); // one run, not three

@@ -149,13 +149,64 @@ final class HadoopStorage implements Storage {
   @Override
   public Input open(String name) throws IOException {
     Path p = path(name);
+    FileStatus st;
     try {
-      FileStatus st = fs.getFileStatus(p);
-      if (st.isDirectory()) {
-        throw new IOException(p + " is a folder, not a file");
+      st = fs.getFileStatus(p);
+    } catch (IOException e) {
+      throw translate(e, p);
+    }
+    return open(st, p);
+  }
+
+  /**
+   * One request for all the files of the folder: a LIST on S3A, one NameNode call on HDFS. Each
+   * status it returns is what opening a file would otherwise fetch with a HEAD (or a NameNode
+   * call), its etag included: S3A's default input stream in Hadoop 3.5 (the analytics stream) sends
+   * a HEAD of its own unless it has the etag, so declaring only the length ({@code
+   * fs.option.openfile.length}) would move the HEAD, not save it; and a declared length longer than
+   * the object (a damaged checkpoint) hangs the prefetching stream. A folder that is a file throws
+   * NotDirectoryException.
+   */
+  @Override
+  public Listing listing(String folder) throws IOException {
+    Path p = path(folder);
+    java.util.Map<String, FileStatus> found = new java.util.HashMap<>();
+    try {
+      for (FileStatus s : fs.listStatus(p)) {
+        if (s.isFile() && s.getPath().toUri().getPath().equals(p.toUri().getPath())) {
+          throw new NotDirectoryException(p.toString()); // a file lists as itself
+        }
+        found.put(s.getPath().getName(), s);
       }
+    } catch (IOException e) {
+      throw translate(e, p);
+    }
+    return new Listing() {
+      @Override
+      public Input open(String file) throws IOException {
+        Path f = new Path(p, StorageNames.element(file));
+        FileStatus st = found.get(file);
+        if (st == null) {
+          throw new NoSuchFileException(f.toString(), null, "not in the listing of its folder");
+        }
+        return HadoopStorage.this.open(st, f);
+      }
+
+      @Override
+      public Input openSequential(String file) throws IOException {
+        return open(file);
+      }
+    };
+  }
+
+  /** Opens the file a status describes, without asking for it again. */
+  private Input open(FileStatus st, Path p) throws IOException {
+    if (st.isDirectory()) {
+      throw new IOException(p + " is a folder, not a file");
+    }
+    try {
       FSDataInputStream in = fs.openFile(p).withFileStatus(st).build().get();
-      return new StreamInput(in, st.getLen());
+      return new StreamInput(in, st.getLen(), p);
     } catch (IOException e) {
       throw translate(e, p);
     } catch (InterruptedException e) {
@@ -463,16 +514,21 @@ final class HadoopStorage implements Storage {
     }
   }
 
-  /** An input over a Hadoop stream with positional reads. */
+  /**
+   * An input over a Hadoop stream with positional reads. Object stores send the first request at
+   * the first read, so a file deleted since it was found is reported there, as NoSuchFileException.
+   */
   private static final class StreamInput implements Input {
     private final FSDataInputStream in;
     private final long size;
+    private final Path path;
     private final boolean byteBufferReads;
     private byte[] copy; // guarded by this
 
-    StreamInput(FSDataInputStream in, long size) {
+    StreamInput(FSDataInputStream in, long size, Path path) {
       this.in = in;
       this.size = size;
+      this.path = path;
       this.byteBufferReads = in.hasCapability(StreamCapabilities.PREADBYTEBUFFER);
     }
 
@@ -489,6 +545,14 @@ final class HadoopStorage implements Storage {
       if (!dst.hasRemaining()) {
         return 0;
       }
+      try {
+        return readAt(dst, position);
+      } catch (IOException e) {
+        throw translate(e, path);
+      }
+    }
+
+    private int readAt(ByteBuffer dst, long position) throws IOException {
       if (byteBufferReads) {
         return in.read(position, dst);
       }

@@ -31,14 +31,8 @@ import org.junit.jupiter.api.Test;
  * saving, byte-exact, never a partial one; and a restarted job saves on from there.
  */
 abstract class RemoteKillContract {
-  /** A new, empty checkpoint folder on the backend. */
-  protected abstract URI freshRoot() throws IOException;
-
-  /** The Hadoop settings the child needs to reach the backend. */
-  protected abstract Map<String, String> settings();
-
-  /** The folder as this JVM sees it. */
-  protected abstract Storage storage(URI root) throws IOException;
+  /** The backend the child saves to. */
+  protected abstract RemoteBackend backend();
 
   @Test
   void aWriterKilledAtRandomInstantsLeavesThePreviousOrTheNewCheckpoint() throws Exception {
@@ -54,14 +48,14 @@ abstract class RemoteKillContract {
 
   private void killAndCheck(int kills, long seed) throws Exception {
     SplittableRandom random = new SplittableRandom(seed);
-    URI root = freshRoot();
-    Storage storage = storage(root);
+    URI root = backend().freshRoot("killed");
+    Storage storage = backend().storage(root);
     long next = 1;
     int inside = 0;
     int afterCommit = 0;
     for (int k = 0; k < kills; k++) {
       long t0 = System.nanoTime();
-      Child child = Child.start(root, next, seed, settings(), k);
+      Child child = Child.start(root, next, seed, backend().settings(), k);
       Child.Line promised = child.awaitLine("saved " + next);
       // Where to kill: after 0-3 more lines (inside or between saves), then a random part of one
       // save's duration. The random numbers choose the instant; nothing waits on them.

@@ -50,6 +50,11 @@ final class ChildStorage implements Storage {
   }
 
   @Override
+  public Listing listing(String folder) throws IOException {
+    return parent.listing(full(folder));
+  }
+
+  @Override
   public void createFolder(String name) throws IOException {
     parent.createFolder(full(name));
   }

@@ -83,6 +83,21 @@ public interface Storage {
   }
 
   /**
+   * The files directly in a folder, for opening several of them: where the storage can, one request
+   * lists them together with what opening each would otherwise ask for (its size, its version), so
+   * that an object store opens each with a GET and no HEAD. The default lists nothing and opens by
+   * name ({@link Listing#byName}). A file is read as the listing found it: one replaced or deleted
+   * since reads as it was, or fails (NoSuchFileException when deleted), at open or at its first
+   * read.
+   *
+   * @throws java.nio.file.NoSuchFileException when the folder does not exist (here, or from the
+   *     opens)
+   */
+  default Listing listing(String folder) throws IOException {
+    return Listing.byName(this, folder);
+  }
+
+  /**
    * Creates one folder; its parent must exist.
    *
    * @throws java.nio.file.FileAlreadyExistsException when the name exists
@@ -173,7 +188,6 @@ public interface Storage {
     throw new UnsupportedOperationException(location(name) + ": this storage has no locks");
   }
 
-  /** The same storage rooted at one of its folders (which need not exist yet). */
   /** What writes a new file's bytes, for {@link #write}. */
   @FunctionalInterface
   interface Content {
@@ -200,6 +214,7 @@ public interface Storage {
     out.close();
   }
 
+  /** The same storage rooted at one of its folders (which need not exist yet). */
   default Storage child(String folder) {
     StorageNames.check(folder);
     return folder.isEmpty() ? this : new ChildStorage(this, folder);
@@ -225,6 +240,46 @@ public interface Storage {
       boolean append,
       boolean readWhileWriting,
       boolean freeSpaceKnown) {}
+
+  /**
+   * The files of one folder as {@link #listing} found them. Each file is named by its last element
+   * ({@code "manifest.json"}), and opened as {@link #open} and {@link #openSequential} open it.
+   */
+  interface Listing {
+    /**
+     * As {@link Storage#open}, for a file directly in the listed folder.
+     *
+     * @throws java.nio.file.NoSuchFileException when the listing did not find it
+     */
+    Input open(String file) throws IOException;
+
+    /**
+     * As {@link Storage#openSequential}, for a file directly in the listed folder.
+     *
+     * @throws java.nio.file.NoSuchFileException when the listing did not find it
+     */
+    Input openSequential(String file) throws IOException;
+
+    /**
+     * A listing that lists nothing: each file is opened by name through {@code storage}, which asks
+     * for it then. What storage whose opens cost no round trip (a local disk) gives, and what a
+     * test double that changes how files open returns to keep its change.
+     */
+    static Listing byName(Storage storage, String folder) {
+      StorageNames.check(folder);
+      return new Listing() {
+        @Override
+        public Input open(String file) throws IOException {
+          return storage.open(StorageNames.join(folder, StorageNames.element(file)));
+        }
+
+        @Override
+        public Input openSequential(String file) throws IOException {
+          return storage.openSequential(StorageNames.join(folder, StorageNames.element(file)));
+        }
+      };
+    }
+  }
 
   /** A held lock. */
   interface Lock extends Closeable {}

@@ -37,6 +37,15 @@ public final class StorageNames {
     }
   }
 
+  /** Returns a name of one element ({@code "a"}, not {@code "a/b"} or the root), or throws. */
+  public static String element(String name) {
+    if (check(name).isEmpty() || name.indexOf('/') >= 0) {
+      throw new IllegalArgumentException(
+          "storage name '" + name + "' must be one element, without '/', and not the root");
+    }
+    return name;
+  }
+
   /** {@code parent/child}; either may be the root {@code ""}. */
   public static String join(String parent, String child) {
     check(parent);

@@ -1,6 +1,7 @@
 package dev.cairn.testkit;
 
 import dev.cairn.store.Storage;
+import dev.cairn.store.StorageNames;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.SocketTimeoutException;
@@ -39,6 +40,7 @@ public final class FaultyStorage extends ForwardingStorage {
     SYNC_FOLDER,
     RENAME,
     LIST,
+    LISTING,
     DELETE,
     DELETE_TREE,
     EXISTS,
@@ -232,6 +234,28 @@ public final class FaultyStorage extends ForwardingStorage {
   @Override
   public Input openSequential(String name) throws IOException {
     return new FaultyInput(run(Op.OPEN_SEQUENTIAL, name, () -> inner.openSequential(name)), name);
+  }
+
+  /**
+   * The listing is one operation; each open of it is an {@code OPEN} or {@code OPEN_SEQUENTIAL}.
+   */
+  @Override
+  public Listing listing(String folder) throws IOException {
+    Listing listed = run(Op.LISTING, folder, () -> inner.listing(folder));
+    return new Listing() {
+      @Override
+      public Input open(String file) throws IOException {
+        String name = StorageNames.join(folder, file);
+        return new FaultyInput(run(Op.OPEN, name, () -> listed.open(file)), name);
+      }
+
+      @Override
+      public Input openSequential(String file) throws IOException {
+        String name = StorageNames.join(folder, file);
+        return new FaultyInput(
+            run(Op.OPEN_SEQUENTIAL, name, () -> listed.openSequential(file)), name);
+      }
+    };
   }
 
   @Override

@@ -47,6 +47,15 @@ public class ForwardingStorage implements Storage {
     return inner.openSequential(name);
   }
 
+  /**
+   * The inner storage's listing, whose opens do not come back through this double: a double that
+   * changes how files open returns {@code Listing.byName(this, folder)} instead.
+   */
+  @Override
+  public Listing listing(String folder) throws IOException {
+    return inner.listing(folder);
+  }
+
   @Override
   public void createFolder(String name) throws IOException {
     inner.createFolder(name);

@@ -47,7 +47,11 @@ public abstract class StorageContract {
   }
 
   protected static String read(Storage s, String name) throws IOException {
-    try (Storage.Input in = s.open(name)) {
+    return readAndClose(s.open(name), name);
+  }
+
+  private static String readAndClose(Storage.Input input, String name) throws IOException {
+    try (Storage.Input in = input) {
       ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(in.size()));
       while (b.hasRemaining()) {
         if (in.read(b, b.position()) < 0) {
@@ -202,6 +206,37 @@ public abstract class StorageContract {
     out.sync();
     out.close();
     assertThat(storage.size("direct")).isEqualTo(a + 5);
+  }
+
+  @Test
+  void aListingOpensTheFilesOfItsFolderAndNoOthers() throws IOException {
+    storage.createFolders("d/sub");
+    write(storage, "d/a", "alpha");
+    write(storage, "d/b", "bravo!");
+    write(storage, "d/sub/c", "charlie");
+    Storage.Listing files = storage.listing("d");
+    try (Storage.Input in = files.openSequential("b")) {
+      assertThat(in.size()).isEqualTo(6);
+    }
+    assertThat(readAndClose(files.openSequential("b"), "b")).isEqualTo("bravo!");
+    assertThat(readAndClose(files.open("a"), "a")).isEqualTo("alpha");
+    assertThatThrownBy(() -> readAndClose(files.open("missing"), "missing"))
+        .isInstanceOf(NoSuchFileException.class);
+    assertThatThrownBy(() -> files.open("sub/c")).isInstanceOf(IllegalArgumentException.class);
+    assertThat(readAndClose(storage.listing("d/sub").open("c"), "c")).isEqualTo("charlie");
+    assertThat(readAndClose(storage.child("d").listing("sub").openSequential("c"), "c"))
+        .isEqualTo("charlie");
+    assertThatThrownBy(() -> readAndClose(storage.listing("nope").open("a"), "a"))
+        .as("a missing folder, found missing by the listing or the open")
+        .isInstanceOf(NoSuchFileException.class);
+    storage.delete("d/a");
+    try {
+      assertThat(readAndClose(files.open("a"), "a"))
+          .as("deleted after the listing")
+          .isEqualTo("alpha");
+    } catch (NoSuchFileException deletedSinceListed) {
+      // as allowed: found deleted at the open or the first read
+    }
   }
 
   @Test

@@ -354,6 +354,11 @@ final class Api {
     o.put("sessions", s.sessions());
     o.put("host", s.host());
     o.put("pid", s.pid());
+    if (!s.rankProblems().isEmpty()) {
+      // A run of several ranks: which rank is gone or stalled ("rank 3 stalled ...").
+      var a = o.putArray("rank_problems");
+      s.rankProblems().forEach(a::add);
+    }
     return o;
   }
 

@@ -324,6 +324,29 @@ class DashboardApiTest {
   }
 
   @Test
+  void aRunningRunWithAStalledRankIsStalledAndNamesIt() throws Exception {
+    // As a rank other than 0 of a run of several ranks leaves it: a heartbeat of this session
+    // that stopped a minute ago.
+    java.nio.file.Path rank = runs.resolve("live/ranks/rank-3");
+    java.nio.file.Files.createDirectories(rank);
+    try {
+      java.nio.file.Files.writeString(
+          rank.resolve("progress.json"),
+          "{\"session\":1,\"step\":7,\"heartbeat\":\""
+              + java.time.Instant.now().minusSeconds(60)
+              + "\"}");
+      JsonNode live = json(get("/api/runs/live"));
+      assertThat(live.path("status").asText()).isEqualTo("stalled");
+      assertThat(live.path("rank_problems").get(0).asText())
+          .startsWith("rank 3 stalled (heartbeat");
+    } finally {
+      dev.cairn.store.Storage.at(runs.resolve("live")).deleteTree("ranks");
+    }
+    assertThat(json(get("/api/runs/live")).path("status").asText()).isEqualTo("running");
+    assertThat(json(get("/api/runs/live")).has("rank_problems")).isFalse();
+  }
+
+  @Test
   void metricsAreDownsampledToTheWidthAsked() throws Exception {
     Jobs.awaitStep(runs.resolve("live"), 600);
     JsonNode m = json(get("/api/runs/live/metrics?keys=loss,lr,nope&max_points=50&smooth=10"));

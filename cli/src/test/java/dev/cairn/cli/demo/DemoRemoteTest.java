@@ -8,8 +8,6 @@ import dev.cairn.checkpoint.LoadedCheckpoint;
 import dev.cairn.events.JsonLines;
 import dev.cairn.hadoop.MiniHdfs;
 import dev.cairn.hadoop.S3Endpoint;
-import dev.cairn.safetensors.SafetensorsFile;
-import dev.cairn.safetensors.TensorInfo;
 import dev.cairn.store.Storage;
 import dev.cairn.store.Storages;
 import java.io.File;
@@ -20,7 +18,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.gaul.s3proxy.junit.S3ProxyExtension;
 import org.junit.jupiter.api.Tag;
@@ -80,7 +77,7 @@ class DemoRemoteTest {
     try (CheckpointStore store =
             CheckpointStore.builder(runs.resolve("r/checkpoints")).readOnly(true).open();
         LoadedCheckpoint c = store.load(steps)) {
-      STRAIGHT.put(steps, tensors(c));
+      STRAIGHT.put(steps, DemoRuns.tensors(c, "model", "optimizer"));
     }
     return STRAIGHT.get(steps);
   }
@@ -224,7 +221,9 @@ class DemoRemoteTest {
     Storage checkpoints = Storages.open(runs + "/r/checkpoints", settings);
     try (CheckpointStore store = CheckpointStore.builder(checkpoints).readOnly(true).open();
         LoadedCheckpoint c = store.load(steps)) {
-      assertThat(tensors(c)).isEqualTo(straight(steps)).isNotEmpty();
+      assertThat(DemoRuns.tensors(c, "model", "optimizer"))
+          .isEqualTo(straight(steps))
+          .isNotEmpty();
     }
 
     // A third machine reads the run from the remote folder alone.
@@ -296,18 +295,6 @@ class DemoRemoteTest {
         System.setProperty("cairn.local.runs", previous);
       }
     }
-  }
-
-  private static Map<String, String> tensors(LoadedCheckpoint c) throws Exception {
-    Map<String, String> out = new TreeMap<>();
-    for (String part : List.of("model", "optimizer")) {
-      SafetensorsFile f = c.tensors(part);
-      for (TensorInfo t : f.tensors()) {
-        byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(f.bytes(t.name()));
-        out.put(part + "/" + t.name(), java.util.HexFormat.of().formatHex(d));
-      }
-    }
-    return out;
   }
 
   private static String log(Path machine, String name) {

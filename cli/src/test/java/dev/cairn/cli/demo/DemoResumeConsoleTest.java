@@ -3,7 +3,6 @@ package dev.cairn.cli.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cairn.cli.ChildJvm;
-import dev.cairn.events.JsonLines;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -51,7 +50,7 @@ class DemoResumeConsoleTest {
     assertThat(second.waitFor(2, TimeUnit.MINUTES)).isTrue();
     assertEveryStepBeforeTheLastCheckpointLogged(events);
 
-    assertThat(count(events, "resumed")).as("the second session resumed").isEqualTo(1);
+    assertThat(DemoRuns.count(events, "resumed")).as("the second session resumed").isEqualTo(1);
     String stderr = Files.readString(console, StandardCharsets.UTF_8);
     assertThat(stderr).doesNotContain("AutoNonVariableTypeMode");
     assertThat(NATIVE_LINE.matcher(stderr).find()).as("a libtorch line in:%n%s", stderr).isFalse();
@@ -101,21 +100,10 @@ class DemoResumeConsoleTest {
 
   /** Waits until {@code events} has an event of {@code type}; fails if the child exits first. */
   private static void awaitEvent(Process p, Path events, String type) throws InterruptedException {
-    while (count(events, type) == 0) {
+    while (DemoRuns.count(events, type) == 0) {
       assertThat(p.waitFor(20, TimeUnit.MILLISECONDS))
           .as("the demo exited before a %s event", type)
           .isFalse();
-    }
-  }
-
-  private static int count(Path events, String type) {
-    try {
-      return (int)
-          JsonLines.read(events).records().stream()
-              .filter(e -> e.path("type").asText().equals(type))
-              .count();
-    } catch (IOException e) {
-      return 0; // not written yet
     }
   }
 }

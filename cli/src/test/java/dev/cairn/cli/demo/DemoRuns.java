@@ -40,6 +40,21 @@ public final class DemoRuns {
     return out;
   }
 
+  /** The SHA-256 of each tensor of the parts, named {@code part/tensor} when more than one. */
+  public static Map<String, String> tensors(LoadedCheckpoint c, String... parts)
+      throws IOException {
+    Map<String, String> out = new TreeMap<>();
+    for (String part : parts) {
+      SafetensorsFile f = c.tensors(part);
+      for (TensorInfo t : f.tensors()) {
+        out.put(
+            (parts.length > 1 ? part + "/" : "") + t.name(),
+            HexFormat.of().formatHex(sha256(f.bytes(t.name()))));
+      }
+    }
+    return out;
+  }
+
   /** The state one rank restores (optimizer counts, data cursor), without session details. */
   public static JsonNode state(Path checkpoint, int rank) throws IOException {
     try (LoadedCheckpoint c = LoadedCheckpoint.open(checkpoint, Verification.FULL, rank)) {
@@ -83,10 +98,16 @@ public final class DemoRuns {
 
   /** The checkpoints saved so far, as the run's (rank 0's) events tell; 0 before there are any. */
   public static long saves(Path events) {
+    return count(events, "checkpoint_saved");
+  }
+
+  /** The events of one type in an events.jsonl; 0 before it is written. */
+  public static int count(Path events, String type) {
     try {
-      return JsonLines.read(events).records().stream()
-          .filter(e -> e.path("type").asText().equals("checkpoint_saved"))
-          .count();
+      return (int)
+          JsonLines.read(events).records().stream()
+              .filter(e -> e.path("type").asText().equals(type))
+              .count();
     } catch (IOException notYet) {
       return 0;
     }

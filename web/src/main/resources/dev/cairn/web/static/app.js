@@ -133,6 +133,11 @@
       el("span", { style: "width:" + Math.max(0, Math.min(100, p)) + "%" }));
   }
 
+  // A run of several ranks names the rank that is gone or stalled under its status.
+  function rankNote(r) {
+    return r.rank_problems ? el("div", { class: "muted rank-note", text: r.rank_problems.join("; ") }) : null;
+  }
+
   function badge(status) {
     return el("span", { class: "badge status-" + status, text: status });
   }
@@ -372,7 +377,7 @@
           return el("tr", { "data-run": r.name },
             el("td", null, box),
             el("td", null, el("a", { class: "run-link", href: "#/run/" + enc(r.name), text: r.name })),
-            el("td", null, badge(r.status)),
+            el("td", null, badge(r.status), rankNote(r)),
             el("td", null, bar(r.percent), " ", el("span", { class: "muted", text: r.percent === null || r.percent === undefined ? "" : fmtNum(r.percent, 3) + "%" })),
             el("td", { class: "num", text: r.total_steps ? fmtInt(r.step) + " / " + fmtInt(r.total_steps) : fmtInt(r.step) }),
             el("td", { class: "num", text: r.status === "running" ? fmtDuration(r.eta_seconds) : "–" }),
@@ -518,6 +523,7 @@
         stat("loss", fmtNum(s.loss)),
         stat("last checkpoint", s.last_checkpoint_step === null ? "none" : "step " + fmtInt(s.last_checkpoint_step) + ", " + fmtAge(s.last_checkpoint_age_seconds)),
         stat("heartbeat", fmtAge(s.heartbeat_age_seconds)),
+        stat("ranks", s.rank_problems ? s.rank_problems.join("; ") : "–"),
         // /api/runs/{run} lists the session records under "sessions"; the status has their count.
         stat("sessions", String(Array.isArray(s.sessions)
           ? s.sessions.filter(function (r) { return r.type === "start"; }).length : s.sessions)));
