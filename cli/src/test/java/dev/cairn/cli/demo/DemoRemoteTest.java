@@ -221,9 +221,7 @@ class DemoRemoteTest {
     Storage checkpoints = Storages.open(runs + "/r/checkpoints", settings);
     try (CheckpointStore store = CheckpointStore.builder(checkpoints).readOnly(true).open();
         LoadedCheckpoint c = store.load(steps)) {
-      assertThat(DemoRuns.tensors(c, "model", "optimizer"))
-          .isEqualTo(straight(steps))
-          .isNotEmpty();
+      assertThat(DemoRuns.tensors(c, "model", "optimizer")).isEqualTo(straight(steps)).isNotEmpty();
     }
 
     // A third machine reads the run from the remote folder alone.
