@@ -130,9 +130,9 @@ public final class DemoRuns {
   }
 
   /**
-   * Every resume in the run's events starts from the newest checkpoint saved before it (no
-   * committed work lost), no checkpoint was found damaged, and no exact resume raised a false loss
-   * alarm.
+   * Every resume in the run's events starts from the newest checkpoint saved before it, or a newer
+   * one whose event a kill cut off (no committed work lost), no checkpoint was found damaged, and
+   * no exact resume raised a false loss alarm.
    */
   public static void assertEveryResumeFromTheNewestSave(Path events, int minResumes)
       throws IOException {
@@ -143,7 +143,11 @@ public final class DemoRuns {
         case "checkpoint_saved" -> newestSaved = Math.max(newestSaved, e.get("step").asLong());
         case "resumed" -> {
           resumes++;
-          assertThat(e.get("step").asLong()).as("resume %d", resumes).isEqualTo(newestSaved);
+          // Newer than every saved event is right too: a kill between a checkpoint's commit and
+          // its event's line leaves a checkpoint no event names, and the resume finds it.
+          long step = e.get("step").asLong();
+          assertThat(step).as("resume %d", resumes).isGreaterThanOrEqualTo(newestSaved);
+          newestSaved = step;
         }
         case "checkpoint_skipped" -> throw new AssertionError("a damaged checkpoint: " + e);
         // The resumes are exact: the loss check must not cry wolf (it compares replayed steps).
