@@ -9,8 +9,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -39,6 +37,8 @@ final class DemoCommand implements Callable<Integer> {
   String runs;
 
   @picocli.CommandLine.Mixin Locations locations;
+
+  @picocli.CommandLine.Mixin DemoOnSpark.Options spark;
 
   @Option(
       names = "--run",
@@ -223,9 +223,26 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
+    DemoJob job = job(out); // every option checked, also before a Spark job starts
+    if (spark.requested()) {
+      return DemoOnSpark.run(this, spark, spec.commandLine().getParseResult().expandedArgs(), out);
+    }
+    DemoOutcome o;
+    // Under cairn launch (or torchrun, SLURM, mpirun): one rank of a group; else alone.
+    try (dev.cairn.coordination.Coordinator group =
+            dev.cairn.coordination.Coordinators.fromEnvironment(System.getenv());
+        Dashboard dashboard = group.isLeader() ? serve(out) : null) {
+      o = train(job, group, out);
+    }
+    return o.print(out);
+  }
+
+  /** The job the options describe; every option checked (the same in a Spark task). */
+  DemoJob job(PrintWriter out) {
     if (notify != null) {
       dev.cairn.alert.Webhook.parse(notify); // a bad URL is refused before anything starts
     }
+    spark.check(teacher != null);
     Duration interval = every.trim().equals("0") ? Duration.ZERO : Durations.parse(every);
     DemoSettings settings =
         new DemoSettings(
@@ -267,45 +284,25 @@ final class DemoCommand implements Callable<Integer> {
                   }
                   out.flush();
                 });
-    DemoJob.Result r;
-    // Under cairn launch (or torchrun, SLURM, mpirun): one rank of a group; else alone.
-    try (dev.cairn.coordination.Coordinator group =
-            dev.cairn.coordination.Coordinators.fromEnvironment(System.getenv());
-        ProgressHolder progress = new ProgressHolder(out, group.isLeader());
-        Dashboard dashboard = group.isLeader() ? serve(out) : null) {
-      r = job.coordinator(group).onStart(chain(job, progress)).run();
+    if (spark.requested()) {
+      job.config("average_every", spark.averageEvery());
+    }
+    return job;
+  }
+
+  /** Trains as {@code rank} of its group (alone: a group of one); progress shown by rank 0. */
+  DemoOutcome train(DemoJob job, dev.cairn.coordination.Coordinator rank, PrintWriter out)
+      throws IOException {
+    try (ProgressHolder progress = new ProgressHolder(out, rank.isLeader())) {
+      return DemoOutcome.of(job.coordinator(rank).onStart(chain(job, progress)).run());
     } catch (ConfigChangedException e) {
       throw new IllegalArgumentException(
           Main.oneLine(e) + "; use another --run, or --allow-config-change to resume anyway");
     }
-    if (r.alreadyFinished()) {
-      out.printf(
-          "%s already finished (step %d); use --run NAME to train another run%n",
-          r.location(), r.endStep());
-      return 0;
-    }
-    if (r.stopped()) {
-      out.printf(
-          "stopped %s at step %d, as asked; run the same command again to resume it%n",
-          r.location(), r.endStep());
-      r.finalCheckpoint().ifPresent(c -> out.printf("last checkpoint: %s%n", c.location()));
-      return 0;
-    }
-    Map<String, Double> m = r.lastMetrics();
-    out.printf(
-        Locale.ROOT,
-        "finished %s at step %d: loss %.4f, val_loss %.4f, val_accuracy %.3f%n",
-        r.location(),
-        r.endStep(),
-        m.getOrDefault("loss", Double.NaN),
-        m.getOrDefault("val_loss", Double.NaN),
-        m.getOrDefault("val_accuracy", Double.NaN));
-    r.finalCheckpoint().ifPresent(c -> out.printf("final checkpoint: %s%n", c.location()));
-    return 0;
   }
 
   /** With --serve, the dashboard over the runs folder, in this process (null without). */
-  private Dashboard serve(PrintWriter out) throws IOException {
+  Dashboard serve(PrintWriter out) throws IOException {
     if (serve == null) {
       return null;
     }

@@ -84,6 +84,18 @@ public final class Coordinators {
   }
 
   /**
+   * Ends this process, through its shutdown hooks, when the process named by {@code
+   * CAIRN_LAUNCHER_PID} in {@code env} ends; nothing when it is not set. For a process that a Cairn
+   * command started and that must not outlive it ({@link #fromEnvironment} does this for the ranks
+   * of a group).
+   *
+   * @throws IllegalArgumentException when the variable is not a process id
+   */
+  public static void watchLauncher(Map<String, String> env) {
+    LauncherWatch.start(env);
+  }
+
+  /**
    * A rank of a group whose place is known from somewhere other than launcher variables: a cluster
    * framework's API (the tasks of a Spark barrier stage, say). Give the rest with the returned
    * builder and {@link GroupBuilder#start() start} it.

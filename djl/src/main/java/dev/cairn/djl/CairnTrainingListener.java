@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.training.EasyTrain;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.listener.TrainingListener;
@@ -129,7 +128,9 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
   /**
    * {@code EasyTrain.trainBatch} (forward, loss, backward, then the listeners) that hands the loss
    * it computed to this listener instead of the listener evaluating the loss function a second
-   * time. Same numbers as {@code EasyTrain.trainBatch}; several devices fall back to it.
+   * time. Same numbers as {@code EasyTrain.trainBatch}; several devices fall back to it. Trainers
+   * on several threads of one JVM take turns here for the forward and backward pass (DJL's PyTorch
+   * engine allows one gradient collector at a time).
    */
   public void trainBatch(Trainer trainer, Batch batch) {
     if (trainer.getDevices().length != 1) {
@@ -138,15 +139,19 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
     }
     TrainingListener.BatchData batchData =
         new TrainingListener.BatchData(batch, new ConcurrentHashMap<>(), new ConcurrentHashMap<>());
-    try (GradientCollector collector = trainer.newGradientCollector()) {
-      NDList labels = batch.getLabels();
-      NDList predictions = trainer.forward(batch.getData(), labels);
-      NDArray loss = trainer.getLoss().evaluate(labels, predictions);
-      collector.backward(loss);
-      trainedLoss = keep(loss);
-      batchData.getLabels().put(labels.get(0).getDevice(), labels);
-      batchData.getPredictions().put(predictions.get(0).getDevice(), predictions);
-    }
+    // Not holding the turn while the listeners run: they may wait for other ranks (a group's
+    // agreement on each step's save), which may be waiting for the turn.
+    GradientCollectors.exclusive(
+        trainer,
+        collector -> {
+          NDList labels = batch.getLabels();
+          NDList predictions = trainer.forward(batch.getData(), labels);
+          NDArray loss = trainer.getLoss().evaluate(labels, predictions);
+          collector.backward(loss);
+          trainedLoss = keep(loss);
+          batchData.getLabels().put(labels.get(0).getDevice(), labels);
+          batchData.getPredictions().put(predictions.get(0).getDevice(), predictions);
+        });
     trainer.notifyListeners(listener -> listener.onTrainingBatch(trainer, batchData));
   }
 

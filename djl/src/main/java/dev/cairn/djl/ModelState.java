@@ -11,6 +11,7 @@ import dev.cairn.manager.Snapshot;
 import dev.cairn.safetensors.DType;
 import dev.cairn.safetensors.TensorInfo;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -66,6 +67,29 @@ public final class ModelState implements Checkpointable {
       check(p.getKey(), t, DTypes.of(a.getDataType()), a.getShape().getShape());
       DTypes.copyInto(a, in.tensor(p.getKey()));
     }
+  }
+
+  /**
+   * Writes {@code values} into {@code array}'s own storage, in place, so that the trainer's and the
+   * optimizer's references to it stay valid: for code that changes a model's weights between steps,
+   * as averaging replicas does. The bytes are read from the buffer's position.
+   *
+   * @param values raw little-endian bytes of the array's data type, exactly as many as it holds
+   * @throws IllegalArgumentException when the number of bytes differs from the array's size
+   */
+  public static void copyInto(NDArray array, ByteBuffer values) {
+    long expected = array.size() * array.getDataType().getNumOfBytes();
+    if (values.remaining() != expected) {
+      throw new IllegalArgumentException(
+          values.remaining()
+              + " bytes for an array of "
+              + expected
+              + " ("
+              + array.getDataType()
+              + array.getShape()
+              + ")");
+    }
+    DTypes.copyInto(array, values);
   }
 
   static void check(String what, TensorInfo saved, DType dtype, long[] shape) {

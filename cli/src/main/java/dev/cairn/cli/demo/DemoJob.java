@@ -20,7 +20,6 @@ import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.LongConsumer;
 
 /**
  * {@code cairn demo}: trains the demo network in a Cairn run, resuming it when it exists. Each
@@ -42,6 +41,32 @@ public final class DemoJob {
       boolean stopped,
       String location) {}
 
+  /**
+   * The network's parameters as one array of floats, every parameter in the block's order: what a
+   * hook reads and writes between steps (to average replicas, say).
+   */
+  public interface Weights {
+    /** A copy of every parameter's values. */
+    float[] read();
+
+    /**
+     * Sets every parameter, in place (the trainer and optimizer keep their references).
+     *
+     * @param values as many as {@link #read} returns, in the same order
+     * @throws IllegalArgumentException when the count differs
+     */
+    void write(float[] values);
+  }
+
+  /** Runs on the training thread after each step's update, before its validation and save. */
+  public interface StepHook {
+    /**
+     * @param step the step just completed (0 for the first), whose checkpoint, if one is taken,
+     *     holds the weights as this hook leaves them
+     */
+    void afterStep(long step, Weights weights) throws IOException;
+  }
+
   /** Called once the run is open, before the first step (the console prints and attaches). */
   public interface StartListener {
     void started(Run run, long startStep);
@@ -60,7 +85,8 @@ public final class DemoJob {
   private PlotSettings plotSettings = PlotSettings.defaults();
   private TeacherLabels.Teacher teacher;
   private java.io.PrintWriter console = new java.io.PrintWriter(java.io.Writer.nullWriter(), true);
-  private LongConsumer afterStep = s -> {};
+  private StepHook afterStep = (s, w) -> {};
+  private final Map<String, Object> extraConfig = new LinkedHashMap<>();
   private StartListener onStart = (r, s) -> {};
   private Path engineCache;
   private dev.cairn.coordination.Coordinator group;
@@ -141,8 +167,11 @@ public final class DemoJob {
     return this;
   }
 
-  /** Called on the training thread after each step (tests move a clock with it). */
-  public DemoJob afterStep(LongConsumer hook) {
+  /**
+   * Called on the training thread after each step's update, before its validation (tests move a
+   * clock with it; a Spark job averages its replicas).
+   */
+  public DemoJob afterStep(StepHook hook) {
     this.afterStep = hook;
     return this;
   }
@@ -172,8 +201,19 @@ public final class DemoJob {
     return this;
   }
 
+  /**
+   * Adds an entry to the run's config: something outside the settings that changes the numbers (how
+   * often a Spark job averages its replicas, say), so that resuming with another value is refused
+   * as a config change.
+   */
+  public DemoJob config(String key, Object value) {
+    extraConfig.put(key, value);
+    return this;
+  }
+
   private Map<String, Object> config() {
     Map<String, Object> c = settings.config();
+    c.putAll(extraConfig);
     if (group != null) {
       c.put("ranks", group.worldSize());
     }
@@ -305,6 +345,7 @@ public final class DemoJob {
       long windowSteps = 0;
       for (long step = start; step < settings.steps(); step++) {
         net.step(cursor);
+        afterStep.afterStep(step, net);
         windowSteps++;
         if ((step + 1) % settings.validateEvery() == 0 || step + 1 == settings.steps()) {
           double[] v = net.validate();
@@ -321,7 +362,6 @@ public final class DemoJob {
           windowStart = now;
           windowSteps = 0;
         }
-        afterStep.accept(step);
         if (checkpoints.stopRequested()) {
           stopped = true; // cairn stop or the dashboard's Stop: this step's checkpoint is saving
           end = step + 1;

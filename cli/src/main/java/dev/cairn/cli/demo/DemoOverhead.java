@@ -103,7 +103,7 @@ public final class DemoOverhead {
         new DemoJob(s, runs, "overhead-" + plainReadsLoss)
             .saveBest(false)
             .plots(null)
-            .afterStep(hook)
+            .afterStep((step, weights) -> hook.accept(step))
             .run();
       } else {
         plainLoop(s, hook);

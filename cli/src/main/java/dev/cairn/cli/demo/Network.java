@@ -21,10 +21,15 @@ import ai.djl.training.tracker.WarmUpTracker;
 import ai.djl.util.Pair;
 import dev.cairn.djl.CairnTrainingListener;
 import dev.cairn.djl.CheckpointableAdam;
+import dev.cairn.djl.ModelState;
 import dev.cairn.manager.DataCursor;
 import dev.cairn.plots.Plots;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -32,7 +37,9 @@ import java.util.Map;
  * runs both): a two-hidden-layer MLP classifier trained with Adam under a warm-up + cosine
  * learning-rate schedule.
  */
-final class Network implements AutoCloseable {
+final class Network implements AutoCloseable, DemoJob.Weights {
+  private static final Object INITIALIZATION = new Object();
+
   final DemoSettings settings;
   final SyntheticData data;
   final CheckpointableAdam optimizer;
@@ -71,7 +78,6 @@ final class Network implements AutoCloseable {
             rank,
             world);
     this.optimizer = optimizer;
-    Engine.getEngine("PyTorch").setRandomSeed((int) s.seed());
     this.model = Model.newInstance("cairn-demo-mlp", "PyTorch");
     model.setBlock(
         new SequentialBlock()
@@ -86,7 +92,13 @@ final class Network implements AutoCloseable {
       config.addTrainingListeners(cairn);
     }
     this.trainer = model.newTrainer(config);
-    trainer.initialize(new Shape(s.batchSize(), DemoSettings.FEATURES));
+    // PyTorch's generator is one per process: replicas initialized at once in one JVM (the tasks
+    // of a local Spark job) would take turns drawing from it and start from different weights on
+    // each run. One at a time, each draws the seed's numbers.
+    synchronized (INITIALIZATION) {
+      Engine.getEngine("PyTorch").setRandomSeed((int) s.seed());
+      trainer.initialize(new Shape(s.batchSize(), DemoSettings.FEATURES));
+    }
     this.x = new float[s.batchSize() * DemoSettings.FEATURES];
     this.y = new float[s.batchSize()];
   }
@@ -211,8 +223,52 @@ final class Network implements AutoCloseable {
   }
 
   @Override
+  public float[] read() {
+    List<float[]> parts = new ArrayList<>();
+    int n = 0;
+    for (Pair<String, Parameter> p : model.getBlock().getParameters()) {
+      float[] values = p.getValue().getArray().toFloatArray();
+      parts.add(values);
+      n += values.length;
+    }
+    float[] all = new float[n];
+    int at = 0;
+    for (float[] values : parts) {
+      System.arraycopy(values, 0, all, at, values.length);
+      at += values.length;
+    }
+    return all;
+  }
+
+  @Override
+  public void write(float[] values) {
+    List<NDArray> arrays = new ArrayList<>();
+    long total = 0;
+    for (Pair<String, Parameter> p : model.getBlock().getParameters()) {
+      arrays.add(p.getValue().getArray());
+      total += arrays.get(arrays.size() - 1).size();
+    }
+    if (total != values.length) {
+      throw new IllegalArgumentException(
+          values.length + " values for a network of " + total + " parameters");
+    }
+    ByteBuffer bytes =
+        ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    bytes.asFloatBuffer().put(values);
+    int at = 0;
+    for (NDArray a : arrays) {
+      int n = Math.toIntExact(a.size()) * Float.BYTES;
+      ModelState.copyInto(a, bytes.slice(at, n).order(ByteOrder.LITTLE_ENDIAN));
+      at += n;
+    }
+  }
+
+  @Override
   public void close() {
-    trainer.close();
-    model.close();
+    try {
+      trainer.close(); // the trainer's end: its listeners' final save, which may fail
+    } finally {
+      model.close();
+    }
   }
 }

@@ -57,10 +57,9 @@ class DemoKillTest {
       // child, not a guess of how long the JVM and the engine take to start); the random wait
       // after it only varies where between checkpoints the kill lands, on a fast machine or a
       // loaded one.
-      int savesBefore = SavedState.count(events, "checkpoint_saved");
+      long saved = DemoRuns.saves(events);
       Process p = start(args, "killed");
-      if (!SavedState.awaitOrExit(
-          p, () -> SavedState.count(events, "checkpoint_saved") > savesBefore)) {
+      if (!DemoRuns.awaitSaveAfter(p, events, saved)) {
         break; // finished before this kill: nothing left to interrupt
       }
       if (p.waitFor((long) (r.nextDouble() * maxS * 1000), TimeUnit.MILLISECONDS)) {
@@ -79,8 +78,8 @@ class DemoKillTest {
 
     Path a = runs.resolve("straight/checkpoints/step-" + steps);
     Path b = runs.resolve("killed/checkpoints/step-" + steps);
-    SavedState.assertIdentical(a, b, 0);
-    SavedState.assertResumesFromNewestSave(events, Math.min(killed, 1));
+    DemoRuns.assertSameShare(a, b, 0);
+    DemoRuns.assertEveryResumeFromTheNewestSave(events, Math.min(killed, 1));
   }
 
   private Process start(List<String> demoArgs, String run) throws Exception {

@@ -26,10 +26,9 @@ class DemoLaunchKillTest {
   private final List<Process> launched = new ArrayList<>();
 
   @AfterEach
-  void killLeftovers() {
+  void killLeftovers() throws Exception {
     for (Process p : launched) {
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly();
+      DemoRuns.killAll(p);
     }
   }
 
@@ -61,8 +60,9 @@ class DemoLaunchKillTest {
     Path events = runs.resolve("killed/events.jsonl");
     List<String> how = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
+      long saved = DemoRuns.saves(events);
       Process p = launch(demo, "killed");
-      if (!awaitNewSave(p, events)) {
+      if (!DemoRuns.awaitSaveAfter(p, events, saved)) {
         break; // finished before this kill
       }
       if (p.waitFor((long) (r.nextDouble() * 2500), TimeUnit.MILLISECONDS)) {
@@ -74,8 +74,8 @@ class DemoLaunchKillTest {
           List<ProcessHandle> ranks = p.children().toList();
           ranks.get(r.nextInt(ranks.size())).destroyForcibly();
           how.add("rank");
-          if (awaitNewSave(p, events)) {
-            killAll(p);
+          if (DemoRuns.awaitSaveAfter(p, events, DemoRuns.saves(events))) {
+            DemoRuns.killAll(p);
           }
         }
         case 1 -> {
@@ -88,7 +88,7 @@ class DemoLaunchKillTest {
           how.add("launcher");
         }
         default -> {
-          killAll(p);
+          DemoRuns.killAll(p);
           how.add("all");
         }
       }
@@ -102,27 +102,11 @@ class DemoLaunchKillTest {
     Path a = runs.resolve("straight/checkpoints/step-" + steps);
     Path b = runs.resolve("killed/checkpoints/step-" + steps);
     for (int rank = 0; rank < RANKS; rank++) {
-      SavedState.assertIdentical(a, b, rank);
+      DemoRuns.assertSameShare(a, b, rank);
     }
     // The replicas learned from different partitions: their weights differ.
-    assertThat(SavedState.tensors(a, 0, "model")).isNotEqualTo(SavedState.tensors(a, 1, "model"));
-    SavedState.assertResumesFromNewestSave(events, 1);
-  }
-
-  private static void killAll(Process launcher) throws Exception {
-    List<ProcessHandle> all = new ArrayList<>(launcher.descendants().toList());
-    launcher.destroyForcibly();
-    all.forEach(ProcessHandle::destroyForcibly);
-    launcher.waitFor();
-    for (ProcessHandle h : all) {
-      h.onExit().get(1, TimeUnit.MINUTES);
-    }
-  }
-
-  /** Waits until rank 0 records a checkpoint saved after now; false when the launcher ended. */
-  private static boolean awaitNewSave(Process p, Path events) throws InterruptedException {
-    int before = SavedState.count(events, "checkpoint_saved");
-    return SavedState.awaitOrExit(p, () -> SavedState.count(events, "checkpoint_saved") > before);
+    assertThat(DemoRuns.tensors(a, 0, "model")).isNotEqualTo(DemoRuns.tensors(a, 1, "model"));
+    DemoRuns.assertEveryResumeFromTheNewestSave(events, 1);
   }
 
   private Process launch(List<String> demoArgs, String run) throws Exception {

@@ -77,7 +77,7 @@ class DemoRemoteTest {
     try (CheckpointStore store =
             CheckpointStore.builder(runs.resolve("r/checkpoints")).readOnly(true).open();
         LoadedCheckpoint c = store.load(steps)) {
-      STRAIGHT.put(steps, SavedState.tensors(c, "model", "optimizer"));
+      STRAIGHT.put(steps, DemoRuns.tensors(c, "model", "optimizer"));
     }
     return STRAIGHT.get(steps);
   }
@@ -221,9 +221,7 @@ class DemoRemoteTest {
     Storage checkpoints = Storages.open(runs + "/r/checkpoints", settings);
     try (CheckpointStore store = CheckpointStore.builder(checkpoints).readOnly(true).open();
         LoadedCheckpoint c = store.load(steps)) {
-      assertThat(SavedState.tensors(c, "model", "optimizer"))
-          .isEqualTo(straight(steps))
-          .isNotEmpty();
+      assertThat(DemoRuns.tensors(c, "model", "optimizer")).isEqualTo(straight(steps)).isNotEmpty();
     }
 
     // A third machine reads the run from the remote folder alone.

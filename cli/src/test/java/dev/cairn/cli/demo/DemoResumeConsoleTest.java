@@ -50,7 +50,7 @@ class DemoResumeConsoleTest {
     assertThat(second.waitFor(2, TimeUnit.MINUTES)).isTrue();
     assertEveryStepBeforeTheLastCheckpointLogged(events);
 
-    assertThat(SavedState.count(events, "resumed")).as("the second session resumed").isEqualTo(1);
+    assertThat(DemoRuns.count(events, "resumed")).as("the second session resumed").isEqualTo(1);
     String stderr = Files.readString(console, StandardCharsets.UTF_8);
     assertThat(stderr).doesNotContain("AutoNonVariableTypeMode");
     assertThat(NATIVE_LINE.matcher(stderr).find()).as("a libtorch line in:%n%s", stderr).isFalse();
@@ -100,7 +100,7 @@ class DemoResumeConsoleTest {
 
   /** Waits until {@code events} has an event of {@code type}; fails if the child exits first. */
   private static void awaitEvent(Process p, Path events, String type) throws InterruptedException {
-    while (SavedState.count(events, type) == 0) {
+    while (DemoRuns.count(events, type) == 0) {
       assertThat(p.waitFor(20, TimeUnit.MILLISECONDS))
           .as("the demo exited before a %s event", type)
           .isFalse();

@@ -40,7 +40,7 @@ class DemoStopTest {
         new DemoJob(s, runs, "stopped")
             .plots(null)
             .afterStep(
-                step -> {
+                (step, weights) -> {
                   if (step == 150) {
                     request.set(stopAndAwaitPickup(dir));
                   }
@@ -71,7 +71,7 @@ class DemoStopTest {
     assertThat(second.endStep()).isEqualTo(400);
     Path a = runs.resolve("straight/checkpoints/step-400");
     Path b = dir.resolve("checkpoints/step-400");
-    SavedState.assertIdentical(a, b, 0);
+    DemoRuns.assertSameShare(a, b, 0);
   }
 
   /** Files a stop request and waits, on the training thread, until the job's poller has it. */

@@ -33,7 +33,7 @@ class DemoTriggersTest {
             // Deferral of a save behind a slow one is CheckpointManagerTest's; here every save
             // is written before the next step, so the steps the triggers pick are exact.
             .asyncSaves(false)
-            .afterStep(step -> clock.advance(Duration.ofSeconds(1)))
+            .afterStep((step, weights) -> clock.advance(Duration.ofSeconds(1)))
             .run();
     assertThat(r.endStep()).isEqualTo(240);
 
