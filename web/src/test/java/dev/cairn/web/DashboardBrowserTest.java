@@ -129,6 +129,24 @@ class DashboardBrowserTest {
     Files.copy(f.toPath(), SHOTS.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
   }
 
+  /**
+   * The text of the element {@code by} finds, found again if the page re-rendered it in between
+   * (the runs table and the run header are rebuilt as the job reports): a plain findElement and
+   * getText can meet a stale element.
+   */
+  static String text(By by) {
+    return wait.until(d -> d.findElement(by).getText());
+  }
+
+  /** Clicks the element {@code by} finds, found again if the page re-rendered it meanwhile. */
+  static void click(By by) {
+    wait.until(
+        d -> {
+          d.findElement(by).click();
+          return true;
+        });
+  }
+
   static long attr(By by, String name) {
     String v = browser.findElement(by).getAttribute(name);
     return v == null || v.isEmpty() ? -1 : Long.parseLong(v);
@@ -143,11 +161,10 @@ class DashboardBrowserTest {
     By liveRow = By.cssSelector("#runs-table tr[data-run='live']");
     wait.until(d -> d.findElements(liveRow).size() == 1);
     wait.until(d -> d.findElement(liveRow).getText().contains("running"));
-    assertThat(browser.findElement(By.cssSelector("#runs-table tr[data-run='baseline']")).getText())
-        .contains("finished");
+    assertThat(text(By.cssSelector("#runs-table tr[data-run='baseline']"))).contains("finished");
     screenshot("1-runs");
 
-    browser.findElement(By.cssSelector("tr[data-run='live'] a.run-link")).click();
+    click(By.cssSelector("tr[data-run='live'] a.run-link"));
     By loss = By.cssSelector(".chart-card[data-chart='loss']");
     wait.until(d -> attr(loss, "data-points") > 10);
     wait.until(
@@ -160,9 +177,7 @@ class DashboardBrowserTest {
     wait.until(d -> d.findElement(By.id("system-panel")).isDisplayed());
     wait.until(
         d -> attr(By.cssSelector(".chart-card[data-chart='system-memory']"), "data-points") > 0);
-    assertThat(browser.findElement(By.id("system-latest")).getText())
-        .contains("heap")
-        .contains("disk free");
+    assertThat(text(By.id("system-latest"))).contains("heap").contains("disk free");
     assertThat(
             browser
                 .findElement(By.cssSelector(".chart-card[data-chart='system-gpu']"))
@@ -204,12 +219,11 @@ class DashboardBrowserTest {
 
     browser.get(bare(dashboard));
     wait.until(d -> d.findElements(By.cssSelector("#runs-table input.pick")).size() == 2);
-    for (WebElement box : browser.findElements(By.cssSelector("#runs-table input.pick"))) {
-      box.click();
+    for (String run : List.of("live", "baseline")) {
+      click(By.cssSelector("#runs-table tr[data-run='" + run + "'] input.pick"));
     }
-    WebElement compare = browser.findElement(By.id("compare-btn"));
-    wait.until(d -> compare.isEnabled());
-    compare.click();
+    wait.until(d -> d.findElement(By.id("compare-btn")).isEnabled());
+    click(By.id("compare-btn"));
     By overlay = By.cssSelector(".chart-card[data-chart='compare']");
     wait.until(d -> attr(overlay, "data-points") > 10);
     WebElement diff = browser.findElement(By.id("config-diff"));
@@ -251,7 +265,7 @@ class DashboardBrowserTest {
     assertThat(Files.readString(runs.resolve("live.out"))).contains("STOPPED " + stoppedAt);
     assertThat(runs.resolve("live/checkpoints/step-" + stoppedAt + "/manifest.json")).exists();
     assertThat(stop.isEnabled()).isFalse();
-    assertThat(browser.findElement(By.cssSelector(".run-head")).getText())
+    assertThat(text(By.cssSelector(".run-head")))
         .as("the sessions count, read from the run's details after the stop")
         .doesNotContain("object")
         .containsPattern("(?i)sessions\\s+1(\\s|$)");
@@ -428,9 +442,8 @@ class DashboardBrowserTest {
       browser.get(d.url());
       By groupRow = By.cssSelector("#runs-table tr[data-run='group']");
       wait.until(b -> b.findElements(groupRow).size() == 1);
-      assertThat(browser.findElement(groupRow).getText()).contains("3 ranks");
-      assertThat(browser.findElement(By.cssSelector("#runs-table tr[data-run='alone']")).getText())
-          .doesNotContain("ranks");
+      assertThat(text(groupRow)).contains("3 ranks");
+      assertThat(text(By.cssSelector("#runs-table tr[data-run='alone']"))).doesNotContain("ranks");
 
       // Overlaid by default, as TensorBoard overlays runs: one whole line per rank.
       browser.get(bare(d) + "run/group");
@@ -439,7 +452,7 @@ class DashboardBrowserTest {
       wait.until(b -> attr(loss, "data-lines") == 3 && attr(loss, "data-points") == 3L * steps);
       assertThat(legend("loss")).containsExactly("step", "rank 0", "rank 1", "rank 2");
       assertThat(legend("lr")).containsExactly("step", "rank 0", "rank 1", "rank 2");
-      assertThat(browser.findElement(By.id("ranks-bar")).getText()).contains("all 3 ranks");
+      assertThat(text(By.id("ranks-bar"))).contains("all 3 ranks");
       screenshot("8-ranks");
 
       // Unticked: rank 0 alone, the run's own metrics, drawn as for a run of one process.
