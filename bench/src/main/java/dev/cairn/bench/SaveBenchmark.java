@@ -117,6 +117,10 @@ public final class SaveBenchmark {
         }
       }
       double[] stalls = stalls(data, repeat + 1, work.resolve("async"));
+      // The manager's staging buffers (SIZE bytes of direct memory) are garbage now, but a direct
+      // buffer is freed only by a GC: without one, the copy's target would come on top and an
+      // 8 GiB run would hold 3 x 8 GiB.
+      releaseDirectMemory(bytes);
       double memcpy = memcpy(data);
       double[] steady = Arrays.copyOfRange(stalls, 1, stalls.length);
       double save = median(saves);
@@ -241,8 +245,38 @@ public final class SaveBenchmark {
     return median(times);
   }
 
-  /** Random (incompressible) content, split into tensors of near-equal size. */
-  static List<ByteBuffer> randomTensors(long bytes, int count) {
+  /**
+   * Asks for a GC until the JVM's direct buffers hold at most {@code keep} bytes (plus 256 MiB of
+   * slack) or 10 s have passed: garbage direct buffers give their memory back only when a GC has
+   * found them, and a benchmark about to allocate gigabytes must not count on one happening.
+   *
+   * @return the bytes direct buffers still hold
+   */
+  public static long releaseDirectMemory(long keep) {
+    java.lang.management.BufferPoolMXBean direct = null;
+    for (var pool :
+        java.lang.management.ManagementFactory.getPlatformMXBeans(
+            java.lang.management.BufferPoolMXBean.class)) {
+      if ("direct".equals(pool.getName())) {
+        direct = pool;
+      }
+    }
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (true) {
+      long used = direct == null ? 0 : direct.getMemoryUsed();
+      if (used <= keep + (256L << 20) || System.nanoTime() > deadline) {
+        return used;
+      }
+      System.gc(); // the cleaner thread frees the buffers the GC found; give it a moment
+      LockSupport.parkNanos(100_000_000L);
+    }
+  }
+
+  /**
+   * Random (incompressible) content, split into tensors of near-equal size: the same bytes for the
+   * same arguments in every process (a fixed seed), so peers can be given what Cairn saves.
+   */
+  public static List<ByteBuffer> randomTensors(long bytes, int count) {
     List<ByteBuffer> out = new ArrayList<>();
     SplittableRandom r = new SplittableRandom(42);
     long left = bytes;
@@ -272,7 +306,8 @@ public final class SaveBenchmark {
     return c.getValue();
   }
 
-  private static boolean dropPageCache() {
+  /** Writes back dirty pages and drops the OS page cache; false when not allowed (not root). */
+  public static boolean dropPageCache() {
     try {
       new ProcessBuilder("sync").inheritIO().start().waitFor();
       Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
@@ -285,7 +320,7 @@ public final class SaveBenchmark {
     }
   }
 
-  static double median(double[] values) {
+  public static double median(double[] values) {
     double[] s = values.clone();
     Arrays.sort(s);
     int n = s.length;
