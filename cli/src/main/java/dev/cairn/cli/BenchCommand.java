@@ -20,6 +20,8 @@ import picocli.CommandLine.Spec;
     description = "Whole-process benchmarks (see BENCHMARKS.md).",
     subcommands = {
       BenchCommand.Save.class,
+      BenchCommand.NdList.class,
+      BenchCommand.Checkpoints.class,
       BenchCommand.Log.class,
       BenchCommand.Demo.class,
       BenchCommand.Cache.class,
@@ -120,11 +122,157 @@ final class BenchCommand implements Runnable {
     }
   }
 
+  /** {@code cairn bench ndlist}. */
+  @Command(
+      name = "ndlist",
+      mixinStandardHelpOptions = true,
+      description =
+          "The Java peer of bench save: the same bytes as NDArrays on DJL's PyTorch engine, saved"
+              + " with NDList.encode to a file forced to disk and loaded with NDList.decode;"
+              + " prints medians.")
+  static final class NdList implements Callable<Integer> {
+    @Spec CommandLine.Model.CommandSpec spec;
+
+    @Option(
+        names = "--bytes",
+        required = true,
+        paramLabel = "SIZE",
+        description = "how much tensor data, like 512MiB or 2GiB")
+    String bytes;
+
+    @Mixin Where where;
+
+    @Option(
+        names = "--repeat",
+        defaultValue = "3",
+        description = "rounds (default ${DEFAULT-VALUE})")
+    int repeat;
+
+    @Option(
+        names = "--tensors",
+        defaultValue = "8",
+        description =
+            "how many arrays the bytes are split into, as bench save does (default"
+                + " ${DEFAULT-VALUE})")
+    int tensors;
+
+    @Option(
+        names = "--drop-caches",
+        description = "drop the page cache before each load (needs root)")
+    boolean dropCaches;
+
+    @Override
+    public Integer call() throws IOException {
+      long size = Bytes.parse(bytes);
+      if (size <= 0) {
+        throw new IllegalArgumentException("--bytes must be more than 0");
+      }
+      if (tensors < 1) {
+        throw new IllegalArgumentException("--tensors must be 1 or more");
+      }
+      dev.cairn.cli.demo.NdListBenchmark.Result r =
+          dev.cairn.cli.demo.NdListBenchmark.run(size, tensors, repeat, where.dir, dropCaches);
+      PrintWriter out = spec.commandLine().getOut();
+      if (where.json) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("bytes", r.bytes());
+        o.put("tensors", r.tensors());
+        o.put("file_bytes", r.fileBytes());
+        o.put("repeat", repeat);
+        o.put("save_seconds", r.saveSeconds());
+        o.put("restore_seconds", r.restoreSeconds());
+        o.put("save_gb_per_s", r.bytes() / 1e9 / r.saveSeconds());
+        o.put("restore_gb_per_s", r.bytes() / 1e9 / r.restoreSeconds());
+        o.set("save_runs", Json.MAPPER.valueToTree(r.saveRuns()));
+        o.set("restore_runs", Json.MAPPER.valueToTree(r.restoreRuns()));
+        o.put("caches_dropped", r.cachesDropped());
+        out.println(Json.MAPPER.writeValueAsString(o));
+      } else {
+        out.printf(
+            java.util.Locale.ROOT,
+            "%s in %d arrays, NDList, median of %d:%n  encode + fsync  %.3f s  (%.2f GB/s)%n"
+                + "  decode          %.3f s  (%.2f GB/s%s)%n",
+            Bytes.human(r.bytes()),
+            r.tensors(),
+            repeat,
+            r.saveSeconds(),
+            r.bytes() / 1e9 / r.saveSeconds(),
+            r.restoreSeconds(),
+            r.bytes() / 1e9 / r.restoreSeconds(),
+            r.cachesDropped() ? ", cold cache" : "");
+      }
+      out.flush();
+      return 0;
+    }
+  }
+
+  /** {@code cairn bench checkpoints}. */
+  @Command(
+      name = "checkpoints",
+      mixinStandardHelpOptions = true,
+      description =
+          "What a long history costs: a store of N small committed checkpoints, and the median"
+              + " time to open it, list it, load the newest valid one and run one retention pass"
+              + " (keep the last N, one more saved); one result per N.")
+  static final class Checkpoints implements Callable<Integer> {
+    @Mixin Where where;
+
+    @Option(
+        names = "--counts",
+        defaultValue = "10,100,1000",
+        split = ",",
+        description = "checkpoints in the store (default ${DEFAULT-VALUE})")
+    java.util.List<Integer> counts;
+
+    @Option(
+        names = "--repeat",
+        defaultValue = "5",
+        description = "rounds per count (default ${DEFAULT-VALUE})")
+    int repeat;
+
+    @Option(
+        names = "--tensor-bytes",
+        defaultValue = "4096",
+        description = "each checkpoint's tensor (default ${DEFAULT-VALUE})")
+    int tensorBytes;
+
+    @Option(
+        names = "--drop-caches",
+        description = "drop the page cache before each open, list and load (needs root)")
+    boolean dropCaches;
+
+    @Override
+    public Integer call() throws IOException {
+      for (int count : counts) {
+        dev.cairn.bench.CheckpointCountBenchmark.Result r =
+            dev.cairn.bench.CheckpointCountBenchmark.run(
+                where.dir, count, repeat, tensorBytes, dropCaches);
+        where.report(
+            r,
+            out ->
+                out.printf(
+                    java.util.Locale.ROOT,
+                    "%5d checkpoints: open %.2f ms, list %.2f ms, load latest valid %.2f ms,"
+                        + " retention pass %.2f ms (medians of %d; set up in %.1f s)%n",
+                    r.checkpoints(),
+                    r.openMillis(),
+                    r.listMillis(),
+                    r.loadLatestMillis(),
+                    r.retentionMillis(),
+                    r.repeat(),
+                    r.setupSeconds()));
+      }
+      return 0;
+    }
+  }
+
   /** {@code cairn bench log}. */
   @Command(
       name = "log",
       mixinStandardHelpOptions = true,
-      description = "Training-thread cost of logging 5 scalars, median of many batches.")
+      description =
+          "Training-thread cost of logging one step's scalars (5 by default), median of many"
+              + " batches.")
   static final class Log implements Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
 
@@ -139,13 +287,22 @@ final class BenchCommand implements Runnable {
         description = "calls per batch (default ${DEFAULT-VALUE})")
     int calls;
 
+    @Option(
+        names = "--scalars",
+        defaultValue = "5",
+        description =
+            "values per call, one step's (default ${DEFAULT-VALUE}); past "
+                + dev.cairn.metrics.MetricsLog.MAX_KEYS
+                + " they take several records")
+    int scalars;
+
     @Override
     public Integer call() throws IOException {
-      if (batches < 1 || calls < 1) {
-        throw new IllegalArgumentException("--batches and --calls must be 1 or more");
+      if (batches < 1 || calls < 1 || scalars < 1) {
+        throw new IllegalArgumentException("--batches, --calls and --scalars must be 1 or more");
       }
       dev.cairn.bench.LogBenchmark.Result r =
-          dev.cairn.bench.LogBenchmark.run(where.dir, batches, calls);
+          dev.cairn.bench.LogBenchmark.run(where.dir, batches, calls, scalars);
       PrintWriter out = spec.commandLine().getOut();
       if (where.json) {
         ObjectNode o = Json.MAPPER.createObjectNode();
@@ -153,14 +310,24 @@ final class BenchCommand implements Runnable {
         o.put("p10_ns", r.p10());
         o.put("p90_ns", r.p90());
         o.put("calls", r.calls());
-        o.put("scalars_per_call", 5);
+        o.put("scalars_per_call", r.scalars());
+        o.put("records_per_call", r.recordsPerCall());
+        o.put("ns_per_scalar", r.nsPerScalar());
         o.put("dropped", r.dropped());
         o.put("training_thread_bytes_allocated_per_call", r.allocatedBytesPerCall());
         out.println(Json.MAPPER.writeValueAsString(o));
       } else {
         out.printf(
-            "%.1f ns per 5-scalar log call (median of %d batches; p10 %.1f, p90 %.1f)%n",
-            r.nsPerCall(), batches, r.p10(), r.p90());
+            java.util.Locale.ROOT,
+            "%.1f ns per %d-scalar log call, %.2f ns per scalar (%d record(s) a call; median of %d"
+                + " batches; p10 %.1f, p90 %.1f)%n",
+            r.nsPerCall(),
+            r.scalars(),
+            r.nsPerScalar(),
+            r.recordsPerCall(),
+            batches,
+            r.p10(),
+            r.p90());
       }
       return 0;
     }
@@ -312,12 +479,14 @@ final class BenchCommand implements Runnable {
           out ->
               out.printf(
                   java.util.Locale.ROOT,
-                  "%d points -> %d (max_points %d, %d bytes): first request to a new server"
+                  "%d points (%d held) -> %d (max_points %d, %d bytes): first request to a new"
+                      + " server"
                       + " process %.0f ms from metrics.bin (%d bytes), %.0f ms from metrics.jsonl"
                       + " alone (%d bytes); first request in this process %.0f ms;"
                       + " warm median %.1f ms, with moving average %.1f ms; in-memory copy %.1f ms,"
                       + " downsampling alone %.1f ms (medians of %d)%n",
                   r.points(),
+                  r.heldPoints(),
                   r.returnedPoints(),
                   r.maxPoints(),
                   r.responseBytes(),

@@ -170,4 +170,74 @@ class CliTest {
       assertThat(s.count()).as("the benchmark cleans up after itself").isZero();
     }
   }
+
+  @Test
+  void benchCheckpointsPrintsOneJsonLinePerCount() throws IOException {
+    Result r =
+        cairn(
+            "bench",
+            "checkpoints",
+            "--dir",
+            dir.resolve("c").toString(),
+            "--counts",
+            "2,3",
+            "--repeat",
+            "1",
+            "--json");
+    assertThat(r.code()).as(r.err()).isZero();
+    List<String> lines = r.out().lines().toList();
+    assertThat(lines).hasSize(2);
+    ObjectMapper json = new ObjectMapper();
+    assertThat(json.readTree(lines.get(0)).get("checkpoints").asInt()).isEqualTo(2);
+    JsonNode three = json.readTree(lines.get(1));
+    assertThat(three.get("checkpoints").asInt()).isEqualTo(3);
+    assertThat(three.get("listMillis").asDouble()).isPositive();
+    assertThat(three.get("retentionMillis").asDouble()).isPositive();
+  }
+
+  @Test
+  void benchLogTakesTheScalarsPerCall() throws IOException {
+    Result r =
+        cairn(
+            "bench",
+            "log",
+            "--dir",
+            dir.resolve("l").toString(),
+            "--scalars",
+            "100",
+            "--batches",
+            "2",
+            "--calls",
+            "100",
+            "--json");
+    assertThat(r.code()).as(r.err()).isZero();
+    JsonNode j = new ObjectMapper().readTree(r.out());
+    assertThat(j.get("scalars_per_call").asInt()).isEqualTo(100);
+    assertThat(j.get("records_per_call").asInt()).isEqualTo(4);
+    assertThat(j.get("ns_per_scalar").asDouble()).isPositive();
+  }
+
+  @Test
+  void benchNdlistReadsBackWhatItSaved() throws IOException {
+    Result r =
+        cairn(
+            "bench",
+            "ndlist",
+            "--bytes",
+            "1MiB",
+            "--dir",
+            dir.resolve("n").toString(),
+            "--repeat",
+            "2",
+            "--json");
+    assertThat(r.code()).as(r.err()).isZero();
+    JsonNode j = new ObjectMapper().readTree(r.out());
+    assertThat(j.get("bytes").asLong()).isEqualTo(1L << 20);
+    assertThat(j.get("file_bytes").asLong()).isGreaterThan(1L << 20);
+    assertThat(j.get("save_seconds").asDouble()).isPositive();
+    assertThat(j.get("restore_seconds").asDouble()).isPositive();
+    try (var s = Files.list(dir.resolve("n"))) {
+      assertThat(s.count()).as("the benchmark cleans up after itself").isZero();
+    }
+  }
 }

@@ -314,6 +314,11 @@ final class CheckpointVerifier {
     }
 
     @Override
+    public boolean concurrentReads() {
+      return inner.concurrentReads();
+    }
+
+    @Override
     public void close() {
       // The owner closes the input.
     }

@@ -305,24 +305,13 @@ public final class LoadedCheckpoint implements Closeable {
         path,
         segments,
         (offset, chunk) -> {
-          digest.update(chunk);
-          // Tensors not read into their buffers are copied out of the scratch chunks.
-          long chunkEnd = offset + chunk.remaining();
-          for (int i = next[0]; i < infos.size(); i++) {
-            TensorInfo t = infos.get(i);
-            long from = Math.max(offset, dataStart + t.begin());
-            long to = Math.min(chunkEnd, dataStart + t.end());
-            if (from >= chunkEnd) {
-              break;
-            }
-            if (to > from && targets[i] != null && !direct[i]) {
-              ByteBuffer src = chunk.duplicate();
-              src.position((int) (from - offset)).limit((int) (to - offset));
-              targets[i].put(src);
-            }
-            if (dataStart + t.end() <= chunkEnd) {
-              next[0] = i + 1;
-            }
+          // A slice at a time: the copy reads what the CRC has just brought into the CPU's cache,
+          // instead of a whole chunk again from memory.
+          for (int at = chunk.position(); at < chunk.limit(); at += SLICE_BYTES) {
+            ByteBuffer slice = chunk.duplicate();
+            slice.position(at).limit(Math.min(chunk.limit(), at + SLICE_BYTES));
+            digest.update(slice);
+            copyOut(infos, targets, direct, dataStart, next, offset + at - chunk.position(), slice);
           }
         });
     for (int i = 0; i < targets.length; i++) {
@@ -336,6 +325,41 @@ public final class LoadedCheckpoint implements Closeable {
         long start = i * file.crc32cChunkBytes();
         throw new CorruptCheckpointException(
             path, start, "CRC32C mismatch in the chunk starting here (data is damaged)", null);
+      }
+    }
+  }
+
+  /** How much of a chunk is checked and then copied at a time: about a core's L2 cache. */
+  private static final int SLICE_BYTES = 256 << 10;
+
+  /**
+   * Copies the bytes of {@code piece} (the file's bytes from {@code offset}) that belong to wanted
+   * tensors not read into their buffers; {@code next[0]} is the first tensor not yet complete.
+   */
+  private static void copyOut(
+      List<TensorInfo> infos,
+      ByteBuffer[] targets,
+      boolean[] direct,
+      long dataStart,
+      int[] next,
+      long offset,
+      ByteBuffer piece) {
+    long pieceEnd = offset + piece.remaining();
+    for (int i = next[0]; i < infos.size(); i++) {
+      TensorInfo t = infos.get(i);
+      long from = Math.max(offset, dataStart + t.begin());
+      long to = Math.min(pieceEnd, dataStart + t.end());
+      if (from >= pieceEnd) {
+        break;
+      }
+      if (to > from && targets[i] != null && !direct[i]) {
+        ByteBuffer src = piece.duplicate();
+        int base = piece.position();
+        src.position(base + (int) (from - offset)).limit(base + (int) (to - offset));
+        targets[i].put(src);
+      }
+      if (dataStart + t.end() <= pieceEnd) {
+        next[0] = i + 1;
       }
     }
   }

@@ -68,7 +68,7 @@ class FileScannerTest {
   }
 
   /** A local input that fails reads from {@code failFrom} on and can hold reads past chunk 0. */
-  private static final class Watched implements Storage.Input {
+  private static class Watched implements Storage.Input {
     final Storage.Input real;
     final long failFrom;
     final java.util.concurrent.CountDownLatch release;
@@ -109,6 +109,76 @@ class FileScannerTest {
 
     @Override
     public void close() {}
+  }
+
+  /** The same, taking concurrent reads as a local file does. */
+  private static class Concurrent extends Watched {
+    Concurrent(Storage.Input real, long failFrom, java.util.concurrent.CountDownLatch release) {
+      super(real, failFrom, release);
+    }
+
+    @Override
+    public boolean concurrentReads() {
+      return true;
+    }
+  }
+
+  @Test
+  void aLocalFileIsReadWithSeveralReadsInFlightAndConsumedInOrder() throws Exception {
+    int chunks = FileScanner.READS_IN_FLIGHT + 3;
+    byte[] expected = file(chunks * CHUNK - 777);
+    java.util.concurrent.CountDownLatch allStarted =
+        new java.util.concurrent.CountDownLatch(FileScanner.READS_IN_FLIGHT);
+    try (Storage.Input real = Storage.at(dir).openSequential("f")) {
+      assertThat(real.concurrentReads()).as("a local file takes concurrent reads").isTrue();
+      // Each read waits until READS_IN_FLIGHT have started: with fewer in flight it times out.
+      Watched in =
+          new Concurrent(real, Long.MAX_VALUE, new java.util.concurrent.CountDownLatch(0)) {
+            @Override
+            public int read(ByteBuffer dst, long position) throws IOException {
+              allStarted.countDown();
+              try {
+                if (!allStarted.await(20, java.util.concurrent.TimeUnit.SECONDS)) {
+                  throw new IOException("fewer than READS_IN_FLIGHT reads in flight");
+                }
+              } catch (InterruptedException e) {
+                throw new java.io.InterruptedIOException();
+              }
+              return super.read(dst, position);
+            }
+          };
+      byte[] seen = new byte[expected.length];
+      List<Long> offsets = new ArrayList<>();
+      Thread caller = Thread.currentThread();
+      FileScanner.scan(
+          in,
+          dir.resolve("f"),
+          expected.length,
+          (offset, chunk) -> {
+            assertThat(Thread.currentThread()).isSameAs(caller);
+            offsets.add(offset);
+            chunk.get(seen, (int) offset, chunk.remaining());
+          });
+      assertThat(seen).isEqualTo(expected);
+      assertThat(offsets).hasSize(chunks).isSorted();
+      assertThat(in.maxInFlight.get()).isEqualTo(FileScanner.READS_IN_FLIGHT);
+    }
+  }
+
+  @Test
+  void aReadFailureAmongSeveralInFlightReachesTheCallerInOrderWithNoReadLeftRunning()
+      throws IOException {
+    file(8 * CHUNK);
+    try (Storage.Input real = Storage.at(dir).openSequential("f")) {
+      Watched in = new Concurrent(real, 2L * CHUNK, new java.util.concurrent.CountDownLatch(0));
+      List<Long> consumed = new ArrayList<>();
+      assertThatThrownBy(
+              () -> FileScanner.scan(in, dir.resolve("f"), 8L * CHUNK, (o, c) -> consumed.add(o)))
+          .isInstanceOf(IOException.class)
+          .hasMessage("lost the connection at " + 2L * CHUNK);
+      assertThat(consumed).containsExactly(0L, (long) CHUNK);
+      assertThat(in.inFlight.get()).as("no read outlives the scan").isZero();
+    }
   }
 
   @Test

@@ -389,6 +389,12 @@ final class LocalStorage implements Storage {
       return channel.read(dst, position);
     }
 
+    /** A file channel's positional reads are safe from several threads (its contract). */
+    @Override
+    public boolean concurrentReads() {
+      return true;
+    }
+
     @Override
     public ByteBuffer map(long position, long size) throws IOException {
       if (position + size > channel.size()) {

@@ -325,6 +325,16 @@ public interface Storage {
     int read(ByteBuffer dst, long position) throws IOException;
 
     /**
+     * Whether {@link #read} may be called from several threads at once, each with its own buffer
+     * and position, and gains from it: a reader may then keep several reads in flight, which is how
+     * a disk behind a queue (virtio, NVMe) reaches its speed. False (the default): one read at a
+     * time.
+     */
+    default boolean concurrentReads() {
+      return false;
+    }
+
+    /**
      * {@code size} bytes from {@code position} as a read-only buffer that stays valid after close:
      * memory-mapped where {@link Capabilities#mmap()}, else copied into a new direct buffer.
      *
