@@ -79,7 +79,7 @@ public final class RestoreProbe {
                 .build());
       }
       for (int r = 0; r < repeat; r++) {
-        Sample s = Sample.start("open", SaveBenchmark.dropPageCache());
+        Sample s = Sample.start("open", dropPageCache());
         LoadedCheckpoint c = store.load(step, Verification.SIZES);
         try {
           s.stop(0);
@@ -134,7 +134,7 @@ public final class RestoreProbe {
         for (int mib : new int[] {8, 16}) {
           for (int depth : new int[] {1, 2, 4}) {
             String what = (direct ? "direct" : "buffered") + "-" + mib + "MiB-x" + depth;
-            Sample s = Sample.start(what, SaveBenchmark.dropPageCache());
+            Sample s = Sample.start(what, dropPageCache());
             read(file, size, direct, mib << 20, depth);
             s.stop(size);
           }
@@ -349,6 +349,19 @@ public final class RestoreProbe {
   private static String loadavg() throws IOException {
     String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
     return f[0] + " " + f[1] + " " + f[2];
+  }
+
+  private static boolean dropPageCache() {
+    try {
+      new ProcessBuilder("sync").inheritIO().start().waitFor();
+      Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
+      return true;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   private static long parseBytes(String s) {
