@@ -351,6 +351,10 @@ public final class RestoreProbe {
     return f[0] + " " + f[1] + " " + f[2];
   }
 
+  /**
+   * SaveBenchmark's rule, copied: this source also runs against older jars (the A/B in
+   * BENCHMARKS.md), where that method is private.
+   */
   private static boolean dropPageCache() {
     try {
       new ProcessBuilder("sync").inheritIO().start().waitFor();
