@@ -45,42 +45,16 @@ final class BenchCommand implements Runnable {
   static final class Save implements Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(
-        names = "--bytes",
-        required = true,
-        paramLabel = "SIZE",
-        description = "how much tensor data, like 512MiB or 2GiB")
-    String bytes;
-
     @Mixin Where where;
 
-    @Option(
-        names = "--repeat",
-        defaultValue = "3",
-        description = "rounds (default ${DEFAULT-VALUE})")
-    int repeat;
-
-    @Option(
-        names = "--tensors",
-        defaultValue = "8",
-        description = "how many tensors the bytes are split into (default ${DEFAULT-VALUE})")
-    int tensors;
-
-    @Option(
-        names = "--drop-caches",
-        description = "drop the page cache before each restore (needs root)")
-    boolean dropCaches;
+    @Mixin SaveSizes sizes;
 
     @Override
     public Integer call() throws IOException {
-      long size = Bytes.parse(bytes);
-      if (size <= 0) {
-        throw new IllegalArgumentException("--bytes must be more than 0");
-      }
-      if (tensors < 1) {
-        throw new IllegalArgumentException("--tensors must be 1 or more");
-      }
-      SaveBenchmark.Result r = SaveBenchmark.run(size, tensors, repeat, where.dir, dropCaches);
+      long size = sizes.size();
+      int repeat = sizes.repeat;
+      SaveBenchmark.Result r =
+          SaveBenchmark.run(size, sizes.tensors, repeat, where.dir, sizes.dropCaches);
       PrintWriter out = spec.commandLine().getOut();
       ObjectNode o = Json.MAPPER.createObjectNode();
       o.put("bytes", r.bytes());
@@ -133,45 +107,17 @@ final class BenchCommand implements Runnable {
   static final class NdList implements Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(
-        names = "--bytes",
-        required = true,
-        paramLabel = "SIZE",
-        description = "how much tensor data, like 512MiB or 2GiB")
-    String bytes;
-
     @Mixin Where where;
 
-    @Option(
-        names = "--repeat",
-        defaultValue = "3",
-        description = "rounds (default ${DEFAULT-VALUE})")
-    int repeat;
-
-    @Option(
-        names = "--tensors",
-        defaultValue = "8",
-        description =
-            "how many arrays the bytes are split into, as bench save does (default"
-                + " ${DEFAULT-VALUE})")
-    int tensors;
-
-    @Option(
-        names = "--drop-caches",
-        description = "drop the page cache before each load (needs root)")
-    boolean dropCaches;
+    @Mixin SaveSizes sizes;
 
     @Override
     public Integer call() throws IOException {
-      long size = Bytes.parse(bytes);
-      if (size <= 0) {
-        throw new IllegalArgumentException("--bytes must be more than 0");
-      }
-      if (tensors < 1) {
-        throw new IllegalArgumentException("--tensors must be 1 or more");
-      }
+      long size = sizes.size();
+      int repeat = sizes.repeat;
       dev.cairn.cli.demo.NdListBenchmark.Result r =
-          dev.cairn.cli.demo.NdListBenchmark.run(size, tensors, repeat, where.dir, dropCaches);
+          dev.cairn.cli.demo.NdListBenchmark.run(
+              size, sizes.tensors, repeat, where.dir, sizes.dropCaches);
       PrintWriter out = spec.commandLine().getOut();
       if (where.json) {
         ObjectNode o = Json.MAPPER.createObjectNode();
@@ -529,6 +475,45 @@ final class BenchCommand implements Runnable {
         text.accept(out);
       }
       out.flush();
+    }
+  }
+
+  /** The data {@code bench save} and {@code bench ndlist} measure: the same options for both. */
+  static final class SaveSizes {
+    @Option(
+        names = "--bytes",
+        required = true,
+        paramLabel = "SIZE",
+        description = "how much tensor data, like 512MiB or 2GiB")
+    String bytes;
+
+    @Option(
+        names = "--repeat",
+        defaultValue = "3",
+        description = "rounds (default ${DEFAULT-VALUE})")
+    int repeat;
+
+    @Option(
+        names = "--tensors",
+        defaultValue = "8",
+        description = "how many tensors the bytes are split into (default ${DEFAULT-VALUE})")
+    int tensors;
+
+    @Option(
+        names = "--drop-caches",
+        description = "drop the page cache before each restore (needs root)")
+    boolean dropCaches;
+
+    /** The bytes asked for, checked with the tensor count. */
+    long size() {
+      long size = Bytes.parse(bytes);
+      if (size <= 0) {
+        throw new IllegalArgumentException("--bytes must be more than 0");
+      }
+      if (tensors < 1) {
+        throw new IllegalArgumentException("--tensors must be 1 or more");
+      }
+      return size;
     }
   }
 }
