@@ -56,6 +56,75 @@ abstract class GroupBackend implements AutoCloseable {
     };
   }
 
+  /**
+   * Writes {@code data} raw into a folder beside the group's, in whichever JVM calls it: how {@link
+   * GroupSaveBenchmark} has every rank write its share at once without Cairn, with the same writer
+   * as {@link #rawSave} uses for the whole.
+   */
+  interface RawWriter extends AutoCloseable {
+    /** Writes the data as the new file {@code name}, durably; returns the seconds it took. */
+    double write(String name) throws IOException;
+
+    void delete(String name) throws IOException;
+
+    @Override
+    void close() throws IOException;
+  }
+
+  /** A {@link RawWriter} of {@code data} beside the group folder {@link #locate} describes. */
+  static RawWriter rawWriter(List<String> located, List<ByteBuffer> data) throws IOException {
+    return switch (located.get(0)) {
+      case "local" -> {
+        Path folder =
+            Files.createDirectories(Path.of(located.get(1)).resolveSibling(RAW + "-shards"));
+        yield new RawWriter() {
+          @Override
+          public double write(String name) throws IOException {
+            return Local.writeDurably(folder, name, data);
+          }
+
+          @Override
+          public void delete(String name) throws IOException {
+            Files.delete(folder.resolve(name));
+          }
+
+          @Override
+          public void close() {
+            // the benchmark deletes its whole folder
+          }
+        };
+      }
+      case "hdfs" -> {
+        Configuration conf = new Configuration();
+        conf.addResource(Path.of(located.get(2)).toUri().toURL());
+        URI folder = URI.create(located.get(1)).resolve("../" + RAW + "-shards/");
+        FileSystem fs = FileSystem.newInstance(folder, conf);
+        byte[][] chunks = RemoteSaveBenchmark.heapChunks(data);
+        yield new RawWriter() {
+          @Override
+          public double write(String name) throws IOException {
+            return RemoteSaveBenchmark.rawSave(fs, file(name), chunks);
+          }
+
+          @Override
+          public void delete(String name) throws IOException {
+            fs.delete(file(name), false);
+          }
+
+          private org.apache.hadoop.fs.Path file(String name) {
+            return new org.apache.hadoop.fs.Path(folder.resolve(name));
+          }
+
+          @Override
+          public void close() throws IOException {
+            fs.close();
+          }
+        };
+      }
+      default -> throw new IllegalArgumentException("unknown storage " + located);
+    };
+  }
+
   /** The storage {@link #locate} describes, in a rank's own JVM. */
   static Storage open(List<String> located) throws IOException {
     return switch (located.get(0)) {
@@ -98,7 +167,12 @@ abstract class GroupBackend implements AutoCloseable {
 
     @Override
     double rawSave(String name) throws IOException {
-      Path file = raw.resolve(name);
+      return writeDurably(raw, name, chunks);
+    }
+
+    static double writeDurably(Path folder, String name, List<ByteBuffer> chunks)
+        throws IOException {
+      Path file = folder.resolve(name);
       long start = System.nanoTime();
       // What a careful writer does without Cairn: 16 MiB writes through the page cache, the file
       // forced, then its folder, so that the new name survives a power cut too.
@@ -112,8 +186,8 @@ abstract class GroupBackend implements AutoCloseable {
         }
         out.force(true);
       }
-      try (FileChannel folder = FileChannel.open(raw, StandardOpenOption.READ)) {
-        folder.force(true);
+      try (FileChannel f = FileChannel.open(folder, StandardOpenOption.READ)) {
+        f.force(true);
       }
       return (System.nanoTime() - start) / 1e9;
     }

@@ -32,7 +32,14 @@ final class GroupRanks implements AutoCloseable {
   private static final String NEXT = "bench-next";
   private static final String GO = "bench-go";
   private static final String SAVED = "bench-saved";
+  private static final String WRITTEN = "bench-written";
   private static final long STOP = -1;
+
+  /** What {@link #NEXT} asks of every rank: a save of its tiny or full share, or a raw write. */
+  private static final byte TINY = 0;
+
+  private static final byte FULL = 1;
+  private static final byte RAW = 2;
 
   private final Coordinator coordinator;
   private final List<Process> others;
@@ -103,7 +110,7 @@ final class GroupRanks implements AutoCloseable {
   double save(List<ByteBuffer> mine, boolean full) throws IOException {
     step++;
     try {
-      coordinator.broadcast(NEXT, next(step, full), WAIT);
+      coordinator.broadcast(NEXT, next(step, full ? FULL : TINY), WAIT);
       Checkpoint c = RemoteSaveBenchmark.checkpoint(step, mine);
       coordinator.barrier(GO, WAIT);
       long start = System.nanoTime();
@@ -116,6 +123,34 @@ final class GroupRanks implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       throw withExits(others, e);
     }
+  }
+
+  /**
+   * Every rank writes its full share raw, at once, each in its own JVM with {@link
+   * GroupBackend#rawWriter} ({@code mine} is rank 0's): what the machine gives N writers without
+   * Cairn. Returns the seconds from the barrier every rank passes just before writing to the
+   * barrier every rank passes once its file is durable; each file is deleted after, untimed.
+   */
+  double rawSave(GroupBackend.RawWriter mine) throws IOException {
+    step++;
+    try {
+      coordinator.broadcast(NEXT, next(step, RAW), WAIT);
+      coordinator.barrier(GO, WAIT);
+      long start = System.nanoTime();
+      String name = rawName(0, step);
+      mine.write(name);
+      coordinator.barrier(WRITTEN, WAIT);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      mine.delete(name);
+      coordinator.barrier(SAVED, WAIT);
+      return seconds;
+    } catch (IOException | RuntimeException e) {
+      throw withExits(others, e);
+    }
+  }
+
+  private static String rawName(int rank, long step) {
+    return "rank-" + rank + "-" + step;
   }
 
   /**
@@ -155,7 +190,7 @@ final class GroupRanks implements AutoCloseable {
   public void close() throws IOException {
     try {
       if (!others.isEmpty()) {
-        coordinator.broadcast(NEXT, next(STOP, false), Duration.ofMinutes(1));
+        coordinator.broadcast(NEXT, next(STOP, TINY), Duration.ofMinutes(1));
       }
     } catch (IOException | RuntimeException e) {
       // The group broke earlier: the other ranks fail on their own once rank 0 leaves.
@@ -195,8 +230,8 @@ final class GroupRanks implements AutoCloseable {
     return failed;
   }
 
-  private static byte[] next(long step, boolean full) {
-    return ByteBuffer.allocate(9).putLong(step).put((byte) (full ? 1 : 0)).array();
+  private static byte[] next(long step, byte what) {
+    return ByteBuffer.allocate(9).putLong(step).put(what).array();
   }
 
   /** What {@link Coordinators#fromEnvironment} reads: a launcher's variables for one rank. */
@@ -221,7 +256,8 @@ final class GroupRanks implements AutoCloseable {
     long share = share(rank, n, o);
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx1g");
+    // The share again as heap arrays when it is written raw to HDFS (GroupBackend.rawWriter).
+    cmd.add("-Xmx" + ((share >> 20) + 1024) + "m");
     // The share, the store's staging buffers and the HDFS client's packets.
     cmd.add("-XX:MaxDirectMemorySize=" + ((share >> 20) + 1024) + "m");
     for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -267,7 +303,9 @@ final class GroupRanks implements AutoCloseable {
       List<ByteBuffer> tiny = SaveBenchmark.randomTensors(Integer.parseInt(args[4]), 1);
       Map<String, String> env = new java.util.HashMap<>(environment(rank, n, port));
       env.put(Coordinators.CAIRN_LAUNCHER_PID, args[6]);
-      Storage storage = GroupBackend.open(List.of(args).subList(7, args.length));
+      List<String> located = List.of(args).subList(7, args.length);
+      Storage storage = GroupBackend.open(located);
+      GroupBackend.RawWriter raw = null;
       try (Coordinator c = Coordinators.fromEnvironment(env);
           CheckpointStore store =
               CheckpointStore.builder(storage)
@@ -281,13 +319,30 @@ final class GroupRanks implements AutoCloseable {
           if (step == STOP) {
             return;
           }
-          Checkpoint checkpoint =
-              RemoteSaveBenchmark.checkpoint(step, next.get() == 1 ? full : tiny);
+          byte what = next.get();
+          if (what == RAW) {
+            if (raw == null) {
+              raw = GroupBackend.rawWriter(located, full);
+            }
+            System.gc();
+            c.barrier(GO, WAIT);
+            String name = rawName(rank, step);
+            raw.write(name);
+            c.barrier(WRITTEN, WAIT);
+            raw.delete(name);
+            c.barrier(SAVED, WAIT);
+            continue;
+          }
+          Checkpoint checkpoint = RemoteSaveBenchmark.checkpoint(step, what == FULL ? full : tiny);
           // Rank 0 settles its own JVM before each save; this one's garbage goes too.
           System.gc();
           c.barrier(GO, WAIT);
           store.save(checkpoint);
           c.barrier(SAVED, WAIT);
+        }
+      } finally {
+        if (raw != null) {
+          raw.close();
         }
       }
     }

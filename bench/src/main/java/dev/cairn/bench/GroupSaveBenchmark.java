@@ -28,13 +28,18 @@ import java.util.List;
  *       returning, which is the commit.
  * </ul>
  *
+ * <p>Then, for N above 1 and unless {@code --raw-group false}, what the machine gives N writers
+ * without Cairn: every rank writing its share raw at once, each in its own JVM, alternated with the
+ * raw write of the whole by this process as above. When the group falls short of one raw writer,
+ * this says whether N raw writers fall short as well (the machine) or not (Cairn).
+ *
  * <p>Then the coordinator's overhead: the same group saving a tiny share on every rank, against
  * rank 0 saving the same tiny checkpoint alone in a store of its own, alternated; the difference of
  * their medians is what the group's barriers and gathers add to a save.
  *
  * <p>Usage: {@code GroupSaveBenchmark WORK_DIR [--ranks 1,2,4] [--total-mib 1024] [--repeat 6]
- * [--backends local,hdfs] [--small-repeat 50] [--small-kib 4] [--tensors 4]}; one JSON line per
- * backend and group size on stdout.
+ * [--backends local,hdfs] [--small-repeat 50] [--small-kib 4] [--tensors 4] [--raw-group true]};
+ * one JSON line per backend and group size on stdout.
  */
 public final class GroupSaveBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -51,6 +56,7 @@ public final class GroupSaveBenchmark {
    * @param smallRepeat the rounds of tiny saves for the coordinator's overhead
    * @param smallBytes each rank's share in a tiny save
    * @param tensors the tensors of each rank's share in a full save
+   * @param rawGroup whether to measure every rank writing its share raw at once, too
    */
   record Options(
       List<Integer> ranks,
@@ -59,11 +65,13 @@ public final class GroupSaveBenchmark {
       List<String> backends,
       int smallRepeat,
       int smallBytes,
-      int tensors) {
+      int tensors,
+      boolean rawGroup) {
 
     static final String USAGE =
         "usage: GroupSaveBenchmark WORK_DIR [--ranks 1,2,4] [--total-mib 1024] [--repeat 6]"
-            + " [--backends local,hdfs] [--small-repeat 50] [--small-kib 4] [--tensors 4]";
+            + " [--backends local,hdfs] [--small-repeat 50] [--small-kib 4] [--tensors 4]"
+            + " [--raw-group true]";
 
     static Options parse(List<String> args) {
       List<Integer> ranks = List.of(1, 2, 4);
@@ -73,6 +81,7 @@ public final class GroupSaveBenchmark {
       int smallRepeat = 50;
       int smallBytes = 4 << 10;
       int tensors = 4;
+      boolean rawGroup = true;
       for (int i = 0; i < args.size(); i += 2) {
         String flag = args.get(i);
         if (i + 1 == args.size()) {
@@ -87,6 +96,7 @@ public final class GroupSaveBenchmark {
           case "--small-repeat" -> smallRepeat = positive(flag, v);
           case "--small-kib" -> smallBytes = positive(flag, v) << 10;
           case "--tensors" -> tensors = positive(flag, v);
+          case "--raw-group" -> rawGroup = bool(flag, v);
           default -> throw new IllegalArgumentException("unknown argument " + flag + "; " + USAGE);
         }
       }
@@ -104,7 +114,16 @@ public final class GroupSaveBenchmark {
         throw new IllegalArgumentException(
             "--total-mib is too small for " + tensors + " tensors on each of " + most + " ranks");
       }
-      return new Options(ranks, total, repeat, backends, smallRepeat, smallBytes, tensors);
+      return new Options(
+          ranks, total, repeat, backends, smallRepeat, smallBytes, tensors, rawGroup);
+    }
+
+    private static boolean bool(String flag, String value) {
+      return switch (value) {
+        case "true" -> true;
+        case "false" -> false;
+        default -> throw new IllegalArgumentException(flag + " takes true or false, not " + value);
+      };
     }
 
     private static int positive(String flag, String value) {
@@ -151,12 +170,15 @@ public final class GroupSaveBenchmark {
   }
 
   /** Every measurement of one group size on one backend; returns its JSON line. */
-  private static String measure(GroupBackend backend, int n, Options o) throws IOException {
+  static String measure(GroupBackend backend, int n, Options o) throws IOException {
     String base = "ranks-" + n;
     List<ByteBuffer> share = SaveBenchmark.randomTensors(GroupRanks.share(0, n, o), o.tensors());
     List<ByteBuffer> tiny = SaveBenchmark.randomTensors(o.smallBytes(), 1);
     double[] raw = new double[o.repeat()];
     double[] group = new double[o.repeat()];
+    boolean rawGroup = o.rawGroup() && n > 1;
+    double[] rawAgain = new double[rawGroup ? o.repeat() : 0];
+    double[] rawGroups = new double[rawAgain.length];
     double[] groupSmall = new double[o.smallRepeat()];
     double[] aloneSmall = new double[o.smallRepeat()];
     Storage aloneStorage = backend.storage(base + "/alone");
@@ -182,6 +204,23 @@ public final class GroupSaveBenchmark {
         backend.rawDelete(file);
         ranks.deleteSteps();
       }
+      if (rawGroup) {
+        try (GroupBackend.RawWriter mine =
+            GroupBackend.rawWriter(backend.locate(base + "/group"), share)) {
+          for (int i = 0; i < o.repeat(); i++) {
+            String file = "again-" + i;
+            for (int k = 0; k < 2; k++) {
+              RemoteSaveBenchmark.settle();
+              if ((k == 0) == (i % 2 == 0)) {
+                rawAgain[i] = backend.rawSave(file);
+              } else {
+                rawGroups[i] = ranks.rawSave(mine);
+              }
+            }
+            backend.rawDelete(file);
+          }
+        }
+      }
       // Tiny saves are not settled one by one: they leave next to nothing to write back, and a
       // sync each would be most of the run's time.
       long aloneStep = 0;
@@ -201,10 +240,26 @@ public final class GroupSaveBenchmark {
         GroupRanks.deleteSteps(alone, aloneStorage);
       }
     }
-    return json(backend.name(), n, o, raw, group, groupSmall, aloneSmall);
+    ObjectNode j = json(backend.name(), n, o, raw, group, groupSmall, aloneSmall);
+    if (rawGroup) {
+      double againS = SaveBenchmark.median(rawAgain);
+      double groupsS = SaveBenchmark.median(rawGroups);
+      j.put("raw_group_s", groupsS);
+      j.put("raw_group_mb_s", o.totalBytes() / 1e6 / groupsS);
+      // N raw writers against one, alternated in their own rounds: the machine's share of a gap.
+      j.put("raw_group_ratio", againS / groupsS);
+      j.put(
+          "raw_group_ratio_by_position_median",
+          RemoteSaveBenchmark.byPosition(rawAgain, rawGroups));
+      // Cairn's group against N raw writers (from separate rounds, so medians only).
+      j.put("group_vs_raw_group", groupsS / SaveBenchmark.median(group));
+      j.putPOJO("raw_again_runs_s", rawAgain);
+      j.putPOJO("raw_group_runs_s", rawGroups);
+    }
+    return JSON.writeValueAsString(j);
   }
 
-  private static String json(
+  private static ObjectNode json(
       String backend,
       int n,
       Options o,
@@ -240,6 +295,6 @@ public final class GroupSaveBenchmark {
     j.put("group_small_ms", groupMs);
     j.put("alone_small_ms", aloneMs);
     j.put("coordinator_overhead_ms", groupMs - aloneMs);
-    return JSON.writeValueAsString(j);
+    return j;
   }
 }
