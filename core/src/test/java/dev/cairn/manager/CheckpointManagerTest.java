@@ -158,29 +158,32 @@ class CheckpointManagerTest {
             1,
             null,
             Duration.ofMillis(10))) {
-      m.restoreLatest(model);
-      model.get("w")[0] = 1;
-      m.onStep(0, Map.of());
-      assertTimeoutPreemptively(Duration.ofMinutes(1), () -> saved.await());
-      model.get("w")[0] = 2;
-      assertThat(m.onStep(1, Map.of()))
-          .as("the save of step 2, requested while step 1's retention pass is held")
-          .isTrue();
-      assertThat(m.stagingAreas())
-          .as("staging areas: the first is free once step 1's bytes are written")
-          .isEqualTo(1);
-      assertThat(m.firstArea().snapshotAllocations()).isZero();
-      retentionMayRun.countDown();
-      m.saveFinal();
-      assertThat(steps(m.store())).containsExactly(1L, 2L);
-      try (LoadedCheckpoint c = m.store().load(1)) {
-        assertThat(c.tensors("model").floats("w")[0]).isEqualTo(1f);
+      // Released before close() on every path: close waits for the writer, held by the latch.
+      try {
+        m.restoreLatest(model);
+        model.get("w")[0] = 1;
+        m.onStep(0, Map.of());
+        assertTimeoutPreemptively(Duration.ofMinutes(1), () -> saved.await());
+        model.get("w")[0] = 2;
+        assertThat(m.onStep(1, Map.of()))
+            .as("the save of step 2, requested while step 1's retention pass is held")
+            .isTrue();
+        assertThat(m.stagingAreas())
+            .as("staging areas: the first is free once step 1's bytes are written")
+            .isEqualTo(1);
+        assertThat(m.firstArea().snapshotAllocations()).isZero();
+        retentionMayRun.countDown();
+        m.saveFinal();
+        assertThat(steps(m.store())).containsExactly(1L, 2L);
+        try (LoadedCheckpoint c = m.store().load(1)) {
+          assertThat(c.tensors("model").floats("w")[0]).isEqualTo(1f);
+        }
+        try (LoadedCheckpoint c = m.store().load(2)) {
+          assertThat(c.tensors("model").floats("w")[0]).isEqualTo(2f);
+        }
+      } finally {
+        retentionMayRun.countDown();
       }
-      try (LoadedCheckpoint c = m.store().load(2)) {
-        assertThat(c.tensors("model").floats("w")[0]).isEqualTo(2f);
-      }
-    } finally {
-      retentionMayRun.countDown();
     }
   }
 
