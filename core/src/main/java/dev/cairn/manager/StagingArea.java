@@ -64,10 +64,10 @@ final class StagingArea {
   /**
    * Copies a new buffer's halves into each other (zeros over zeros) with the bulk copy a snapshot
    * makes. Allocation already zeroed every page, yet on the project's VM the first copy into such a
-   * buffer took about 1.4 times a later one (issue 17: 256 MiB copied into buffers allocated on
-   * another thread, interleaved rounds under load; median first/later 1.42 with no pass, 1.26 after
-   * this one, 1.53 after rewriting the pages from a small buffer, 1.02 after a full copy from
-   * another large buffer, which a reservation has none of). Done here, off the training thread.
+   * buffer took 1.4 to 1.7 times a later one (issue 17: 256 MiB copied into buffers allocated on
+   * another thread, two sessions of interleaved rounds under load; median first/later 1.42 and 1.65
+   * with no pass, 1.26 and 1.09 after this one; rewriting the pages from a 1 MiB buffer did not
+   * help, 1.53). Done here, off the training thread, at no cost in memory.
    */
   static void warm(ByteBuffer b) {
     int half = b.capacity() / 2;
