@@ -34,11 +34,16 @@ import java.util.zip.CRC32C;
  * bench save} runs. Every timed save is durable (returns after the commit protocol's last fsync);
  * every restore checks CRC32C while copying every tensor into memory. The stall is the time an
  * asynchronous save through the checkpoint manager blocks the training thread, measured beside one
- * warm in-memory copy of the same bytes.
+ * warm in-memory copy of the same bytes (the median of three copies into buffers already copied
+ * into once) and beside the first, cold, copy into freshly allocated buffers.
  */
 public final class SaveBenchmark {
 
-  /** What one benchmark measured; times in seconds, medians over the runs. */
+  /**
+   * What one benchmark measured; times in seconds, medians over the runs. {@code memcpySeconds} is
+   * a warm copy, {@code memcpyFirstSeconds} the first copy into new buffers (their allocation,
+   * which zeroes them, is {@code memcpyAllocSeconds} and is not part of the copy).
+   */
   public record Result(
       long bytes,
       int tensors,
@@ -47,6 +52,8 @@ public final class SaveBenchmark {
       double stallSeconds,
       double stallFirstSeconds,
       double memcpySeconds,
+      double memcpyFirstSeconds,
+      double memcpyAllocSeconds,
       double[] saveRuns,
       double[] restoreRuns,
       double[] stallRuns,
@@ -121,7 +128,7 @@ public final class SaveBenchmark {
       // buffer is freed only by a GC: without one, the copy's target would come on top and an
       // 8 GiB run would hold 3 x 8 GiB.
       releaseDirectMemory(bytes);
-      double memcpy = memcpy(data);
+      Copies memcpy = memcpy(data);
       double[] steady = Arrays.copyOfRange(stalls, 1, stalls.length);
       double save = median(saves);
       return new Result(
@@ -131,7 +138,9 @@ public final class SaveBenchmark {
           median(restores),
           median(steady),
           stalls[0],
-          memcpy,
+          memcpy.warm(),
+          memcpy.first(),
+          memcpy.alloc(),
           saves,
           restores,
           steady,
@@ -209,9 +218,10 @@ public final class SaveBenchmark {
         long start = System.nanoTime();
         m.onStep(i);
         out[i] = (System.nanoTime() - start) / 1e9;
-        // Let the background save finish, so the next step measures a snapshot, not a wait. Its
-        // last act is the retention pass, after lastSaved is set: a step taken before that pass
-        // ends finds the staging area still busy and allocates a second one (SIZE bytes more).
+        // Let the background save finish, retention pass included, so the next step measures a
+        // snapshot, not a wait. The staging area is free as soon as the bytes are written (a step
+        // taken during the retention pass reuses it), but the deletes below must not race that
+        // pass over the same folders.
         while (seen.retentionPasses() < i + 1 && m.lastFailure().isEmpty()) {
           LockSupport.parkNanos(1_000_000);
         }
@@ -318,23 +328,36 @@ public final class SaveBenchmark {
     }
   }
 
-  /** One warm copy of the same bytes into a preallocated buffer (the physical floor). */
-  private static double memcpy(List<ByteBuffer> data) {
+  /** Seconds of plain copies of the bytes: see {@link Result}. */
+  private record Copies(double warm, double first, double alloc) {}
+
+  /**
+   * Copies of the same bytes into direct buffers allocated here: the first copy (cold: the buffers
+   * were only zeroed by their allocation) and the median of the three after it (warm, the physical
+   * floor). A first save is compared with both.
+   */
+  private static Copies memcpy(List<ByteBuffer> data) {
     List<ByteBuffer> target = new ArrayList<>();
+    long allocating = System.nanoTime();
     for (ByteBuffer b : data) {
       target.add(ByteBuffer.allocateDirect(b.capacity()));
     }
+    double alloc = (System.nanoTime() - allocating) / 1e9;
+    double first = 0;
     double[] times = new double[3];
     for (int r = 0; r < 4; r++) {
       long start = System.nanoTime();
       for (int t = 0; t < data.size(); t++) {
         target.get(t).clear().put(data.get(t).duplicate().clear());
       }
-      if (r > 0) {
-        times[r - 1] = (System.nanoTime() - start) / 1e9;
+      double seconds = (System.nanoTime() - start) / 1e9;
+      if (r == 0) {
+        first = seconds;
+      } else {
+        times[r - 1] = seconds;
       }
     }
-    return median(times);
+    return new Copies(median(times), first, alloc);
   }
 
   /**

@@ -163,7 +163,17 @@ class CliTest {
     assertThat(r.out().lines().count()).isEqualTo(1);
     JsonNode j = new ObjectMapper().readTree(r.out());
     assertThat(j.get("bytes").asLong()).isEqualTo(4L << 20);
-    for (String f : new String[] {"save_seconds", "restore_seconds", "stall_seconds"}) {
+    for (String f :
+        new String[] {
+          "save_seconds",
+          "restore_seconds",
+          "stall_seconds",
+          "stall_first_seconds",
+          "memcpy_seconds",
+          "memcpy_first_seconds",
+          "stall_first_to_memcpy",
+          "stall_first_to_memcpy_first"
+        }) {
       assertThat(j.get(f).asDouble()).as(f).isPositive();
     }
     try (var s = Files.list(dir.resolve("b"))) {

@@ -54,7 +54,14 @@ public final class DefaultCheckpointManager implements CheckpointManager {
    */
   private final StagingArea[] areas = {new StagingArea(), null};
 
-  private final Future<?>[] areaSaves = new Future<?>[2];
+  /**
+   * Per staging area, the save that copied into it last: done once its bytes are written (the store
+   * has them; events and the retention pass may still follow on the writer thread), null before the
+   * area's first save. An area is free for the next snapshot when this is done.
+   */
+  private final java.util.concurrent.CompletableFuture<?>[] areaWritten =
+      new java.util.concurrent.CompletableFuture<?>[2];
+
   private final List<Runnable> beforeSave = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final Triggers triggers;
   private final LossWatch loss;
@@ -281,6 +288,11 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   /** The staging area a first save copies into (tests look at its allocations). */
   StagingArea firstArea() {
     return areas[0];
+  }
+
+  /** How many staging areas exist (each as large as the state); tests look at it. */
+  int stagingAreas() {
+    return areas[1] == null ? 1 : 2;
   }
 
   private long restore(Checkpointable... parts) throws IOException {
@@ -514,7 +526,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
 
   /** Whether a staging area is free (or not made yet), without making one. */
   private boolean hasFreeArea() {
-    for (Future<?> f : areaSaves) {
+    for (Future<?> f : areaWritten) {
       if (f == null || f.isDone()) {
         return true;
       }
@@ -533,7 +545,7 @@ public final class DefaultCheckpointManager implements CheckpointManager {
   /** A staging area no save is using (the second is made on first need); -1 when both are. */
   private int freeArea() {
     for (int i = 0; i < areas.length; i++) {
-      Future<?> f = areaSaves[i];
+      Future<?> f = areaWritten[i];
       if (f == null || f.isDone()) {
         if (areas[i] == null) {
           areas[i] = new StagingArea();
@@ -722,15 +734,16 @@ public final class DefaultCheckpointManager implements CheckpointManager {
         // step counts as taken here as on every other rank, so that later decisions agree.
         lastSubmitted = completed;
         inFlight = writer.submit(() -> abandon(completed, e));
-        areaSaves[area] = inFlight;
       }
       return null;
     }
     triggers.saved(clock.millis());
     lastSubmitted = completed;
     long started = System.nanoTime();
-    inFlight = writer.submit(() -> commit(checkpoint, reasons, request, started));
-    areaSaves[area] = inFlight;
+    java.util.concurrent.CompletableFuture<Void> written =
+        new java.util.concurrent.CompletableFuture<>();
+    areaWritten[area] = written;
+    inFlight = writer.submit(() -> commit(checkpoint, reasons, request, started, written));
     return inFlight;
   }
 
@@ -779,14 +792,27 @@ public final class DefaultCheckpointManager implements CheckpointManager {
     return b.build();
   }
 
-  /** Runs on the writer thread; never throws. */
+  /**
+   * Runs on the writer thread; never throws. Completes {@code written} as soon as the store has the
+   * staged bytes, before the saved event and the retention pass: a step taken in that gap reuses
+   * the staging area instead of allocating a second one.
+   */
   private SavedCheckpoint commit(
-      Checkpoint checkpoint, Set<Triggers.Reason> reasons, SaveRequest request, long started) {
+      Checkpoint checkpoint,
+      Set<Triggers.Reason> reasons,
+      SaveRequest request,
+      long started,
+      java.util.concurrent.CompletableFuture<Void> written) {
     long writing = System.nanoTime();
     writingSince = writing;
     writingStep = checkpoint.step();
     try {
-      SavedCheckpoint s = store.save(checkpoint);
+      SavedCheckpoint s;
+      try {
+        s = store.save(checkpoint);
+      } finally {
+        written.complete(null); // saved or failed, the store no longer reads the staged bytes
+      }
       lastSaved = s;
       ObjectNode f = fields("path", s.location());
       f.put("bytes", s.bytes());

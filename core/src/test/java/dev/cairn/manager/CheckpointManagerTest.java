@@ -116,6 +116,78 @@ class CheckpointManagerTest {
   }
 
   @Test
+  void aSaveRightAfterTheSavedEventReusesTheStagingArea() throws Exception {
+    // The writer announces a save, then runs the retention pass; this store holds that pass until
+    // the next save is submitted, so the next step falls in the gap every time, not by chance.
+    CountDownLatch saved = new CountDownLatch(1);
+    CountDownLatch retentionMayRun = new CountDownLatch(1);
+    CheckpointStore real = CheckpointStore.builder(dir.resolve("ck")).clock(clock).open();
+    CheckpointStore store =
+        (CheckpointStore)
+            java.lang.reflect.Proxy.newProxyInstance(
+                CheckpointStore.class.getClassLoader(),
+                new Class<?>[] {CheckpointStore.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("applyRetention")) {
+                    retentionMayRun.await();
+                  }
+                  try {
+                    return method.invoke(real, args);
+                  } catch (java.lang.reflect.InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    Events signal =
+        (type, step, message, fields) -> {
+          sink.emit(type, step, message, fields);
+          if (type == dev.cairn.events.EventType.CHECKPOINT_SAVED && step == 1) {
+            saved.countDown();
+          }
+        };
+    TensorMap model = new TensorMap("model").put("w", new float[1 << 12]);
+    try (DefaultCheckpointManager m =
+        new DefaultCheckpointManager(
+            store,
+            CheckpointPolicy.builder()
+                .every(null)
+                .everySteps(1)
+                .saveOnShutdown(false, Duration.ZERO)
+                .build(),
+            signal,
+            clock,
+            1,
+            null,
+            Duration.ofMillis(10))) {
+      // Released before close() on every path: close waits for the writer, held by the latch.
+      try {
+        m.restoreLatest(model);
+        model.get("w")[0] = 1;
+        m.onStep(0, Map.of());
+        assertTimeoutPreemptively(Duration.ofMinutes(1), () -> saved.await());
+        model.get("w")[0] = 2;
+        assertThat(m.onStep(1, Map.of()))
+            .as("the save of step 2, requested while step 1's retention pass is held")
+            .isTrue();
+        assertThat(m.stagingAreas())
+            .as("staging areas: the first is free once step 1's bytes are written")
+            .isEqualTo(1);
+        assertThat(m.firstArea().snapshotAllocations()).isZero();
+        retentionMayRun.countDown();
+        m.saveFinal();
+        assertThat(steps(m.store())).containsExactly(1L, 2L);
+        try (LoadedCheckpoint c = m.store().load(1)) {
+          assertThat(c.tensors("model").floats("w")[0]).isEqualTo(1f);
+        }
+        try (LoadedCheckpoint c = m.store().load(2)) {
+          assertThat(c.tensors("model").floats("w")[0]).isEqualTo(2f);
+        }
+      } finally {
+        retentionMayRun.countDown();
+      }
+    }
+  }
+
+  @Test
   void aComponentThatCannotBeMeasuredAtRegistrationIsStillSaved() throws IOException {
     TensorMap model = new TensorMap("model").put("w", new float[16]);
     boolean[] ready = {false};
