@@ -206,6 +206,42 @@ class CliTest {
   }
 
   @Test
+  void benchDemoPrintsItsRatiosAndTheTrainingThreadsCpuTime() throws IOException {
+    Files.createDirectories(dir.resolve("d"));
+    Result r =
+        cairn(
+            "bench",
+            "demo",
+            "--dir",
+            dir.resolve("d").toString(),
+            "--steps",
+            "800",
+            "--block",
+            "200",
+            "--json");
+    assertThat(r.code()).as(r.err()).isZero();
+    JsonNode j = new ObjectMapper().readTree(r.out());
+    // 4 block pairs, the first 2 dropped as warm-up.
+    assertThat(j.get("pairs").asInt()).isEqualTo(2);
+    for (String f :
+        new String[] {
+          "median_ratio",
+          "control_median_ratio",
+          "vs_loss_reading_median_ratio",
+          "cpu_median_ratio",
+          "control_cpu_median_ratio",
+          "plain_steps_per_second",
+          "loss_reading_plain_steps_per_second"
+        }) {
+      assertThat(j.get(f).asDouble()).as(f).isPositive().isFinite();
+    }
+    assertThat(j.get("cpu_extra_us_per_step").asDouble()).isFinite();
+    try (var s = Files.list(dir.resolve("d"))) {
+      assertThat(s.count()).as("the benchmark cleans up after itself").isZero();
+    }
+  }
+
+  @Test
   void benchLogTakesTheScalarsPerCall() throws IOException {
     Result r =
         cairn(

@@ -49,14 +49,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * trainer's loss function), {@code lr}, and after a validation pass {@code val_loss}; add others
  * with {@link #record}.
  *
- * <p>Reading a value out of the engine costs a handful of native calls, as much as 2% of a small
- * network's step; so the losses stay in the engine and are read {@value #LOSS_BATCH} at a time in
- * one stacked copy, then written to metrics.jsonl, every step with its own loss. The checkpoint
- * manager sees the newest loss read so far (at most {@value #LOSS_BATCH} steps old; it uses it for
- * the loss-continuity check and the checkpoint's recorded metrics).
+ * <p>How the loss is read depends on where it was computed. On the CPU the value is already there
+ * when the backward pass returns: it is copied out at once with one read of the tensor's data (a
+ * few native calls, no new tensor), and the step goes to metrics.jsonl and to the checkpoint
+ * manager with its own loss. On an accelerator a read waits for the device's queue to drain, so the
+ * losses stay on the device (detached from their graph) and are read {@value #LOSS_BATCH} at a time
+ * in one stacked copy, then logged, every step with its own loss; the checkpoint manager then sees
+ * the newest loss read so far (at most {@value #LOSS_BATCH} steps old; it uses it for the
+ * loss-continuity check and the checkpoint's recorded metrics).
  */
 public final class CairnTrainingListener extends TrainingListenerAdapter {
-  /** Losses read from the engine in one copy. */
+  /** Losses of an accelerator read from the device in one copy. */
   public static final int LOSS_BATCH = 32;
 
   private final Run run;
@@ -69,7 +72,9 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
   private long nextStep = -1;
   private long pendingStep = -1;
   private Object pendingLoss; // NDArray (unread) or Double
-  private NDArray trainedLoss;
+  private NDArray trainedLoss; // kept on an accelerator by trainBatch
+  private double trainedLossValue; // read on the CPU by trainBatch (NaN too: a diverged run)
+  private boolean trainedLossRead;
   private int updatesAtPending;
   private double lastLoss = Double.NaN;
   private double validationLossSum;
@@ -137,6 +142,7 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
       EasyTrain.trainBatch(trainer, batch);
       return;
     }
+    boolean cpu = onCpu(trainer.getDevices()[0]);
     TrainingListener.BatchData batchData =
         new TrainingListener.BatchData(batch, new ConcurrentHashMap<>(), new ConcurrentHashMap<>());
     // Not holding the turn while the listeners run: they may wait for other ranks (a group's
@@ -148,10 +154,16 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
           NDList predictions = trainer.forward(batch.getData(), labels);
           NDArray loss = trainer.getLoss().evaluate(labels, predictions);
           collector.backward(loss);
-          trainedLoss = keep(loss);
+          trainedLoss = cpu ? loss : keep(loss);
           batchData.getLabels().put(labels.get(0).getDevice(), labels);
           batchData.getPredictions().put(predictions.get(0).getDevice(), predictions);
         });
+    if (cpu) {
+      // Read out of the collector, making no tensor; the loss itself stays the batch's to close.
+      trainedLossValue = scalar(trainedLoss);
+      trainedLossRead = true;
+      trainedLoss = null;
+    }
     trainer.notifyListeners(listener -> listener.onTrainingBatch(trainer, batchData));
   }
 
@@ -159,8 +171,16 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
   public void onTrainingBatch(Trainer trainer, TrainingListener.BatchData batchData) {
     requireRestored();
     flushIfApplied();
-    Object loss = trainedLoss != null ? trainedLoss : loss(trainer, batchData);
+    Object loss;
+    if (trainedLoss != null) {
+      loss = trainedLoss;
+    } else if (trainedLossRead) {
+      loss = trainedLossValue;
+    } else {
+      loss = loss(trainer, batchData);
+    }
     trainedLoss = null;
+    trainedLossRead = false;
     pendingStep = nextStep++;
     pendingLoss = loss;
     updatesAtPending = optimizer.numUpdate();
@@ -254,10 +274,17 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
     if (pendingLoss instanceof NDArray a) {
       unlogged.add(new Unlogged(pendingStep, Map.copyOf(pendingMetrics), unreadLosses.size(), 0));
       unreadLosses.add(a);
+      if (readNow || unreadLosses.size() >= LOSS_BATCH) {
+        readLosses();
+      }
+    } else if (unlogged.isEmpty()) {
+      // Read already (the CPU, or several devices): logged now, nothing queued.
+      double loss = (Double) pendingLoss;
+      log(pendingStep, loss, pendingMetrics);
+      lastLoss = loss;
     } else {
+      // Behind steps still on a device (it changed mid-run): logged after them, in step order.
       unlogged.add(new Unlogged(pendingStep, Map.copyOf(pendingMetrics), -1, (Double) pendingLoss));
-    }
-    if (readNow || unreadLosses.size() >= LOSS_BATCH) {
       readLosses();
     }
     if (!Double.isNaN(lastLoss)) {
@@ -285,16 +312,42 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
         unreadLosses.clear();
       }
     }
-    MetricsLog log = run.metrics();
     for (Unlogged u : unlogged) {
       double loss = u.lossIndex() >= 0 ? values[u.lossIndex()] : u.loss();
-      MetricsLog.Record r = log.begin(u.step());
-      r.put("loss", loss);
-      u.metrics().forEach(r::put);
-      r.commit();
+      log(u.step(), loss, u.metrics());
       lastLoss = loss;
     }
     unlogged.clear();
+  }
+
+  private void log(long step, double loss, Map<String, Double> metrics) {
+    MetricsLog.Record r = run.metrics().begin(step);
+    r.put("loss", loss);
+    // A loop, not forEach: no lambda captured on the training thread every step.
+    for (Map.Entry<String, Double> e : metrics.entrySet()) {
+      r.put(e.getKey(), e.getValue());
+    }
+    r.commit();
+  }
+
+  private static boolean onCpu(Device device) {
+    return Device.Type.CPU.equals(device.getDeviceType());
+  }
+
+  /**
+   * The value of a loss on the CPU, read in one copy of its data (no tensor made, unlike {@code
+   * getFloat()}, which indexes first); the mean when a loss function returns several values.
+   */
+  private static double scalar(NDArray loss) {
+    float[] values = loss.toFloatArray();
+    if (values.length == 1) {
+      return values[0];
+    }
+    double sum = 0;
+    for (float v : values) {
+      sum += v;
+    }
+    return values.length == 0 ? Double.NaN : sum / values.length;
   }
 
   /**
@@ -326,7 +379,7 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
       Map.Entry<Device, NDList> e = predictions.entrySet().iterator().next();
       try (NDArray loss =
           trainer.getLoss().evaluate(batchData.getLabels().get(e.getKey()), e.getValue())) {
-        return keep(loss);
+        return onCpu(e.getKey()) ? (Object) scalar(loss) : keep(loss);
       }
     }
     double sum = 0;
@@ -335,7 +388,7 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
       NDList labels = batchData.getLabels().get(e.getKey());
       try (NDArray loss = trainer.getLoss().evaluate(labels, e.getValue())) {
         long n = labels.head().getShape().get(0);
-        sum += loss.getFloat() * n;
+        sum += scalar(loss) * n;
         count += n;
       }
     }

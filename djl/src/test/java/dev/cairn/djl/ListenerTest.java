@@ -272,10 +272,58 @@ class ListenerTest {
     assertThat(steps).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
   }
 
-  /** A manager whose group breaks: onStep throws from a step on, and so does the final save. */
+  /**
+   * On the CPU the loss is read when its batch ends: the checkpoint manager gets every step with
+   * its own loss (the loss-continuity check and a checkpoint's metrics are of that step), the same
+   * value metrics.jsonl holds, through the listener's own trainBatch and through EasyTrain's.
+   */
+  @Test
+  void onTheCpuTheManagerSeesEachStepWithItsOwnLoss() throws Exception {
+    for (boolean own : new boolean[] {true, false}) {
+      String name = own ? "own-loss-trainbatch" : "own-loss-easytrain";
+      BreaksAt seeing;
+      try (Run run = Cairn.open(runs, RunOptions.named(name))) {
+        CheckpointableAdam opt = adam();
+        seeing = new BreaksAt(Long.MAX_VALUE, run.checkpoints(everySteps(100)));
+        CairnTrainingListener cairn = new CairnTrainingListener(run, seeing, opt);
+        try (Model m = Nets.model(8);
+            Trainer t = Nets.trainer(m, opt, cairn)) {
+          cairn.restore(t);
+          for (long s = 0; s < 40; s++) {
+            try (NDManager nd = t.getManager().newSubManager()) {
+              if (own) {
+                cairn.trainBatch(t, Nets.batch(nd, s));
+              } else {
+                EasyTrain.trainBatch(t, Nets.batch(nd, s));
+              }
+              t.step();
+            }
+          }
+        }
+      }
+      ObjectMapper json = new ObjectMapper();
+      List<Double> logged = new ArrayList<>();
+      for (String line : Files.readAllLines(runs.resolve(name).resolve("metrics.jsonl"))) {
+        logged.add(json.readTree(line).get("loss").asDouble());
+      }
+      assertThat(logged).as(name).hasSize(40);
+      // More steps than the batch an accelerator's losses are read in: none waits for a later one.
+      assertThat(seeing.seen).as(name).hasSize(40);
+      for (int s = 0; s < 40; s++) {
+        assertThat(seeing.seen.get(s)).as(name + " step " + s).containsEntry("loss", logged.get(s));
+      }
+    }
+  }
+
+  /**
+   * A manager whose group breaks: onStep throws from a step on, and so does the final save. It
+   * keeps the metrics of each step it was told of.
+   */
   private static final class BreaksAt implements CheckpointManager {
     private final long at;
     private final CheckpointManager m;
+    final List<Map<String, Double>> seen = new ArrayList<>();
+    private boolean broken;
 
     BreaksAt(long at, CheckpointManager m) {
       this.at = at;
@@ -290,7 +338,9 @@ class ListenerTest {
 
     @Override
     public boolean onStep(long step, Map<String, Double> metrics) {
+      seen.add(metrics);
       if (step >= at) {
+        broken = true;
         throw new java.io.UncheckedIOException(
             new java.io.IOException("the group broke at step " + step));
       }
@@ -315,6 +365,9 @@ class ListenerTest {
     @Override
     public java.util.Optional<dev.cairn.checkpoint.SavedCheckpoint> saveFinal()
         throws java.io.IOException {
+      if (!broken) {
+        return m.saveFinal();
+      }
       throw new java.io.IOException("the group broke: no final save");
     }
 

@@ -3,6 +3,8 @@ package dev.cairn.cli.demo;
 import dev.cairn.manager.DataCursor;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,13 +22,22 @@ import java.util.function.LongConsumer;
  * measured). The overhead is the median over block pairs of (Cairn time / plain time) − 1.
  */
 public final class DemoOverhead {
-  /** Block timings and their summary. */
+  /**
+   * Block timings and their summary.
+   *
+   * @param cpuMedianRatio the median over block pairs of the training thread's CPU time (other /
+   *     plain): unlike wall time, blind to the thread waiting for a CPU on a busy machine
+   * @param extraCpuMicrosPerStep the training thread's CPU time per step, other minus plain, in µs:
+   *     the in-thread work the other loop adds (Cairn's listener, metrics and triggers)
+   */
   public record Pairs(
       double plainStepsPerSecond,
       double otherStepsPerSecond,
       double medianRatio,
       double totalRatio,
-      int pairs) {}
+      int pairs,
+      double cpuMedianRatio,
+      double extraCpuMicrosPerStep) {}
 
   /**
    * @param cairn Cairn-attached blocks against plain blocks
@@ -74,30 +85,43 @@ public final class DemoOverhead {
       throws IOException {
     List<Long> cairnBlocks = new ArrayList<>();
     List<Long> plainBlocks = new ArrayList<>();
+    List<Long> cairnCpu = new ArrayList<>();
+    List<Long> plainCpu = new ArrayList<>();
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     DataCursor cursor = new DataCursor("data");
     try (Network plain = new Network(s, Network.adam(s), null)) {
       long[] blockStart = {0};
+      long[] blockCpuStart = {0};
       long[] plainStep = {0};
       LongConsumer hook =
           step -> {
             if (step == 0) {
               blockStart[0] = System.nanoTime();
+              blockCpuStart[0] = threads.getCurrentThreadCpuTime();
               return;
             }
             if ((step + 1) % block != 0) {
               return;
             }
             long t0 = System.nanoTime();
+            long c0 = threads.getCurrentThreadCpuTime();
             cairnBlocks.add(t0 - blockStart[0]);
+            cairnCpu.add(c0 - blockCpuStart[0]);
             for (int i = 0; i < block; i++) {
-              plain.step(cursor);
+              if (plainReadsLoss) {
+                plain.stepReadingLoss(cursor);
+              } else {
+                plain.step(cursor);
+              }
               if (++plainStep[0] % s.validateEvery() == 0) {
                 plain.validate();
               }
             }
             long t1 = System.nanoTime();
             plainBlocks.add(t1 - t0);
+            plainCpu.add(threads.getCurrentThreadCpuTime() - c0);
             blockStart[0] = System.nanoTime();
+            blockCpuStart[0] = threads.getCurrentThreadCpuTime();
           };
       if (withCairn) {
         new DemoJob(s, runs, "overhead-" + plainReadsLoss)
@@ -113,32 +137,53 @@ public final class DemoOverhead {
     int skip = Math.min(2, cairnBlocks.size() - 1);
     int pairs = cairnBlocks.size() - skip;
     double[] ratios = new double[pairs];
+    double[] cpuRatios = new double[pairs];
     long cairnSum = 0;
     long plainSum = 0;
+    long cpuDifference = 0;
     for (int i = 0; i < pairs; i++) {
       long c = cairnBlocks.get(i + skip);
       long p = plainBlocks.get(i + skip);
       ratios[i] = c / (double) p;
       cairnSum += c;
       plainSum += p;
+      cpuRatios[i] = cairnCpu.get(i + skip) / (double) plainCpu.get(i + skip);
+      cpuDifference += cairnCpu.get(i + skip) - plainCpu.get(i + skip);
     }
-    Arrays.sort(ratios);
-    double median =
-        (pairs & 1) == 1 ? ratios[pairs / 2] : (ratios[pairs / 2 - 1] + ratios[pairs / 2]) / 2;
+    double median = median(ratios);
+    double cpuMedian = median(cpuRatios);
+    double extraCpuMicros = cpuDifference / 1e3 / ((double) pairs * block);
     double cairnRate = pairs * (double) block * 1e9 / cairnSum;
     double plainRate = pairs * (double) block * 1e9 / plainSum;
     log.printf(
         java.util.Locale.ROOT,
-        "%d block pairs of %d steps: plain%s %.1f steps/s, %s %.1f steps/s, median ratio %.4f%n",
+        "%d block pairs of %d steps: plain%s %.1f steps/s, %s %.1f steps/s, median ratio %.4f;"
+            + " training thread's CPU time: median ratio %.4f, %+.2f µs a step%n",
         pairs,
         block,
         plainReadsLoss ? " (reading its loss)" : "",
         plainRate,
         withCairn ? "cairn" : "plain (control)",
         cairnRate,
-        median);
+        median,
+        cpuMedian,
+        extraCpuMicros);
     log.flush();
-    return new Pairs(plainRate, cairnRate, median, cairnSum / (double) plainSum, pairs);
+    return new Pairs(
+        plainRate,
+        cairnRate,
+        median,
+        cairnSum / (double) plainSum,
+        pairs,
+        cpuMedian,
+        extraCpuMicros);
+  }
+
+  private static double median(double[] values) {
+    double[] v = values.clone();
+    Arrays.sort(v);
+    int n = v.length;
+    return (n & 1) == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
   }
 
   /** The demo job's loop without Cairn (the control's outer loop): step, validate, hook. */
