@@ -17,16 +17,19 @@ public final class DashboardProcess implements AutoCloseable {
   private final Process process;
   private final BufferedReader out;
   private final int port;
+  private final long launchedNanos;
 
-  private DashboardProcess(Process process, BufferedReader out, int port) {
+  private DashboardProcess(Process process, BufferedReader out, int port, long launchedNanos) {
     this.process = process;
     this.out = out;
     this.port = port;
+    this.launchedNanos = launchedNanos;
   }
 
   /** Starts a server process on {@code runs} and waits until it listens. */
   public static DashboardProcess start(Path runs) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    long launched = System.nanoTime();
     Process p =
         new ProcessBuilder(
                 java,
@@ -51,11 +54,16 @@ public final class DashboardProcess implements AutoCloseable {
       p.destroyForcibly();
       throw new IOException("the dashboard process did not start: " + line);
     }
-    return new DashboardProcess(p, out, Integer.parseInt(line.substring(5).trim()));
+    return new DashboardProcess(p, out, Integer.parseInt(line.substring(5).trim()), launched);
   }
 
   public int port() {
     return port;
+  }
+
+  /** When the process was launched ({@link System#nanoTime}): its JVM's start counts from here. */
+  public long launchedNanos() {
+    return launchedNanos;
   }
 
   @Override

@@ -449,7 +449,8 @@ final class BenchCommand implements Runnable {
                   java.util.Locale.ROOT,
                   "%d points (%d held) -> %d (max_points %d, %d bytes): first request to a new"
                       + " server"
-                      + " process %.0f ms from metrics.bin (%d bytes), %.0f ms from metrics.jsonl"
+                      + " process %.0f ms from metrics.bin (%d bytes; %.0f ms from the process's"
+                      + " launch), %.0f ms from metrics.jsonl"
                       + " alone (%d bytes); first request in this process %.0f ms;"
                       + " warm median %.1f ms, with moving average %.1f ms; in-memory copy %.1f ms,"
                       + " downsampling alone %.1f ms (medians of %d)%n",
@@ -460,6 +461,7 @@ final class BenchCommand implements Runnable {
                   r.responseBytes(),
                   r.coldProcessMillis(),
                   r.sidecarBytes(),
+                  r.coldProcessLaunchMillis(),
                   r.coldProcessJsonlMillis(),
                   r.jsonlBytes(),
                   r.coldMillis(),

@@ -26,6 +26,35 @@ class SeriesTest {
   }
 
   @Test
+  void addingInBulkKeepsWhatAddingOneByOneKeeps() {
+    // Copied in bulk up to where a point goes back, is not finite, or the room ends; each of
+    // those cases must end as the same points as adding them one at a time.
+    double[] steps = new double[5000];
+    double[] values = new double[5000];
+    for (int i = 0; i < steps.length; i++) {
+      steps[i] = i;
+      values[i] = i % 997 == 5 ? Double.NaN : i * 0.5;
+    }
+    steps[3000] = 2500; // a resumed session: replaces from step 2500 on
+    Series oneByOne = new Series("a", 2048);
+    Series inBulk = new Series("b", 2048);
+    inBulk.reserve(1500);
+    oneByOne.add(-1, 7);
+    inBulk.add(-1, 7);
+    for (int i = 0; i < steps.length; i++) {
+      oneByOne.add(steps[i], values[i]);
+    }
+    inBulk.addAll(steps, values, 1200);
+    inBulk.addAll(
+        java.util.Arrays.copyOfRange(steps, 1200, 5000),
+        java.util.Arrays.copyOfRange(values, 1200, 5000),
+        3800);
+    assertThat(inBulk.size()).isEqualTo(oneByOne.size());
+    assertThat(inBulk.points(Double.NEGATIVE_INFINITY))
+        .isDeepEqualTo(oneByOne.points(Double.NEGATIVE_INFINITY));
+  }
+
+  @Test
   void readsInPlaceFromAStep() {
     Series s = new Series("lr", 5000);
     for (int i = 0; i < 3000; i++) {

@@ -65,6 +65,8 @@ public final class Dashboard implements Closeable {
               + "); give a writable file with --token-file",
           e);
     }
+    // From here on, in parallel with Javalin's start: see WarmUp.
+    WarmUp.start(catalog);
     this.checkpoints = new CheckpointTable(b.remoteCheckpoints);
     this.hub = new EventHub(b.clock, b.pollMillis);
     Api api = new Api(catalog, checkpoints, b.clock);
