@@ -269,7 +269,7 @@ public final class RestoreProbe {
               + "\"cpu_seconds\":%.3f,\"cpu_s_per_gib\":%.3f,\"thread_cpu_seconds\":%s,"
               + "\"thread_user_sys_seconds\":%s,"
               + "\"read_bytes\":%d,\"disk_reads\":%d,\"disk_read_kib_avg\":%.0f,"
-              + "\"disk_reads_in_flight_avg\":%.2f,\"loadavg\":\"%s\"}%n",
+              + "\"disk_reads_in_flight_avg\":%.2f,\"anon_huge_kib\":%d,\"loadavg\":\"%s\"}%n",
           what,
           bytes,
           dropped,
@@ -283,6 +283,7 @@ public final class RestoreProbe {
           reads,
           reads == 0 ? 0 : (d[1] - disk[1]) * 512.0 / 1024 / reads,
           (d[2] - disk[2]) / 1e3 / secs,
+          anonHugeKib(),
           loadavg());
       System.out.flush();
     }
@@ -342,6 +343,24 @@ public final class RestoreProbe {
       if (line.startsWith("read_bytes:")) {
         return Long.parseLong(line.substring("read_bytes:".length()).trim());
       }
+    }
+    return -1;
+  }
+
+  /**
+   * The process's memory in transparent huge pages (AnonHugePages of {@code
+   * /proc/self/smaps_rollup}), -1 where unknown: whether the launcher's glibc tunable took effect,
+   * which decides how large the restore's requests to the disk can be.
+   */
+  private static long anonHugeKib() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/smaps_rollup"))) {
+        if (line.startsWith("AnonHugePages:")) {
+          return Long.parseLong(line.replaceAll("\\D+", ""));
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      return -1;
     }
     return -1;
   }

@@ -34,6 +34,19 @@ final class FileScanner {
 
   private static final int ALIGNMENT = 4096;
 
+  /**
+   * Where a whole-chunk scratch buffer starts: on a 2 MiB boundary, so that where the process's
+   * large allocations get transparent huge pages (glibc's {@code glibc.malloc.hugetlb=1} tunable,
+   * which the {@code cairn} launcher sets), all of the chunk is in huge pages, not only the 2 MiB
+   * ranges that happen to fall inside it. That is what sets the size of a read's requests to the
+   * disk: a request holds a bounded number of physically contiguous segments (254 on a virtio
+   * disk), so scattered 4 KiB pages cap it near 1 MiB (measured 0.5-0.6 MiB on average) and 2 MiB
+   * pages let it reach the device's 4 MiB; on one 2 vCPU VM a cold O_DIRECT read of 4 GiB ran at
+   * 0.85-1.65 GB/s with 4 KiB pages and 2.6-5 GB/s with huge ones. The cost without huge pages: 2
+   * MiB of address space per buffer, never touched.
+   */
+  static final int HUGE_PAGE = 2 << 20;
+
   /** Reads a scan keeps in flight on an input that takes concurrent reads. */
   static final int READS_IN_FLIGHT = 4;
 
@@ -169,7 +182,11 @@ final class FileScanner {
     return scratch[i].clear().limit(blocks);
   }
 
-  private static ByteBuffer aligned(int bytes) {
+  /**
+   * A scratch buffer of {@code bytes}, at an address O_DIRECT takes; a whole chunk starts on a huge
+   * page boundary (see {@link #HUGE_PAGE}).
+   */
+  static ByteBuffer aligned(int bytes) {
     if (bytes == CHUNK_BYTES) {
       for (SoftReference<ByteBuffer> ref; (ref = SPARE.poll()) != null; ) {
         ByteBuffer spare = ref.get();
@@ -178,7 +195,8 @@ final class FileScanner {
         }
       }
     }
-    ByteBuffer buf = ByteBuffer.allocateDirect(bytes + ALIGNMENT).alignedSlice(ALIGNMENT);
+    int alignment = bytes == CHUNK_BYTES ? HUGE_PAGE : ALIGNMENT;
+    ByteBuffer buf = ByteBuffer.allocateDirect(bytes + alignment).alignedSlice(alignment);
     buf.limit(bytes);
     return buf.slice();
   }

@@ -57,6 +57,32 @@ class FileScannerTest {
   }
 
   @Test
+  void wholeChunksAreReadIntoBuffersOnHugePageBoundariesAndTheRestOnBlockBoundaries()
+      throws IOException {
+    // Where huge pages are on offer, only a buffer that starts on a 2 MiB boundary is wholly in
+    // them, and that is what lets one request to the disk carry 4 MiB rather than about 0.5.
+    int size = 3 * CHUNK + 100;
+    file(size);
+    List<Long> hugeOffsets = new ArrayList<>();
+    List<Long> blockOffsets = new ArrayList<>();
+    try (Storage.Input in = Storage.at(dir).openSequential("f")) {
+      FileScanner.scan(
+          in,
+          dir.resolve("f"),
+          size,
+          (offset, chunk) -> {
+            hugeOffsets.add((long) chunk.alignmentOffset(chunk.position(), FileScanner.HUGE_PAGE));
+            blockOffsets.add((long) chunk.alignmentOffset(chunk.position(), 4096));
+          });
+    }
+    assertThat(hugeOffsets).hasSize(4).startsWith(0L, 0L, 0L);
+    assertThat(blockOffsets).containsOnly(0L);
+    ByteBuffer fresh = FileScanner.aligned(CHUNK);
+    assertThat(fresh.capacity()).isEqualTo(CHUNK);
+    assertThat(fresh.alignmentOffset(0, FileScanner.HUGE_PAGE)).isZero();
+  }
+
+  @Test
   void aFileShorterThanExpectedNamesWhereItEnds() throws IOException {
     file(2 * CHUNK + 100);
     try (Storage.Input in = Storage.at(dir).openSequential("f")) {
