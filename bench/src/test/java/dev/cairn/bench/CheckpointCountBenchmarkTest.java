@@ -37,6 +37,7 @@ class CheckpointCountBenchmarkTest {
     assertThat(r.checkpoints()).isEqualTo(5);
     assertThat(r.listRuns()).hasSize(3).doesNotContain(0.0);
     assertThat(r.retentionRuns()).hasSize(3).doesNotContain(0.0);
+    assertThat(r.firstRetentionRuns()).hasSize(3).doesNotContain(0.0);
     assertThat(r.listMillis()).isPositive();
     assertThat(r.retentionMillis()).isPositive();
     assertThat(r.loadLatestMillis()).isPositive();

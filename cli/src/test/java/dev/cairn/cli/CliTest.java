@@ -203,6 +203,7 @@ class CliTest {
     assertThat(three.get("checkpoints").asInt()).isEqualTo(3);
     assertThat(three.get("listMillis").asDouble()).isPositive();
     assertThat(three.get("retentionMillis").asDouble()).isPositive();
+    assertThat(three.get("firstRetentionMillis").asDouble()).isPositive();
   }
 
   @Test

@@ -66,6 +66,28 @@ final class CheckpointFolders {
     return new Described(state, state == CheckpointState.COMMITTED ? m : null);
   }
 
+  /**
+   * The state of a folder that a writer removes when it opens the store ({@link
+   * CheckpointState#isAbandoned()}), or null for any other folder: as {@code state(folder)}, but a
+   * published folder's manifest is never read, at most asked whether it exists (and not even that
+   * where a published folder cannot be abandoned), so that opening a store does not grow with the
+   * number of checkpoints it holds.
+   */
+  CheckpointState leftover(String folder) throws IOException {
+    StepFolders.NameKind kind = StepFolders.kind(folder);
+    if (kind != StepFolders.NameKind.PUBLISHED) {
+      CheckpointState s = state(folder); // reads no manifest for these kinds
+      return s != null && s.isAbandoned() ? s : null;
+    }
+    CheckpointState without = strategy.withoutManifest();
+    if (!without.isAbandoned()
+        || !storage.isFolder(folder)
+        || storage.exists(StorageNames.join(folder, Manifest.FILE_NAME))) {
+      return null; // committed or damaged, whatever its manifest says
+    }
+    return without;
+  }
+
   /** A folder's state, or null when it is not a checkpoint folder. */
   CheckpointState state(String folder) throws IOException {
     Described d = describe(folder);

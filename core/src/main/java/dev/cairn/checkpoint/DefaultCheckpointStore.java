@@ -48,6 +48,17 @@ final class DefaultCheckpointStore implements CheckpointStore {
   /** Folder name → the manifest it had when it last verified for retention. */
   private final Map<String, Manifest> proven = new HashMap<>();
 
+  /**
+   * Step → its committed manifest as retention read it, so that a retention pass reads only the
+   * manifests of steps it has not seen (one per save), not every one in the history. Used only
+   * while this store holds the writer lock: then only this store publishes, replaces or deletes a
+   * {@code step-N} folder (pins touch another folder; readers only read), and a committed manifest
+   * is never changed in place (steps are saved once; a damaged one is moved aside by a save of this
+   * store, which forgets the step). Entries whose step is no longer listed are dropped at each
+   * pass. Guarded by this store's monitor (saves and retention pass hold it).
+   */
+  private final Map<Long, Manifest> committedManifests = new HashMap<>();
+
   private boolean closed;
 
   /**
@@ -200,16 +211,15 @@ final class DefaultCheckpointStore implements CheckpointStore {
         if (writer.exclusive()) {
           continue;
         }
-        CheckpointState of = storage.exists(work) ? folders.state(work) : null;
-        if ((of == null || !of.isAbandoned())
-            && Claim.take(storage, work, writer.token(), now, writer.staleAfter())) {
+        CheckpointState of = storage.exists(work) ? folders.leftover(work) : null;
+        if (of == null && Claim.take(storage, work, writer.token(), now, writer.staleAfter())) {
           // A stale claim its writer could not give up: its folder is gone or committed.
           Claim.release(storage, work);
         }
         continue;
       }
-      CheckpointState state = folders.state(p);
-      if (state == null || !state.isAbandoned()) {
+      CheckpointState state = folders.leftover(p);
+      if (state == null) {
         continue;
       }
       boolean claimed =
@@ -220,8 +230,8 @@ final class DefaultCheckpointStore implements CheckpointStore {
         continue; // a save in flight (or its writer died less than staleClaimAfter ago)
       }
       try {
-        CheckpointState again = claimed ? folders.state(p) : state;
-        if (again == null || !again.isAbandoned()) {
+        CheckpointState again = claimed ? folders.leftover(p) : state;
+        if (again == null) {
           continue; // committed between the look and the claim
         }
         storage.deleteTree(p);
@@ -254,6 +264,8 @@ final class DefaultCheckpointStore implements CheckpointStore {
       throw new IllegalStateException("this checkpoint store was opened read-only");
     }
     CheckpointCommit commit = newCommit();
+    // Whatever happens, step-N may be new, replaced (a damaged one moved aside) or withdrawn.
+    committedManifests.remove(checkpoint.step());
     try {
       SavedCheckpoint saved =
           group == null
@@ -298,6 +310,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
     if (group == null) {
       return;
     }
+    committedManifests.remove(step);
     try {
       newCommit().failInGroup(Checkpoint.at(step).build(), cause, group, groupTimeout);
     } catch (IOException | RuntimeException e) {
@@ -311,49 +324,92 @@ final class DefaultCheckpointStore implements CheckpointStore {
     }
   }
 
+  /**
+   * Reads every listed checkpoint's manifest, every time: a caller of list() is told each one's
+   * state as it is now (a manifest damaged since the last look shows as damaged).
+   */
   @Override
   public List<CheckpointInfo> list() throws IOException {
     Set<Long> pins = pinned();
     List<CheckpointInfo> out = new ArrayList<>();
-    for (String p : storage.list(CommitStrategy.ROOT)) {
-      long step = StepFolders.step(p);
-      if (step < 0) {
-        continue;
+    for (long step : publishedSteps()) {
+      CheckpointInfo c = info(step, pins, folders.describe(StepFolders.name(step)));
+      if (c != null) {
+        out.add(c);
       }
-      CheckpointFolders.Described d = folders.describe(p);
-      if (d == null
-          || (d.state() != CheckpointState.COMMITTED && d.state() != CheckpointState.DAMAGED)) {
-        continue; // not published: a save in flight under the marker strategy
-      }
-      Manifest m = d.manifest();
-      boolean pinned = pins.contains(step) || (m != null && m.name() != null);
-      out.add(new CheckpointInfo(step, folders.path(p), m, pinned, d.state(), folders.location(p)));
     }
-    out.sort(Comparator.comparingLong(CheckpointInfo::step));
     return out;
   }
 
+  /**
+   * The steps of the folders named like published checkpoints, oldest first, from one listing of
+   * names: no folder is opened, so some may turn out to be saves in flight or not folders at all.
+   */
+  private List<Long> publishedSteps() throws IOException {
+    List<Long> out = new ArrayList<>();
+    for (String p : storage.list(CommitStrategy.ROOT)) {
+      long step = StepFolders.step(p);
+      if (step >= 0) {
+        out.add(step);
+      }
+    }
+    out.sort(Comparator.naturalOrder()); // the listing sorts by name: step-10 before step-9
+    return out;
+  }
+
+  /** A listed checkpoint as described, or null when it is not one (not published, not a folder). */
+  private CheckpointInfo info(long step, Set<Long> pins, CheckpointFolders.Described d) {
+    if (d == null
+        || (d.state() != CheckpointState.COMMITTED && d.state() != CheckpointState.DAMAGED)) {
+      return null; // not published: a save in flight under the marker strategy
+    }
+    String p = StepFolders.name(step);
+    Manifest m = d.manifest();
+    boolean pinned = pins.contains(step) || (m != null && m.name() != null);
+    return new CheckpointInfo(step, folders.path(p), m, pinned, d.state(), folders.location(p));
+  }
+
+  /**
+   * Opens the newest checkpoint that verifies, walking back from the newest name: only the
+   * manifests of the checkpoints tried are read, so finding the newest does not grow with the
+   * history (beyond the one listing of names).
+   */
   @Override
   public Optional<LoadedCheckpoint> loadLatestValid() throws IOException {
     if (group != null) {
       return loadLatestValidInGroup();
     }
-    List<CheckpointInfo> all = list();
-    for (int i = all.size() - 1; i >= 0; i--) {
-      CheckpointInfo c = all.get(i);
+    List<Long> steps = publishedSteps();
+    for (int i = steps.size() - 1; i >= 0; i--) {
+      String name = StepFolders.name(steps.get(i));
       try {
-        return Optional.of(
-            LoadedCheckpoint.open(folders, StepFolders.name(c.step()), loadVerification));
+        return Optional.of(LoadedCheckpoint.open(folders, name, loadVerification));
       } catch (IOException e) {
-        events.accept(
-            new CheckpointEvent(
-                CheckpointEvent.Type.SKIPPED_INVALID,
-                c.step(),
-                c.location(),
-                "skipped " + c.folder().getFileName() + ": " + e.getMessage()));
+        reportSkipped(steps.get(i), name, e.getMessage());
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * Says that a checkpoint could not be loaded, as list() would have shown it: a committed or
+   * damaged one; a folder that list() leaves out (a save in flight, a file) is passed over quietly.
+   */
+  private void reportSkipped(long step, String name, String why) {
+    CheckpointState state;
+    try {
+      state = folders.state(name);
+    } catch (IOException | RuntimeException e) {
+      state = CheckpointState.DAMAGED; // cannot tell: say what was skipped rather than hide it
+    }
+    if (state == CheckpointState.COMMITTED || state == CheckpointState.DAMAGED) {
+      events.accept(
+          new CheckpointEvent(
+              CheckpointEvent.Type.SKIPPED_INVALID,
+              step,
+              folders.location(name),
+              "skipped " + name + ": " + why));
+    }
   }
 
   /**
@@ -367,9 +423,9 @@ final class DefaultCheckpointStore implements CheckpointStore {
     if (group.isLeader()) {
       com.fasterxml.jackson.databind.node.ArrayNode steps = CheckpointJson.MAPPER.createArrayNode();
       try {
-        List<CheckpointInfo> all = list();
+        List<Long> all = publishedSteps();
         for (int i = all.size() - 1; i >= 0; i--) {
-          steps.add(all.get(i).step());
+          steps.add(all.get(i));
         }
       } catch (IOException | RuntimeException e) {
         GroupWords.tell(group, LOAD_STEPS, GroupWords.failure(e), groupTimeout, e);
@@ -418,12 +474,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
       if (mismatch != null) {
         throw new WorldSizeMismatchException(mismatch);
       }
-      events.accept(
-          new CheckpointEvent(
-              CheckpointEvent.Type.SKIPPED_INVALID,
-              step,
-              folders.location(name),
-              "skipped " + name + ": " + String.join("; ", problems)));
+      reportSkipped(step, name, String.join("; ", problems));
     }
     return Optional.empty();
   }
@@ -535,32 +586,68 @@ final class DefaultCheckpointStore implements CheckpointStore {
     return out;
   }
 
+  /**
+   * Reads only the manifests the policy needs (see {@link Retention#toDelete}), each once per store
+   * while this store is the only writer; what remains per pass is one listing of names, one of the
+   * pins, and one manifest read for the kept checkpoint that proves a newer one loads.
+   */
   @Override
-  public List<Long> applyRetention(RetentionPolicy policy) throws IOException {
+  public synchronized List<Long> applyRetention(RetentionPolicy policy) throws IOException {
     if (readOnly) {
       throw new IllegalStateException("this checkpoint store was opened read-only");
     }
     if (group != null && !group.isLeader()) {
       return List.of(); // rank 0 deletes for the group
     }
-    List<CheckpointInfo> all = list();
-    List<CheckpointInfo> candidates = Retention.toDelete(all, policy);
-    if (candidates.isEmpty()) {
+    if (policy.keepsAll()) {
       return List.of();
     }
-    long proof = newestProvenKept(all, candidates);
+    List<Long> steps = publishedSteps();
+    committedManifests.keySet().retainAll(new HashSet<>(steps));
+    Set<Long> pins = pinned();
+    List<CheckpointInfo> candidates;
+    long proof;
+    while (true) {
+      Map<Long, CheckpointInfo> looked = new HashMap<>(); // each step read at most once per pass
+      candidates =
+          Retention.toDelete(
+              steps,
+              pins,
+              policy,
+              step -> {
+                if (!looked.containsKey(step)) {
+                  looked.put(step, known(step, pins));
+                }
+                return looked.get(step);
+              });
+      if (candidates.isEmpty()) {
+        return List.of();
+      }
+      int remembered = committedManifests.size();
+      proof = newestProvenKept(steps, candidates);
+      if (committedManifests.size() == remembered) {
+        break;
+      }
+      // A kept checkpoint remembered as committed was found damaged: decide again without it, as
+      // a fresh read of every manifest would have (the next newest committed is kept instead).
+    }
     List<Long> deleted = new ArrayList<>();
     for (CheckpointInfo c : candidates) {
       if (c.step() >= proof) {
         continue; // no newer kept checkpoint has been read back intact: keep this one
       }
+      String name = StepFolders.name(c.step());
       try (Storage.Lock l = pinLock()) {
         if (storage.exists(pinFile(c.step()))) {
           continue; // pinned by another process (the dashboard) since the list was read
         }
-        folders.strategy().delete(storage, StepFolders.name(c.step()));
+        if (committedManifests.containsKey(c.step()) && !stillCommitted(c.step())) {
+          continue; // damaged since it was read (maybe passes ago): left for a person, as listed
+        }
+        folders.strategy().delete(storage, name);
       }
-      proven.remove(StepFolders.name(c.step()));
+      proven.remove(name);
+      committedManifests.remove(c.step());
       deleted.add(c.step());
       events.accept(
           new CheckpointEvent(
@@ -576,41 +663,77 @@ final class DefaultCheckpointStore implements CheckpointStore {
   }
 
   /**
-   * The step of the newest kept checkpoint that reads back intact (checked once per manifest), or
-   * -1: older candidates may go only once a newer one is known to load.
+   * A listed checkpoint for retention: from {@link #committedManifests} when this store is the only
+   * writer and has read it before, else described (and remembered when committed).
    */
-  private long newestProvenKept(List<CheckpointInfo> all, List<CheckpointInfo> candidates) {
+  private CheckpointInfo known(long step, Set<Long> pins) throws IOException {
+    Manifest m = committedManifests.get(step);
+    if (m != null) {
+      return info(step, pins, new CheckpointFolders.Described(CheckpointState.COMMITTED, m));
+    }
+    CheckpointFolders.Described d = folders.describe(StepFolders.name(step));
+    if (writerLock != null && d != null && d.state() == CheckpointState.COMMITTED) {
+      committedManifests.put(step, d.manifest());
+    }
+    return info(step, pins, d);
+  }
+
+  /** Whether a step's manifest, read now, is still the one remembered (else forgotten). */
+  private boolean stillCommitted(long step) throws IOException {
+    CheckpointFolders.Described d = folders.describe(StepFolders.name(step));
+    if (d != null
+        && d.state() == CheckpointState.COMMITTED
+        && d.manifest().equals(committedManifests.get(step))) {
+      return true;
+    }
+    committedManifests.remove(step);
+    return false;
+  }
+
+  /**
+   * The step of the newest kept checkpoint that reads back intact, or -1: older candidates may go
+   * only once a newer one is known to load. Its manifest is read afresh (never from {@link
+   * #committedManifests}): the proof is about the checkpoint as it is now; its data is checked once
+   * per manifest.
+   */
+  private long newestProvenKept(List<Long> steps, List<CheckpointInfo> candidates)
+      throws IOException {
     Set<Long> doomed = new HashSet<>();
     long oldest = Long.MAX_VALUE;
     for (CheckpointInfo c : candidates) {
       doomed.add(c.step());
       oldest = Math.min(oldest, c.step());
     }
-    for (int i = all.size() - 1; i >= 0; i--) {
-      CheckpointInfo c = all.get(i);
-      if (c.step() <= oldest) {
+    for (int i = steps.size() - 1; i >= 0; i--) {
+      long step = steps.get(i);
+      if (step <= oldest) {
         break;
       }
-      if (!c.committed() || doomed.contains(c.step())) {
+      if (doomed.contains(step)) {
         continue;
       }
-      String key = StepFolders.name(c.step());
-      if (c.manifest().equals(proven.get(key))) {
-        return c.step();
+      String key = StepFolders.name(step);
+      CheckpointFolders.Described d = folders.describe(key);
+      if (d == null || d.state() != CheckpointState.COMMITTED) {
+        committedManifests.remove(step);
+        continue;
+      }
+      if (d.manifest().equals(proven.get(key))) {
+        return step;
       }
       VerifyResult r = folders.verify(key, RETENTION_PROOF);
       if (r.ok()) {
-        proven.put(key, c.manifest());
-        return c.step();
+        proven.put(key, d.manifest());
+        return step;
       }
       if (r.outcome() == VerifyResult.Outcome.DAMAGED) {
         events.accept(
             new CheckpointEvent(
                 CheckpointEvent.Type.SKIPPED_INVALID,
-                c.step(),
-                c.location(),
+                step,
+                folders.location(key),
                 "retention keeps older checkpoints: "
-                    + c.folder().getFileName()
+                    + key
                     + " is damaged: "
                     + r.problems().get(0)));
       }

@@ -1,49 +1,77 @@
 package dev.cairn.checkpoint;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-/** Decides, without touching the disk, which checkpoints a policy lets go. */
+/** Decides which checkpoints a policy lets go, reading only the manifests the policy needs. */
 final class Retention {
   private Retention() {}
+
+  /** How retention learns what a listed step is: its manifest is read (or remembered) here. */
+  @FunctionalInterface
+  interface Lookup {
+    /** The checkpoint of a listed step, or null when it is not one (a save in flight, a file). */
+    CheckpointInfo info(long step) throws IOException;
+  }
 
   /**
    * The checkpoints the policy lets go. Only committed checkpoints are candidates; damaged ones are
    * left for a person to look at. The store deletes a candidate only once a newer kept checkpoint
    * has been read back intact.
+   *
+   * <p>A step kept by its number alone (pinned by hand, a multiple of keep-every) is not looked up:
+   * whatever its manifest says, it is not deleted. The newest steps are looked up until keep-last
+   * committed ones are found; every other step is looked up, because it is a candidate unless it is
+   * damaged or named. With keep-best, every step is looked up (the metrics rank all of them). So
+   * the lookups grow with what the policy lets go and with keep-last, not with what it keeps by
+   * number.
+   *
+   * @param steps the listed steps, oldest first
+   * @param pins the steps pinned by hand
    */
-  static List<CheckpointInfo> toDelete(List<CheckpointInfo> all, RetentionPolicy policy) {
-    List<CheckpointInfo> committed = new ArrayList<>();
-    for (CheckpointInfo c : all) {
-      if (c.committed()) {
-        committed.add(c);
-      }
-    }
-    if (policy.keepsAll() || committed.isEmpty()) {
+  static List<CheckpointInfo> toDelete(
+      List<Long> steps, Set<Long> pins, RetentionPolicy policy, Lookup lookup) throws IOException {
+    if (policy.keepsAll() || steps.isEmpty()) {
       return List.of();
     }
-    committed.sort(Comparator.comparingLong(CheckpointInfo::step));
     Set<Long> keep = new HashSet<>();
-    keep.add(committed.get(committed.size() - 1).step());
-    for (int i = Math.max(0, committed.size() - policy.keepLast()); i < committed.size(); i++) {
-      keep.add(committed.get(i).step());
-    }
-    for (CheckpointInfo c : committed) {
-      if (c.pinned() || (policy.keepEverySteps() > 0 && c.step() % policy.keepEverySteps() == 0)) {
+    // The newest committed checkpoint is always kept, and the keep-last newest committed ones.
+    int wanted = Math.max(1, policy.keepLast());
+    for (int i = steps.size() - 1; i >= 0 && wanted > 0; i--) {
+      CheckpointInfo c = lookup.info(steps.get(i));
+      if (c != null && c.committed()) {
         keep.add(c.step());
+        wanted--;
       }
     }
-    if (policy.keepBest() > 0) {
-      List<CheckpointInfo> ranked = new ArrayList<>();
-      for (CheckpointInfo c : committed) {
+    boolean ranking = policy.keepBest() > 0;
+    long every = policy.keepEverySteps();
+    List<CheckpointInfo> candidates = new ArrayList<>();
+    List<CheckpointInfo> ranked = new ArrayList<>();
+    for (long step : steps) {
+      boolean kept = keep.contains(step) || pins.contains(step) || (every > 0 && step % every == 0);
+      if (kept && !ranking) {
+        continue;
+      }
+      CheckpointInfo c = lookup.info(step);
+      if (c == null || !c.committed()) {
+        continue;
+      }
+      if (ranking) {
         Double v = c.manifest().metrics().get(policy.bestMetric());
         if (v != null && !v.isNaN()) {
           ranked.add(c);
         }
       }
+      if (!kept && !c.pinned()) {
+        candidates.add(c);
+      }
+    }
+    if (ranking) {
       Comparator<CheckpointInfo> byMetric =
           Comparator.comparingDouble(c -> c.manifest().metrics().get(policy.bestMetric()));
       if (policy.goal() == RetentionPolicy.Goal.MAX) {
@@ -57,7 +85,7 @@ final class Retention {
       }
     }
     List<CheckpointInfo> out = new ArrayList<>();
-    for (CheckpointInfo c : committed) {
+    for (CheckpointInfo c : candidates) {
       if (!keep.contains(c.step())) {
         out.add(c);
       }

@@ -933,14 +933,17 @@ final class DefaultRun implements Run {
     public long restoreLatest(Checkpointable... components) throws IOException {
       long s = inner.restoreLatest(components);
       ObjectNode ck = null;
-      Optional<dev.cairn.checkpoint.CheckpointInfo> newest =
-          s > 0
-              ? inner.store().list().stream().filter(c -> c.step() == s).findFirst()
-              : Optional.empty();
-      if (newest.isPresent()) {
-        ck = JsonNodeFactory.instance.objectNode();
-        ck.put("step", s).put("path", newest.get().location());
-        ck.put("time", newest.get().manifest().created().toString());
+      if (s > 0) {
+        // Only this step's manifest (and part headers) is read: not list(), which reads every
+        // checkpoint's manifest and so would make each start grow with the history.
+        try (dev.cairn.checkpoint.LoadedCheckpoint c =
+            inner.store().load(s, dev.cairn.checkpoint.Verification.SIZES)) {
+          ck = JsonNodeFactory.instance.objectNode();
+          ck.put("step", s).put("path", c.location());
+          ck.put("time", c.manifest().created().toString());
+        } catch (IOException e) {
+          ck = null; // deleted since it was restored: the resume is reported without it
+        }
       }
       progress.resumedAt(s, ck);
       return s;
