@@ -90,7 +90,7 @@ public final class DashboardBenchmark {
     Files.move(files.metricsSidecar(), aside);
     double coldProcessJsonl = coldProcess(runs, client, max, points)[0];
     Files.move(aside, files.metricsSidecar());
-    try (Dashboard d = Dashboard.builder(runs).port(0).start()) {
+    try (Dashboard d = Dashboard.builder(runs).port(0).warmUp(true).start()) {
       String token = Files.readString(d.tokenFile()).trim();
       HttpClient http = HttpClient.newHttpClient();
       String base = "http://127.0.0.1:" + d.port() + "/api/runs/long/metrics?keys=loss&max_points=";

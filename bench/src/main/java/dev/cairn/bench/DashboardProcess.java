@@ -82,7 +82,7 @@ public final class DashboardProcess implements AutoCloseable {
 
   /** The server process: {@code DashboardProcess RUNS}. */
   public static void main(String[] args) throws Exception {
-    try (Dashboard d = Dashboard.builder(Path.of(args[0])).port(0).start()) {
+    try (Dashboard d = Dashboard.builder(Path.of(args[0])).port(0).warmUp(true).start()) {
       System.out.println("port " + d.port());
       System.out.flush();
       while (System.in.read() >= 0) {

@@ -320,7 +320,8 @@ final class DemoCommand implements Callable<Integer> {
             null,
             spec.commandLine().getErr(),
             null,
-            locations.checkpointsOfRuns(runs));
+            locations.checkpointsOfRuns(runs),
+            false); // inside the job: no read of a run no one opened
     out.println("Cairn dashboard: " + d.url());
     out.flush();
     return d;

@@ -77,7 +77,8 @@ final class ServeCommand implements Callable<Integer> {
                 tokenFile,
                 err,
                 readOnly(),
-                locations.checkpointsOfRuns(location))) {
+                locations.checkpointsOfRuns(location),
+                true)) {
       out.println("Cairn dashboard: " + d.url());
       if (alerts != null) {
         out.println("alerts about stalled and dead runs go to " + alerts.redacted());
@@ -126,7 +127,7 @@ final class ServeCommand implements Callable<Integer> {
 
   static Dashboard start(Path runs, String host, int port, Path tokenFile, PrintWriter err)
       throws IOException {
-    return start(runs, host, port, tokenFile, err, null, null);
+    return start(runs, host, port, tokenFile, err, null, null, true);
   }
 
   static Dashboard start(
@@ -136,9 +137,11 @@ final class ServeCommand implements Callable<Integer> {
       Path tokenFile,
       PrintWriter err,
       String readOnly,
-      Dashboard.RemoteCheckpoints remote)
+      Dashboard.RemoteCheckpoints remote,
+      boolean warmUp)
       throws IOException {
-    Dashboard.Builder b = Dashboard.builder(runs).host(host).port(port).tokenFile(tokenFile);
+    Dashboard.Builder b =
+        Dashboard.builder(runs).host(host).port(port).tokenFile(tokenFile).warmUp(warmUp);
     if (readOnly != null) {
       b.readOnly(readOnly);
     }

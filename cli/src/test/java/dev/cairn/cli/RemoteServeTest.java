@@ -71,7 +71,8 @@ class RemoteServeTest {
               dir.resolve("token"),
               new PrintWriter(new StringWriter()),
               "copies",
-              where.checkpointsOfRuns(runs))) {
+              where.checkpointsOfRuns(runs),
+              true)) {
         String token = Files.readString(dir.resolve("token")).trim();
         JsonNode rows = checkpoints(d, token);
         assertThat(rows).extracting(r -> r.path("step").asLong()).containsExactly(4L, 2L);

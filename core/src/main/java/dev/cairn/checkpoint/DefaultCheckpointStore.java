@@ -587,7 +587,7 @@ final class DefaultCheckpointStore implements CheckpointStore {
   }
 
   /**
-   * Reads only the manifests the policy needs (see {@link Retention#toDelete}), each once per store
+   * Reads only the manifests the policy needs (see {@link Retention#decide}), each once per store
    * while this store is the only writer; what remains per pass is one listing of names, one of the
    * pins, and one manifest read for the kept checkpoint that proves a newer one loads.
    */
@@ -609,23 +609,36 @@ final class DefaultCheckpointStore implements CheckpointStore {
     long proof;
     while (true) {
       Map<Long, CheckpointInfo> looked = new HashMap<>(); // each step read at most once per pass
-      candidates =
-          Retention.toDelete(
+      Set<Long> remembered = new HashSet<>(); // of those, the ones taken from committedManifests
+      Retention.Decision decision =
+          Retention.decide(
               steps,
               pins,
               policy,
               step -> {
                 if (!looked.containsKey(step)) {
+                  if (committedManifests.containsKey(step)) {
+                    remembered.add(step);
+                  }
                   looked.put(step, known(step, pins));
                 }
                 return looked.get(step);
               });
+      candidates = decision.toDelete();
       if (candidates.isEmpty()) {
         return List.of();
       }
-      int remembered = committedManifests.size();
+      int before = committedManifests.size();
+      // A step kept by counting (keep-last, keep-best) from a remembered manifest is read again:
+      // damaged since, it must not take the place of a checkpoint the policy would keep instead.
+      // At most keep-last + keep-best reads, whatever the history.
+      for (long step : decision.counted()) {
+        if (remembered.contains(step)) {
+          stillCommitted(step);
+        }
+      }
       proof = newestProvenKept(steps, candidates);
-      if (committedManifests.size() == remembered) {
+      if (committedManifests.size() == before) {
         break;
       }
       // A kept checkpoint remembered as committed was found damaged: decide again without it, as

@@ -19,6 +19,14 @@ final class Retention {
   }
 
   /**
+   * What a pass decided: the checkpoints the policy lets go, and the steps it kept in their place
+   * by counting (the keep-last newest and the keep-best winners), which the store re-reads before
+   * deleting when their manifests were remembered from an earlier pass: a kept checkpoint damaged
+   * since must not count as kept.
+   */
+  record Decision(List<CheckpointInfo> toDelete, Set<Long> counted) {}
+
+  /**
    * The checkpoints the policy lets go. Only committed checkpoints are candidates; damaged ones are
    * left for a person to look at. The store deletes a candidate only once a newer kept checkpoint
    * has been read back intact.
@@ -33,10 +41,10 @@ final class Retention {
    * @param steps the listed steps, oldest first
    * @param pins the steps pinned by hand
    */
-  static List<CheckpointInfo> toDelete(
-      List<Long> steps, Set<Long> pins, RetentionPolicy policy, Lookup lookup) throws IOException {
+  static Decision decide(List<Long> steps, Set<Long> pins, RetentionPolicy policy, Lookup lookup)
+      throws IOException {
     if (policy.keepsAll() || steps.isEmpty()) {
-      return List.of();
+      return new Decision(List.of(), Set.of());
     }
     Set<Long> keep = new HashSet<>();
     // The newest committed checkpoint is always kept, and the keep-last newest committed ones.
@@ -90,6 +98,6 @@ final class Retention {
         out.add(c);
       }
     }
-    return out;
+    return new Decision(out, keep);
   }
 }

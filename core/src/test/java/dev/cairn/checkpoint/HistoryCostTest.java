@@ -102,9 +102,12 @@ class HistoryCostTest {
         int reads = counting.take();
         // An odd step leaves the last two at the next save; an even one is kept by keep-every.
         assertThat(deleted).isEqualTo(step % 2 == 1 ? List.of(step - 2) : List.of());
-        // The new step, the proof (its manifest and its verification) and the one deleted: the
-        // 20-odd kept checkpoints are not read again. Reading every manifest would be 23 or more.
-        assertThat(reads).as("manifests read by the pass after saving step %d", step).isLessThan(6);
+        // The new step, the other keep-last one read again (a remembered manifest that counts as
+        // kept is checked), the proof (its manifest and its verification) and the one deleted:
+        // the 20-odd kept checkpoints are not read again. Reading every manifest would be 23+.
+        assertThat(reads)
+            .as("manifests read by the pass after saving step %d", step)
+            .isLessThanOrEqualTo(6);
       }
       assertThat(store.list()).hasSize(23 + 1); // steps 2, 4, ..., 46 and 47
     }
@@ -132,6 +135,60 @@ class HistoryCostTest {
               org.assertj.core.groups.Tuple.tuple(3L, CheckpointState.COMMITTED),
               org.assertj.core.groups.Tuple.tuple(4L, CheckpointState.DAMAGED));
     }
+  }
+
+  @Test
+  void aKeptCheckpointDamagedSinceItWasRememberedDoesNotCountAsKept() throws IOException {
+    Path folder = dir.resolve("kept-damaged");
+    RetentionPolicy lastThree = RetentionPolicy.builder().keepLast(3).build();
+    try (CheckpointStore store = CheckpointStore.builder(folder).events(events::add).open()) {
+      for (long step = 1; step <= 3; step++) {
+        store.save(Fixtures.checkpoint(step, 16));
+      }
+      assertThat(store.applyRetention(lastThree)).isEmpty(); // remembers steps 1 to 3
+      Files.write(folder.resolve("step-3/manifest.json"), "{".getBytes(StandardCharsets.UTF_8));
+      store.save(Fixtures.checkpoint(4, 16));
+      // Read afresh, the three newest committed are 4, 2 and 1: nothing goes.
+      assertThat(store.applyRetention(lastThree)).isEmpty();
+      assertThat(store.list())
+          .extracting(CheckpointInfo::step, CheckpointInfo::state)
+          .containsExactly(
+              org.assertj.core.groups.Tuple.tuple(1L, CheckpointState.COMMITTED),
+              org.assertj.core.groups.Tuple.tuple(2L, CheckpointState.COMMITTED),
+              org.assertj.core.groups.Tuple.tuple(3L, CheckpointState.DAMAGED),
+              org.assertj.core.groups.Tuple.tuple(4L, CheckpointState.COMMITTED));
+    }
+  }
+
+  @Test
+  void theBestDamagedSinceItWasRememberedGivesWayToTheNextBest() throws IOException {
+    Path folder = dir.resolve("best-damaged");
+    RetentionPolicy best =
+        RetentionPolicy.builder().keepLast(1).keepBest(1, "loss", RetentionPolicy.Goal.MIN).build();
+    double[] loss = {Double.NaN, 0.5, 0.1, 0.4, 0.5}; // by step; step 2 is the best
+    try (CheckpointStore store = CheckpointStore.builder(folder).events(events::add).open()) {
+      for (int step = 1; step <= 3; step++) {
+        store.save(withLoss(step, loss[step]));
+      }
+      assertThat(store.applyRetention(best)).containsExactly(1L); // remembers 2 and 3
+      Files.write(folder.resolve("step-2/manifest.json"), "{".getBytes(StandardCharsets.UTF_8));
+      store.save(withLoss(4, loss[4]));
+      // Read afresh: 2 is damaged (left for a person), 4 is the newest and 3 the best of the rest.
+      assertThat(store.applyRetention(best)).isEmpty();
+      assertThat(store.list())
+          .extracting(CheckpointInfo::step, CheckpointInfo::state)
+          .containsExactly(
+              org.assertj.core.groups.Tuple.tuple(2L, CheckpointState.DAMAGED),
+              org.assertj.core.groups.Tuple.tuple(3L, CheckpointState.COMMITTED),
+              org.assertj.core.groups.Tuple.tuple(4L, CheckpointState.COMMITTED));
+    }
+  }
+
+  private static Checkpoint withLoss(long step, double loss) {
+    return Checkpoint.at(step)
+        .metric("loss", loss)
+        .tensors("model", List.of(dev.cairn.safetensors.Tensor.of("w", new float[] {step}, 1)))
+        .build();
   }
 
   @Test

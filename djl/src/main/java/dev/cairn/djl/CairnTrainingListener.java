@@ -160,9 +160,11 @@ public final class CairnTrainingListener extends TrainingListenerAdapter {
         });
     if (cpu) {
       // Read out of the collector, making no tensor; the loss itself stays the batch's to close.
-      trainedLossValue = scalar(trainedLoss);
-      trainedLossRead = true;
+      // Forgotten first: a loss that cannot be read must not be taken for the next step's.
+      NDArray trained = trainedLoss;
       trainedLoss = null;
+      trainedLossValue = scalar(trained);
+      trainedLossRead = true;
     }
     trainer.notifyListeners(listener -> listener.onTrainingBatch(trainer, batchData));
   }

@@ -65,8 +65,9 @@ public final class Dashboard implements Closeable {
               + "); give a writable file with --token-file",
           e);
     }
-    // From here on, in parallel with Javalin's start: see WarmUp.
-    WarmUp.start(catalog);
+    if (b.warmUp) {
+      WarmUp.start(catalog); // from here on, in parallel with Javalin's start
+    }
     this.checkpoints = new CheckpointTable(b.remoteCheckpoints);
     this.hub = new EventHub(b.clock, b.pollMillis);
     Api api = new Api(catalog, checkpoints, b.clock);
@@ -290,6 +291,7 @@ public final class Dashboard implements Closeable {
     private long maxHeldPoints = defaultHeldPoints();
     private String readOnly;
     private RemoteCheckpoints remoteCheckpoints;
+    private boolean warmUp;
 
     private Builder(Path runs) {
       if (runs == null) {
@@ -381,6 +383,17 @@ public final class Dashboard implements Closeable {
      * Where the checkpoints of the runs are, when the runs folder holds copies of remote runs
      * (whose checkpoints stay remote): the checkpoint table lists and verifies them there.
      */
+    /**
+     * Whether the new server reads the run written to most recently before anyone asks for it, so
+     * that the first page opened answers sooner (see {@code WarmUp}). Off by default: a dashboard
+     * inside a training job must not spend CPU and memory on a run no one opened. {@code cairn
+     * serve} turns it on.
+     */
+    public Builder warmUp(boolean on) {
+      this.warmUp = on;
+      return this;
+    }
+
     public Builder remoteCheckpoints(RemoteCheckpoints where) {
       this.remoteCheckpoints = java.util.Objects.requireNonNull(where, "where");
       return this;

@@ -64,7 +64,7 @@ public final class DemoOverhead {
           "--block must be a multiple of " + s.validateEvery() + " and divide --steps");
     }
     Network.configureEngine(s.threads(), EngineCache.resolve(null));
-    Path runs = Files.createTempDirectory(dir, "cairn-bench-demo-");
+    Path runs = Files.createTempDirectory(Files.createDirectories(dir), "cairn-bench-demo-");
     try {
       Pairs control = measure(s, runs, block, false, false, log);
       Pairs cairn = measure(s, runs, block, true, false, log);

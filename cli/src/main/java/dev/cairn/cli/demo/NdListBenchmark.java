@@ -64,7 +64,7 @@ public final class NdListBenchmark {
     }
     Network.configureEngine(1, EngineCache.resolve(null));
     Files.createDirectories(dir);
-    Path work = Files.createTempDirectory(dir, "cairn-bench-ndlist-");
+    Path work = Files.createTempDirectory(Files.createDirectories(dir), "cairn-bench-ndlist-");
     double[] saves = new double[repeat];
     double[] restores = new double[repeat];
     long fileBytes = 0;
