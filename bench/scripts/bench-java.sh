@@ -14,7 +14,9 @@ cp="$root/bench/target/classes:$(cat "$root/bench/target/classpath.txt")"
 mkdir -p "$dir"
 # S3Proxy brings logback at DEBUG onto the classpath: pick the simple logger, warnings only, on
 # stderr. (GroupSaveBenchmark hands these -D settings on to the JVMs of its other ranks.)
-exec java -Xmx6g -XX:MaxDirectMemorySize=16g \
+# BENCH_JAVA_OPTS adds settings, e.g. -Dcairn.bench.trace=true for GroupSaveBenchmark's timelines.
+# shellcheck disable=SC2086
+exec java -Xmx6g -XX:MaxDirectMemorySize=16g ${BENCH_JAVA_OPTS:-} \
   -Dslf4j.provider=org.slf4j.simple.SimpleServiceProvider \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.logFile=System.err \
   -cp "$cp" "$main" "$dir" "$@"

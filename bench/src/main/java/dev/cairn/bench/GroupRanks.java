@@ -45,14 +45,20 @@ final class GroupRanks implements AutoCloseable {
   private final List<Process> others;
   private final CheckpointStore store;
   private final Storage storage;
+  private final Timeline timeline;
   private long step;
 
   private GroupRanks(
-      Coordinator coordinator, List<Process> others, CheckpointStore store, Storage storage) {
+      Coordinator coordinator,
+      List<Process> others,
+      CheckpointStore store,
+      Storage storage,
+      Timeline timeline) {
     this.coordinator = coordinator;
     this.others = others;
     this.store = store;
     this.storage = storage;
+    this.timeline = timeline;
   }
 
   /** Rank {@code rank}'s share of the total bytes: rank 0 takes what does not divide evenly. */
@@ -66,10 +72,12 @@ final class GroupRanks implements AutoCloseable {
    */
   static GroupRanks start(GroupBackend backend, String folder, int n, GroupSaveBenchmark.Options o)
       throws IOException {
+    Timeline timeline = Timeline.enabled() ? new Timeline() : null;
     Storage storage = backend.storage(folder);
+    Storage traced = timeline == null ? storage : timeline.wrap(storage);
     if (n == 1) {
-      CheckpointStore alone = CheckpointStore.builder(storage).events(e -> {}).open();
-      return new GroupRanks(Coordinators.single(), List.of(), alone, storage);
+      CheckpointStore alone = CheckpointStore.builder(traced).events(e -> {}).open();
+      return new GroupRanks(Coordinators.single(), List.of(), alone, storage, timeline);
     }
     int port = freePort();
     Coordinator c = Coordinators.fromEnvironment(environment(0, n, port));
@@ -90,8 +98,8 @@ final class GroupRanks implements AutoCloseable {
                 });
       }
       CheckpointStore store =
-          CheckpointStore.builder(storage).coordinator(c).groupTimeout(WAIT).events(e -> {}).open();
-      return new GroupRanks(c, others, store, storage);
+          CheckpointStore.builder(traced).coordinator(c).groupTimeout(WAIT).events(e -> {}).open();
+      return new GroupRanks(c, others, store, storage, timeline);
     } catch (IOException | RuntimeException e) {
       c.close();
       IOException failure = withExits(others, e);
@@ -113,9 +121,15 @@ final class GroupRanks implements AutoCloseable {
       coordinator.broadcast(NEXT, next(step, full ? FULL : TINY), WAIT);
       Checkpoint c = RemoteSaveBenchmark.checkpoint(step, mine);
       coordinator.barrier(GO, WAIT);
+      if (timeline != null) {
+        timeline.go();
+      }
       long start = System.nanoTime();
       store.save(c);
       double seconds = (System.nanoTime() - start) / 1e9;
+      if (timeline != null && full) {
+        System.err.println(timeline.json(0, step));
+      }
       // Untimed: the other ranks return after rank 0 (each reads the published manifest back), and
       // nothing may delete the step or load the disk before they have.
       coordinator.barrier(SAVED, WAIT);
@@ -138,7 +152,13 @@ final class GroupRanks implements AutoCloseable {
       coordinator.barrier(GO, WAIT);
       long start = System.nanoTime();
       String name = rawName(0, step);
-      mine.write(name);
+      if (timeline != null) {
+        timeline.go();
+      }
+      double took = mine.write(name);
+      if (timeline != null) {
+        System.err.println(timeline.rawJson(0, step, took));
+      }
       coordinator.barrier(WRITTEN, WAIT);
       double seconds = (System.nanoTime() - start) / 1e9;
       mine.delete(name);
@@ -257,7 +277,14 @@ final class GroupRanks implements AutoCloseable {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     // The share again as heap arrays when it is written raw to HDFS (GroupBackend.rawWriter).
-    cmd.add("-Xmx" + ((share >> 20) + 1024) + "m");
+    String heap = ((share >> 20) + 1024) + "m";
+    cmd.add("-Xmx" + heap);
+    // And the whole heap committed from the start, the same for both sides. The HDFS client
+    // allocates a new 64 KiB packet for every 64 KiB written; after the System.gc() before each
+    // save, G1 shrank a heap holding only Cairn's small objects (the shares are direct), and a
+    // save paid for re-committing and touching that memory again: 0.8-1.7 s of CPU per 256 MiB
+    // shard, against 0.3-0.5 s for the raw writer, whose heap chunks kept the heap large.
+    cmd.add("-Xms" + heap);
     // The share, the store's staging buffers and the HDFS client's packets.
     cmd.add("-XX:MaxDirectMemorySize=" + ((share >> 20) + 1024) + "m");
     for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -304,7 +331,9 @@ final class GroupRanks implements AutoCloseable {
       Map<String, String> env = new java.util.HashMap<>(environment(rank, n, port));
       env.put(Coordinators.CAIRN_LAUNCHER_PID, args[6]);
       List<String> located = List.of(args).subList(7, args.length);
-      Storage storage = GroupBackend.open(located);
+      Timeline timeline = Timeline.enabled() ? new Timeline() : null;
+      Storage opened = GroupBackend.open(located);
+      Storage storage = timeline == null ? opened : timeline.wrap(opened);
       GroupBackend.RawWriter raw = null;
       try (Coordinator c = Coordinators.fromEnvironment(env);
           CheckpointStore store =
@@ -327,7 +356,13 @@ final class GroupRanks implements AutoCloseable {
             System.gc();
             c.barrier(GO, WAIT);
             String name = rawName(rank, step);
-            raw.write(name);
+            if (timeline != null) {
+              timeline.go();
+            }
+            double took = raw.write(name);
+            if (timeline != null) {
+              System.err.println(timeline.rawJson(rank, step, took));
+            }
             c.barrier(WRITTEN, WAIT);
             raw.delete(name);
             c.barrier(SAVED, WAIT);
@@ -337,7 +372,13 @@ final class GroupRanks implements AutoCloseable {
           // Rank 0 settles its own JVM before each save; this one's garbage goes too.
           System.gc();
           c.barrier(GO, WAIT);
+          if (timeline != null) {
+            timeline.go();
+          }
           store.save(checkpoint);
+          if (timeline != null && what == FULL) {
+            System.err.println(timeline.json(rank, step));
+          }
           c.barrier(SAVED, WAIT);
         }
       } finally {

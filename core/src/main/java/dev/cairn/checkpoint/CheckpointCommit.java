@@ -216,6 +216,19 @@ final class CheckpointCommit {
     long start = System.nanoTime();
     int rank = group.rank();
     int world = group.worldSize();
+    // Encoded and the space checked while rank 0 claims and creates the work folder: on remote
+    // storage the free-space question is a round trip, which this rank need not add after rank
+    // 0's. A failure here is this rank's share of the outcome, sent once rank 0 has begun.
+    List<Encoded> encoded = null;
+    Exception early = failure;
+    if (early == null) {
+      try {
+        encoded = encode(c, rank, world);
+        checkSpace(encoded);
+      } catch (IOException | RuntimeException e) {
+        early = e;
+      }
+    }
     JsonNode begin = GroupWords.read(group.broadcast(BEGIN, null, timeout), BEGIN);
     GroupWords.throwIfFailed(begin, "rank 0 could not begin saving step " + c.step());
     long step = begin.path("step").asLong(-1);
@@ -223,8 +236,8 @@ final class CheckpointCommit {
     Exception mine = null;
     byte[] shard;
     try {
-      if (failure != null) {
-        GroupWords.throwAs(failure);
+      if (early != null) {
+        GroupWords.throwAs(early);
       }
       if (step != c.step()) {
         throw new IllegalStateException(
@@ -236,8 +249,6 @@ final class CheckpointCommit {
                 + step
                 + ": every rank saves the same step");
       }
-      List<Encoded> encoded = encode(c, rank, world);
-      checkSpace(encoded);
       shard = shard(c, writeParts(encoded, work, rank), world);
     } catch (IOException | RuntimeException e) {
       mine = e;
