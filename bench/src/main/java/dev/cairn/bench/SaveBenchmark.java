@@ -42,7 +42,10 @@ public final class SaveBenchmark {
   /**
    * What one benchmark measured; times in seconds, medians over the runs. {@code memcpySeconds} is
    * a warm copy, {@code memcpyFirstSeconds} the first copy into new buffers (their allocation,
-   * which zeroes them, is {@code memcpyAllocSeconds} and is not part of the copy).
+   * which zeroes them, is {@code memcpyAllocSeconds} and is not part of the copy). {@code
+   * stallCopySeconds} and {@code stallFirstCopySeconds} are the parts of the stalls spent inside
+   * the component's {@code snapshot}, copying its tensors into the staging area; the rest of a
+   * stall is the manager's.
    */
   public record Result(
       long bytes,
@@ -51,6 +54,8 @@ public final class SaveBenchmark {
       double restoreSeconds,
       double stallSeconds,
       double stallFirstSeconds,
+      double stallCopySeconds,
+      double stallFirstCopySeconds,
       double memcpySeconds,
       double memcpyFirstSeconds,
       double memcpyAllocSeconds,
@@ -123,7 +128,8 @@ public final class SaveBenchmark {
           }
         }
       }
-      double[] stalls = stalls(data, repeat + 1, work.resolve("async"));
+      double[] copies = new double[repeat + 1];
+      double[] stalls = stalls(data, repeat + 1, work.resolve("async"), copies);
       // The manager's staging buffers (SIZE bytes of direct memory) are garbage now, but a direct
       // buffer is freed only by a GC: without one, the copy's target would come on top and an
       // 8 GiB run would hold 3 x 8 GiB.
@@ -138,6 +144,8 @@ public final class SaveBenchmark {
           median(restores),
           median(steady),
           stalls[0],
+          median(Arrays.copyOfRange(copies, 1, copies.length)),
+          copies[0],
           memcpy.warm(),
           memcpy.first(),
           memcpy.alloc(),
@@ -151,9 +159,10 @@ public final class SaveBenchmark {
   }
 
   /** Training-thread time of {@code n} asynchronous saves through the manager (each completes). */
-  private static double[] stalls(List<ByteBuffer> data, int n, Path folder) throws IOException {
+  private static double[] stalls(List<ByteBuffer> data, int n, Path folder, double[] copies)
+      throws IOException {
     try (CheckpointStore store = CheckpointStore.builder(folder).events(e -> {}).open()) {
-      return stalls(data, n, store, dev.cairn.store.Storage.at(folder), () -> {});
+      return stalls(data, n, store, dev.cairn.store.Storage.at(folder), () -> {}, copies);
     }
   }
 
@@ -174,6 +183,19 @@ public final class SaveBenchmark {
       dev.cairn.store.Storage storage,
       Settle settle)
       throws IOException {
+    return stalls(data, n, store, storage, settle, new double[n]);
+  }
+
+  /** The same, also noting in {@code copies} the seconds of each stall inside the snapshot. */
+  private static double[] stalls(
+      List<ByteBuffer> data,
+      int n,
+      CheckpointStore store,
+      dev.cairn.store.Storage storage,
+      Settle settle,
+      double[] copies)
+      throws IOException {
+    long[] inSnapshot = new long[1];
     Checkpointable model =
         new Checkpointable() {
           @Override
@@ -183,10 +205,12 @@ public final class SaveBenchmark {
 
           @Override
           public void snapshot(Snapshot out) {
+            long start = System.nanoTime();
             for (int t = 0; t < data.size(); t++) {
               ByteBuffer b = data.get(t);
               out.tensor("t" + t, DType.U8, new long[] {b.capacity()}, b);
             }
+            inSnapshot[0] = System.nanoTime() - start;
           }
 
           @Override
@@ -215,9 +239,11 @@ public final class SaveBenchmark {
       m.awaitStaging();
       settle.run();
       for (int i = 0; i < n; i++) {
+        inSnapshot[0] = 0;
         long start = System.nanoTime();
         m.onStep(i);
         out[i] = (System.nanoTime() - start) / 1e9;
+        copies[i] = inSnapshot[0] / 1e9;
         // Let the background save finish, retention pass included, so the next step measures a
         // snapshot, not a wait. The staging area is free as soon as the bytes are written (a step
         // taken during the retention pass reuses it), but the deletes below must not race that

@@ -72,6 +72,10 @@ final class BenchCommand implements Runnable {
       o.put("memcpy_alloc_seconds", r.memcpyAllocSeconds());
       o.put("stall_first_to_memcpy", r.stallFirstSeconds() / r.memcpySeconds());
       o.put("stall_first_to_memcpy_first", r.stallFirstSeconds() / r.memcpyFirstSeconds());
+      // Where a stall goes: copying the tensors into the staging area, and the manager's rest.
+      o.put("stall_copy_seconds", r.stallCopySeconds());
+      o.put("stall_outside_copy_seconds", r.stallSeconds() - r.stallCopySeconds());
+      o.put("stall_first_copy_seconds", r.stallFirstCopySeconds());
       o.set("stall_runs", Json.MAPPER.valueToTree(r.stallRuns()));
       o.put("save_gb_per_s", r.bytes() / 1e9 / r.saveSeconds());
       o.put("restore_gb_per_s", r.bytes() / 1e9 / r.restoreSeconds());
