@@ -45,7 +45,9 @@ public final class SaveBenchmark {
    * which zeroes them, is {@code memcpyAllocSeconds} and is not part of the copy). {@code
    * stallCopySeconds} and {@code stallFirstCopySeconds} are the parts of the stalls spent inside
    * the component's {@code snapshot}, copying its tensors into the staging area; the rest of a
-   * stall is the manager's.
+   * stall is the manager's. {@code memcpyBesideStallsSeconds} is the median of plain copies of the
+   * same bytes taken between the steady stalls, each after the same idle gap as a stall (NaN above
+   * 4 GiB, where a third copy of the bytes would not fit in memory beside the staging area).
    */
   public record Result(
       long bytes,
@@ -56,6 +58,7 @@ public final class SaveBenchmark {
       double stallFirstSeconds,
       double stallCopySeconds,
       double stallFirstCopySeconds,
+      double memcpyBesideStallsSeconds,
       double memcpySeconds,
       double memcpyFirstSeconds,
       double memcpyAllocSeconds,
@@ -63,6 +66,9 @@ public final class SaveBenchmark {
       double[] restoreRuns,
       double[] stallRuns,
       boolean cachesDropped) {}
+
+  /** The idle gap before each stall and each copy beside the stalls. */
+  private static final long GAP_NANOS = 50_000_000;
 
   private SaveBenchmark() {}
 
@@ -129,7 +135,8 @@ public final class SaveBenchmark {
         }
       }
       double[] copies = new double[repeat + 1];
-      double[] stalls = stalls(data, repeat + 1, work.resolve("async"), copies);
+      double[] beside = bytes <= (4L << 30) ? new double[repeat + 1] : null;
+      double[] stalls = stalls(data, repeat + 1, work.resolve("async"), copies, beside);
       // The manager's staging buffers (SIZE bytes of direct memory) are garbage now, but a direct
       // buffer is freed only by a GC: without one, the copy's target would come on top and an
       // 8 GiB run would hold 3 x 8 GiB.
@@ -146,6 +153,7 @@ public final class SaveBenchmark {
           stalls[0],
           median(Arrays.copyOfRange(copies, 1, copies.length)),
           copies[0],
+          beside == null ? Double.NaN : median(Arrays.copyOfRange(beside, 1, beside.length)),
           memcpy.warm(),
           memcpy.first(),
           memcpy.alloc(),
@@ -159,10 +167,11 @@ public final class SaveBenchmark {
   }
 
   /** Training-thread time of {@code n} asynchronous saves through the manager (each completes). */
-  private static double[] stalls(List<ByteBuffer> data, int n, Path folder, double[] copies)
+  private static double[] stalls(
+      List<ByteBuffer> data, int n, Path folder, double[] copies, double[] beside)
       throws IOException {
     try (CheckpointStore store = CheckpointStore.builder(folder).events(e -> {}).open()) {
-      return stalls(data, n, store, dev.cairn.store.Storage.at(folder), () -> {}, copies);
+      return stalls(data, n, store, dev.cairn.store.Storage.at(folder), () -> {}, copies, beside);
     }
   }
 
@@ -183,19 +192,32 @@ public final class SaveBenchmark {
       dev.cairn.store.Storage storage,
       Settle settle)
       throws IOException {
-    return stalls(data, n, store, storage, settle, new double[n]);
+    return stalls(data, n, store, storage, settle, new double[n], null);
   }
 
-  /** The same, also noting in {@code copies} the seconds of each stall inside the snapshot. */
+  /**
+   * The same, also noting in {@code copies} the seconds of each stall inside the snapshot, and,
+   * unless {@code beside} is null, in {@code beside[i]} a plain copy of the same bytes made after
+   * stall {@code i}'s save, between it and the next stall.
+   */
   private static double[] stalls(
       List<ByteBuffer> data,
       int n,
       CheckpointStore store,
       dev.cairn.store.Storage storage,
       Settle settle,
-      double[] copies)
+      double[] copies,
+      double[] beside)
       throws IOException {
     long[] inSnapshot = new long[1];
+    List<ByteBuffer> targets = new ArrayList<>();
+    if (beside != null) {
+      for (ByteBuffer b : data) {
+        ByteBuffer t = ByteBuffer.allocateDirect(b.capacity());
+        t.put(b.duplicate().clear()); // touched, as the staging area is before its first use
+        targets.add(t);
+      }
+    }
     Checkpointable model =
         new Checkpointable() {
           @Override
@@ -239,6 +261,9 @@ public final class SaveBenchmark {
       m.awaitStaging();
       settle.run();
       for (int i = 0; i < n; i++) {
+        if (beside != null) {
+          LockSupport.parkNanos(GAP_NANOS);
+        }
         inSnapshot[0] = 0;
         long start = System.nanoTime();
         m.onStep(i);
@@ -260,6 +285,17 @@ public final class SaveBenchmark {
           }
         }
         settle.run();
+        if (beside != null) {
+          // The in-memory copy beside the stall, in the stall's conditions: after the save's
+          // writing and deletes, and the same idle gap. On this VM a copy right after another is
+          // faster than one after a pause, so a tight loop of copies flatters the limit.
+          LockSupport.parkNanos(GAP_NANOS);
+          long copyStart = System.nanoTime();
+          for (int t = 0; t < data.size(); t++) {
+            targets.get(t).clear().put(data.get(t).duplicate().clear());
+          }
+          beside[i] = (System.nanoTime() - copyStart) / 1e9;
+        }
       }
     }
     return out;

@@ -76,6 +76,14 @@ final class BenchCommand implements Runnable {
       o.put("stall_copy_seconds", r.stallCopySeconds());
       o.put("stall_outside_copy_seconds", r.stallSeconds() - r.stallCopySeconds());
       o.put("stall_first_copy_seconds", r.stallFirstCopySeconds());
+      // The same copy made between the stalls, after the same idle gap: the limit in the stall's
+      // own conditions (absent above 4 GiB).
+      if (!Double.isNaN(r.memcpyBesideStallsSeconds())) {
+        o.put("memcpy_beside_stalls_seconds", r.memcpyBesideStallsSeconds());
+        o.put("stall_to_memcpy_beside", r.stallSeconds() / r.memcpyBesideStallsSeconds());
+        o.put(
+            "stall_first_to_memcpy_beside", r.stallFirstSeconds() / r.memcpyBesideStallsSeconds());
+      }
       o.set("stall_runs", Json.MAPPER.valueToTree(r.stallRuns()));
       o.put("save_gb_per_s", r.bytes() / 1e9 / r.saveSeconds());
       o.put("restore_gb_per_s", r.bytes() / 1e9 / r.restoreSeconds());
