@@ -150,18 +150,18 @@ final class StagingArea {
 
   /** The tensors of each part, as views of the staging buffers. */
   Map<String, List<Tensor>> tensors() {
+    // Loops, not forEach, on a snapshot's path: see DefaultCheckpointManager.rehearse.
     Map<String, List<Tensor>> out = new LinkedHashMap<>();
-    parts.forEach(
-        (part, slots) -> {
-          List<Tensor> list = new ArrayList<>();
-          slots.forEach(
-              (name, s) ->
-                  list.add(
-                      new Tensor(name, s.dtype, s.shape, TensorData.of(s.buffer.duplicate()))));
-          if (!list.isEmpty()) {
-            out.put(part, list);
-          }
-        });
+    for (Map.Entry<String, Map<String, Slot>> p : parts.entrySet()) {
+      List<Tensor> list = new ArrayList<>();
+      for (Map.Entry<String, Slot> e : p.getValue().entrySet()) {
+        Slot s = e.getValue();
+        list.add(new Tensor(e.getKey(), s.dtype, s.shape, TensorData.of(s.buffer.duplicate())));
+      }
+      if (!list.isEmpty()) {
+        out.put(p.getKey(), list);
+      }
+    }
     return out;
   }
 
@@ -177,7 +177,12 @@ final class StagingArea {
 
     SnapshotWriter(String part) {
       this.part = part;
-      this.slots = parts.computeIfAbsent(part, p -> new LinkedHashMap<>());
+      Map<String, Slot> known = parts.get(part);
+      if (known == null) {
+        known = new LinkedHashMap<>();
+        parts.put(part, known);
+      }
+      this.slots = known;
       json.remove(part);
     }
 
