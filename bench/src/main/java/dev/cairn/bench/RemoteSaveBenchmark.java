@@ -211,6 +211,9 @@ public final class RemoteSaveBenchmark {
     // S3A buffers uploads on disk by default: under this run's folder, not /tmp.
     c.set("fs.s3a.buffer.dir", Files.createDirectories(dir.resolve("s3a-buffer")).toString());
     settings.forEach(c::set);
+    // The raw side reads and writes with the client settings Cairn's storage gets (the classic
+    // input stream, unless --conf names another), so that the ratio is Cairn's own cost.
+    Configuration conf = HadoopStorages.withClientDefaults("s3a", c);
     return new Backend() {
       @Override
       public String name() {
@@ -219,7 +222,7 @@ public final class RemoteSaveBenchmark {
 
       @Override
       public Configuration conf() {
-        return c;
+        return conf;
       }
 
       @Override

@@ -56,9 +56,35 @@ public final class HadoopStorages {
     return c;
   }
 
-  /** {@code conf} with Cairn's client defaults for the location's scheme (HDFS only today). */
+  /** S3A's choice of input stream (Hadoop 3.5: classic, prefetch, analytics or default). */
+  static final String S3A_STREAM_KEY = "fs.s3a.input.stream.type";
+
+  /**
+   * {@code conf}, or a copy with Cairn's defaults for a location of {@code scheme} where it has
+   * only Hadoop's own. HDFS: see {@link #withClientDefaults(Configuration)}. S3A: the classic input
+   * stream. A checkpoint is read whole, front to back, once; the classic stream reads it as one GET
+   * streamed into Cairn's buffers. Hadoop 3.5's default (the analytics accelerator, made for
+   * columnar files' random reads) fetches 8 MiB ranges in parallel and keeps them in the JVM's
+   * heap: a restore of 256 MiB made 256 MiB of heap garbage in the training process, and on the
+   * project's machine its restores were bimodal (a quarter about 1 s instead of 0.4; BENCHMARKS.md,
+   * issue 14). A user who set the stream keeps it.
+   */
+  public static Configuration withClientDefaults(String scheme, Configuration conf) {
+    String s = String.valueOf(scheme).toLowerCase(java.util.Locale.ROOT);
+    if (s.equals("hdfs")) {
+      return withClientDefaults(conf);
+    }
+    if (s.equals("s3a") && !userSet(conf, S3A_STREAM_KEY)) {
+      Configuration c = new Configuration(conf);
+      c.set(S3A_STREAM_KEY, "classic");
+      return c;
+    }
+    return conf;
+  }
+
+  /** {@code conf} with Cairn's client defaults for the location's scheme. */
   private static Configuration forScheme(URI root, Configuration conf) {
-    return "hdfs".equalsIgnoreCase(root.getScheme()) ? withClientDefaults(conf) : conf;
+    return withClientDefaults(root.getScheme(), conf);
   }
 
   /** Whether {@code key} has a value from anywhere but Hadoop's own {@code *-default.xml}. */

@@ -63,6 +63,23 @@ class HadoopStoragesTest {
   }
 
   @Test
+  void s3aReadsCheckpointsWithTheClassicStreamUnlessTheUserChoseAnother() {
+    org.apache.hadoop.conf.Configuration plain = HadoopStorages.configuration(Map.of());
+    assertThat(HadoopStorages.withClientDefaults("s3a", plain).get(HadoopStorages.S3A_STREAM_KEY))
+        .isEqualTo("classic");
+    assertThat(HadoopStorages.withClientDefaults("S3A", plain).get(HadoopStorages.S3A_STREAM_KEY))
+        .isEqualTo("classic");
+    assertThat(plain.get(HadoopStorages.S3A_STREAM_KEY)).as("a copy").isNotEqualTo("classic");
+    org.apache.hadoop.conf.Configuration own =
+        HadoopStorages.configuration(Map.of(HadoopStorages.S3A_STREAM_KEY, "analytics"));
+    assertThat(HadoopStorages.withClientDefaults("s3a", own).get(HadoopStorages.S3A_STREAM_KEY))
+        .isEqualTo("analytics");
+    assertThat(HadoopStorages.withClientDefaults("hdfs", plain).get(HadoopStorages.S3A_STREAM_KEY))
+        .as("only S3A's")
+        .isNotEqualTo("classic");
+  }
+
+  @Test
   void theLocalDiskNeverGoesThroughHadoop() throws IOException {
     Storage s = Storages.open("file:///tmp", Map.of());
     assertThat(s.capabilities().locks()).as("LocalStorage, not Hadoop's LocalFileSystem").isTrue();
