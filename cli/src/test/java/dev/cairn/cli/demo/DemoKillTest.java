@@ -62,7 +62,8 @@ class DemoKillTest {
       if (!DemoRuns.awaitSaveAfter(p, events, saved)) {
         break; // finished before this kill: nothing left to interrupt
       }
-      if (p.waitFor((long) (r.nextDouble() * maxS * 1000), TimeUnit.MILLISECONDS)) {
+      if (!DemoRuns.awaitKillPoint(
+          p, events, DemoRuns.saves(events), (long) (r.nextDouble() * maxS * 1000))) {
         break;
       }
       p.destroyForcibly().waitFor(); // SIGKILL

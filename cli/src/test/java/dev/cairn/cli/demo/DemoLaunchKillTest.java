@@ -65,7 +65,8 @@ class DemoLaunchKillTest {
       if (!DemoRuns.awaitSaveAfter(p, events, saved)) {
         break; // finished before this kill
       }
-      if (p.waitFor((long) (r.nextDouble() * 2500), TimeUnit.MILLISECONDS)) {
+      if (!DemoRuns.awaitKillPoint(
+          p, events, DemoRuns.saves(events), (long) (r.nextDouble() * 2500))) {
         break;
       }
       switch (i % 3) {

@@ -130,6 +130,27 @@ public final class DemoRuns {
   }
 
   /**
+   * Waits up to {@code millis} before a kill, but no longer than until the run saves more than
+   * {@code saved} checkpoints: the random wait varies where between checkpoints a kill lands, and
+   * the next save bounds it, so that on a fast machine a session cannot run to its end before its
+   * kill (each session then moves the run on by one or two checkpoints, whatever the machine's
+   * speed).
+   *
+   * @return false when {@code p} ended first
+   */
+  public static boolean awaitKillPoint(Process p, Path events, long saved, long millis)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+    while (System.nanoTime() < deadline && saves(events) <= saved) {
+      long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+      if (p.waitFor(Math.max(1, Math.min(20, left)), TimeUnit.MILLISECONDS)) {
+        return false;
+      }
+    }
+    return p.isAlive();
+  }
+
+  /**
    * Every resume in the run's events starts from the newest checkpoint saved before it, or a newer
    * one whose event a kill cut off (no committed work lost), no checkpoint was found damaged, and
    * no exact resume raised a false loss alarm.

@@ -56,7 +56,8 @@ class SparkDemoKillTest {
       if (!DemoRuns.awaitSaveAfter(p, events, saved)) {
         break; // finished before this kill
       }
-      if (p.waitFor((long) (r.nextDouble() * 1500), TimeUnit.MILLISECONDS)) {
+      if (!DemoRuns.awaitKillPoint(
+          p, events, DemoRuns.saves(events), (long) (r.nextDouble() * 1500))) {
         break;
       }
       if (kills == 0) {
