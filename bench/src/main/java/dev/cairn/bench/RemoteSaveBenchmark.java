@@ -529,23 +529,21 @@ public final class RemoteSaveBenchmark {
     double[] s3Steady = new double[rounds * 2];
     double[] localSteady = new double[rounds * 2];
     double[] firsts = new double[2];
-    try (CheckpointStore s3Store = CheckpointStore.builder(remote).events(e -> {}).open();
-        CheckpointStore diskStore = CheckpointStore.builder(disk).events(e -> {}).open()) {
-      for (int r = 0; r < rounds; r++) {
-        for (int k = 0; k < 2; k++) {
-          boolean s3Turn = (k == 0) == (r % 2 == 0);
+    for (int r = 0; r < rounds; r++) {
+      for (int k = 0; k < 2; k++) {
+        boolean s3Turn = (k == 0) == (r % 2 == 0);
+        Storage storage = s3Turn ? remote : disk;
+        // A store and a manager of its own each round, which starts from nothing saved.
+        try (CheckpointStore store = CheckpointStore.builder(storage).events(e -> {}).open()) {
           double[] runs =
-              s3Turn
-                  ? SaveBenchmark.stalls(data, 3, s3Store, remote, RemoteSaveBenchmark::settle)
-                  : SaveBenchmark.stalls(data, 3, diskStore, disk, RemoteSaveBenchmark::settle);
+              SaveBenchmark.stalls(data, 3, store, storage, RemoteSaveBenchmark::settle);
           double[] into = s3Turn ? s3Steady : localSteady;
           into[2 * r] = runs[1];
           into[2 * r + 1] = runs[2];
           if (r == 0) {
             firsts[s3Turn ? 0 : 1] = runs[0];
           }
-          // The next round's manager starts from nothing saved: its first save is a first one.
-          GroupRanks.deleteSteps(s3Turn ? s3Store : diskStore, s3Turn ? remote : disk);
+          GroupRanks.deleteSteps(store, storage);
         }
       }
     }
