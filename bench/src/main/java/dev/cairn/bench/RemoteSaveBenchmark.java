@@ -388,32 +388,16 @@ public final class RemoteSaveBenchmark {
   private static final class OpTimes {
     private final Map<String, double[]> totals = new java.util.concurrent.ConcurrentSkipListMap<>();
 
-    @SuppressWarnings("unchecked")
     <T> T timed(T target, Class<T> type, String prefix) {
-      return (T)
-          java.lang.reflect.Proxy.newProxyInstance(
-              type.getClassLoader(),
-              new Class<?>[] {type},
-              (proxy, method, args) -> {
-                long t0 = System.nanoTime();
-                try {
-                  Object r = method.invoke(target, args);
-                  if (r instanceof Storage.Output out) {
-                    r = timed(out, Storage.Output.class, "output.");
-                  } else if (r instanceof Storage.Input in) {
-                    r = timed(in, Storage.Input.class, "input.");
-                  }
-                  return r;
-                } catch (java.lang.reflect.InvocationTargetException e) {
-                  throw e.getCause();
-                } finally {
-                  double sec = (System.nanoTime() - t0) / 1e9;
-                  totals.merge(
-                      prefix + method.getName(),
-                      new double[] {1, sec},
-                      (x, y) -> new double[] {x[0] + y[0], x[1] + y[1]});
-                }
-              });
+      return Timeline.calls(
+          target,
+          type,
+          prefix,
+          (proxy, op, start, nanos) ->
+              totals.merge(
+                  op,
+                  new double[] {1, nanos / 1e9},
+                  (x, y) -> new double[] {x[0] + y[0], x[1] + y[1]}));
     }
 
     void clear() {

@@ -54,8 +54,22 @@ final class Timeline {
     return wrap(storage, Storage.class, "");
   }
 
+  private Storage wrap(Storage target, Class<Storage> type, String prefix) {
+    return calls(target, type, prefix, this::record);
+  }
+
+  /** What {@link #calls} tells of each call: on which proxy, the operation, when, how long. */
+  @FunctionalInterface
+  interface CallSink {
+    void call(Object proxy, String op, long startEpochMicros, long nanos);
+  }
+
+  /**
+   * {@code target} behind a pass-through proxy that tells {@code sink} of every call on it, and on
+   * the files it opens ({@code output.*}, {@code input.*}).
+   */
   @SuppressWarnings("unchecked")
-  private <T> T wrap(T target, Class<T> type, String prefix) {
+  static <T> T calls(T target, Class<T> type, String prefix, CallSink sink) {
     return (T)
         Proxy.newProxyInstance(
             type.getClassLoader(),
@@ -66,15 +80,15 @@ final class Timeline {
               try {
                 Object r = method.invoke(target, args);
                 if (r instanceof Storage.Output out) {
-                  r = wrap(out, Storage.Output.class, "output.");
+                  r = calls(out, Storage.Output.class, "output.", sink);
                 } else if (r instanceof Storage.Input in) {
-                  r = wrap(in, Storage.Input.class, "input.");
+                  r = calls(in, Storage.Input.class, "input.", sink);
                 }
                 return r;
               } catch (InvocationTargetException e) {
                 throw e.getCause();
               } finally {
-                record(proxy, prefix + method.getName(), start, System.nanoTime() - t0);
+                sink.call(proxy, prefix + method.getName(), start, System.nanoTime() - t0);
               }
             });
   }
